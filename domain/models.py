@@ -1,0 +1,343 @@
+"""Pydantic models passed between the API, workflows and activities.
+
+One model per workflow/activity input and output, so signatures can grow without breaking
+histories already recorded (new fields get defaults).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from domain.status import (
+    FinancialStatus,
+    HoldReason,
+    OrderStatus,
+    ShipmentStatus,
+    ShippingMethod,
+    TrackingStatus,
+)
+
+
+class Address(BaseModel):
+    name: str = ""
+    address1: str = ""
+    address2: str | None = None
+    city: str = ""
+    province_code: str | None = None
+    zip: str = ""
+    country_code: str = ""
+    phone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class OrderLine(BaseModel):
+    sku: str
+    quantity: int = Field(gt=0)
+    unit_price: Decimal = Decimal("0")
+    title: str | None = None
+
+
+class OrderOptions(BaseModel):
+    """Timers the workflow cannot read from the environment; set by the API at intake."""
+
+    payment_timeout_seconds: int = 3 * 24 * 3600
+    backorder_recheck_seconds: int = 6 * 3600
+
+
+class OrderInput(BaseModel):
+    """A normalised order, whatever channel it came from. Input of ``OrderWorkflow``."""
+
+    order_id: str
+    external_id: str
+    channel: str
+    name: str
+    email: str
+    customer_name: str | None = None
+    customer_orders_count: int = 0
+    shipping_address: Address
+    billing_address: Address | None = None
+    shipping_method: ShippingMethod = ShippingMethod.STANDARD
+    lines: list[OrderLine]
+    financial_status: FinancialStatus = FinancialStatus.PAID
+    currency: str = "USD"
+    total: Decimal = Decimal("0")
+    tags: list[str] = Field(default_factory=list)
+    note: str | None = None
+    risk_level: str | None = None
+    created_at: datetime | None = None
+    options: OrderOptions = Field(default_factory=OrderOptions)
+
+
+class Hold(BaseModel):
+    hold_id: str
+    reason: HoldReason
+    note: str | None = None
+    created_at: datetime
+
+
+class OrderEvent(BaseModel):
+    """One line of the order's audit log (``order_events``)."""
+
+    key: str  # unique per order: makes the write idempotent under activity retries
+    at: datetime
+    type: str
+    detail: dict[str, object] = Field(default_factory=dict)
+
+
+class Tracking(BaseModel):
+    carrier: str
+    number: str
+    url: str
+
+
+class ShipmentLine(BaseModel):
+    sku: str
+    quantity: int
+    picked: int = 0
+    weight_grams: int = 0  # per unit, from the catalog: the pack check's expected weight
+
+
+class ShipmentView(BaseModel):
+    shipment_id: str
+    warehouse: str
+    status: ShipmentStatus
+    lines: list[ShipmentLine]
+    tracking: Tracking | None = None
+    label_url: str | None = None
+
+
+class RoutingDecision(BaseModel):
+    decision: str
+    reasons: list[str] = Field(default_factory=list)
+
+
+class OrderState(BaseModel):
+    """What the ``details`` Query returns: the live state of one order."""
+
+    order_id: str
+    name: str
+    status: OrderStatus
+    tags: list[str]
+    priority: int
+    holds: list[Hold]
+    lines: list[OrderLine]
+    shipments: list[ShipmentView]
+    routing: RoutingDecision | None = None
+    payment: str | None = None
+    cancel_reason: str | None = None
+
+
+# --- projection -----------------------------------------------------------------------
+
+
+class OrderProjection(BaseModel):
+    """A row of the ``orders`` read model, written only by activities."""
+
+    order_id: str
+    version: int
+    name: str
+    channel: str
+    external_id: str
+    email: str
+    status: OrderStatus
+    tags: list[str]
+    priority: int
+    warehouses: list[str]
+    total: Decimal
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    stuck: bool = False
+    summary: dict[str, object] = Field(default_factory=dict)
+
+
+class ProjectOrderInput(BaseModel):
+    order: OrderProjection
+    events: list[OrderEvent] = Field(default_factory=list)
+
+
+class ShipmentProjection(BaseModel):
+    shipment_id: str
+    order_id: str
+    version: int
+    warehouse: str
+    status: ShipmentStatus
+    priority: int
+    lines: list[ShipmentLine]
+    tracking: Tracking | None = None
+    updated_at: datetime
+
+
+class ProjectShipmentInput(BaseModel):
+    shipment: ShipmentProjection
+    events: list[OrderEvent] = Field(default_factory=list)
+
+
+# --- activities -------------------------------------------------------------------------
+
+
+class PaymentRequest(BaseModel):
+    order_id: str
+    amount: Decimal
+    currency: str
+    idempotency_key: str
+    kind: str = "capture"  # capture | refund | void
+
+
+class PaymentResult(BaseModel):
+    idempotency_key: str
+    status: str  # captured | voided | refunded | declined
+    gateway_ref: str | None = None
+    detail: str | None = None
+
+
+class AllocationRequest(BaseModel):
+    order_id: str
+    shipment_id: str
+    lines: list[OrderLine]
+    address: Address
+    shipping_method: ShippingMethod = ShippingMethod.STANDARD
+    priority: int = 0
+
+
+class AllocationResult(BaseModel):
+    """Either a reservation (``warehouse`` set) or a backorder (``backordered`` True)."""
+
+    shipment_id: str
+    warehouse: str | None = None
+    lines: list[ShipmentLine] = Field(default_factory=list)
+    backordered: bool = False
+    short_skus: list[str] = Field(default_factory=list)
+    routing: RoutingDecision
+
+
+class ReleaseRequest(BaseModel):
+    order_id: str
+    reason: str
+
+
+class CommitRequest(BaseModel):
+    shipment_id: str
+
+
+class LabelRequest(BaseModel):
+    order_id: str
+    shipment_id: str
+    warehouse: str
+    address: Address
+    shipping_method: ShippingMethod
+    weight_grams: int
+    idempotency_key: str
+
+
+class LabelResult(BaseModel):
+    tracking: Tracking
+    label_url: str
+
+
+class VoidLabelRequest(BaseModel):
+    shipment_id: str
+
+
+class NotifyRequest(BaseModel):
+    order_id: str
+    email: str
+    milestone: str
+    idempotency_key: str
+    detail: dict[str, object] = Field(default_factory=dict)
+
+
+# --- fulfillment ------------------------------------------------------------------------
+
+
+class FulfillmentInput(BaseModel):
+    """Input of ``FulfillmentWorkflow``: one shipment of one order from one warehouse."""
+
+    order_id: str
+    shipment_id: str
+    warehouse: str
+    priority: int
+    email: str
+    shipping_method: ShippingMethod
+    address: Address
+    lines: list[ShipmentLine]
+
+
+class FulfillmentResult(BaseModel):
+    shipment_id: str
+    status: ShipmentStatus
+    tracking: Tracking | None = None
+
+
+class ShipmentUpdate(BaseModel):
+    """Child → parent signal: the shipment moved."""
+
+    shipment_id: str
+    status: ShipmentStatus
+    tracking: Tracking | None = None
+    label_url: str | None = None
+    lines: list[ShipmentLine] = Field(default_factory=list)
+
+
+# --- updates and signals from people and carriers ---------------------------------------
+
+
+class ScanInput(BaseModel):
+    """A pick scan, already resolved from barcode to SKU by the API."""
+
+    scan_id: str
+    sku: str
+    quantity: int = Field(default=1, gt=0)
+    barcode: str = ""
+    station: str | None = None
+
+
+class ScanResult(BaseModel):
+    accepted: bool
+    sku: str
+    picked: int  # of this SKU so far
+    remaining: int  # of this SKU still to pick
+    shipment_remaining: int = 0  # units still to pick across the shipment
+
+
+class PackInput(BaseModel):
+    weight_grams: int = Field(gt=0)
+    package: str | None = None
+
+
+class PackResult(BaseModel):
+    tracking: Tracking
+    label_url: str
+
+
+class CancelInput(BaseModel):
+    reason: str = "requested"
+
+
+class CancelResult(BaseModel):
+    order_id: str
+    status: OrderStatus
+
+
+class HoldInput(BaseModel):
+    reason: HoldReason
+    note: str | None = None
+
+
+class HoldPlaced(BaseModel):
+    hold_id: str
+
+
+class ReleaseInput(BaseModel):
+    hold_id: str
+
+
+class TrackingEvent(BaseModel):
+    tracking_number: str
+    status: TrackingStatus
+    occurred_at: datetime
+    detail: str | None = None

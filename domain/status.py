@@ -1,0 +1,98 @@
+"""The fixed vocabularies of the HTTP contract (API.md): statuses, hold and refusal reasons."""
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    RECEIVED = "received"
+    ON_HOLD = "on_hold"
+    AWAITING_PAYMENT = "awaiting_payment"
+    BACKORDERED = "backordered"
+    READY_TO_PICK = "ready_to_pick"
+    PICKING = "picking"
+    PACKING = "packing"
+    SHIPPED = "shipped"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+#: Once an order reaches one of these it can no longer be cancelled.
+SHIPPED_OR_LATER = frozenset(
+    {OrderStatus.SHIPPED, OrderStatus.PARTIALLY_SHIPPED, OrderStatus.DELIVERED}
+)
+TERMINAL = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.FAILED})
+
+
+class ShipmentStatus(StrEnum):
+    OPEN = "open"
+    PICKING = "picking"
+    PACKED = "packed"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    CANCELLED = "cancelled"
+
+
+class HoldReason(StrEnum):
+    """Shopify's fulfillment hold reasons."""
+
+    HIGH_RISK_OF_FRAUD = "HIGH_RISK_OF_FRAUD"
+    INCORRECT_ADDRESS = "INCORRECT_ADDRESS"
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"
+    INVENTORY_OUT_OF_STOCK = "INVENTORY_OUT_OF_STOCK"
+    OTHER = "OTHER"
+
+
+class ScanRefusal(StrEnum):
+    INVALID_BARCODE = "invalid_barcode"
+    UNKNOWN_BARCODE = "unknown_barcode"
+    WRONG_ITEM = "wrong_item"
+    OVER_SCAN = "over_scan"
+    NOT_PICKABLE = "not_pickable"
+
+
+class PackRefusal(StrEnum):
+    ITEMS_MISSING = "items_missing"
+    WEIGHT_MISMATCH = "weight_mismatch"
+    NOT_PACKABLE = "not_packable"
+
+
+class TrackingStatus(StrEnum):
+    """Shopify's fulfillment event statuses, as carriers report them."""
+
+    LABEL_PRINTED = "label_printed"
+    CARRIER_PICKED_UP = "carrier_picked_up"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    ATTEMPTED_DELIVERY = "attempted_delivery"
+    DELAYED = "delayed"
+    DELIVERED = "delivered"
+    FAILURE = "failure"
+
+
+#: How a carrier event moves a shipment. Events not listed leave the status alone.
+TRACKING_TO_SHIPMENT: dict[TrackingStatus, ShipmentStatus] = {
+    TrackingStatus.CARRIER_PICKED_UP: ShipmentStatus.IN_TRANSIT,
+    TrackingStatus.IN_TRANSIT: ShipmentStatus.IN_TRANSIT,
+    TrackingStatus.DELAYED: ShipmentStatus.IN_TRANSIT,
+    TrackingStatus.OUT_FOR_DELIVERY: ShipmentStatus.OUT_FOR_DELIVERY,
+    TrackingStatus.ATTEMPTED_DELIVERY: ShipmentStatus.OUT_FOR_DELIVERY,
+    TrackingStatus.DELIVERED: ShipmentStatus.DELIVERED,
+    TrackingStatus.FAILURE: ShipmentStatus.EXCEPTION,
+}
+
+
+class FinancialStatus(StrEnum):
+    PAID = "paid"
+    AUTHORIZED = "authorized"
+    PENDING = "pending"
+
+
+class ShippingMethod(StrEnum):
+    STANDARD = "standard"
+    EXPRESS = "express"
+    OVERNIGHT = "overnight"

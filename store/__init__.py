@@ -1,0 +1,1 @@
+"""Postgres: SQLAlchemy models, engine/session helpers, repositories and migrations."""

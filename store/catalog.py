@@ -1,0 +1,152 @@
+"""Catalog: warehouses, products and their barcodes (create and read).
+
+Shared by the API and the seed script. Barcodes are stored as GTIN-14 so a UPC-A and its
+EAN-13 form resolve to the same product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.barcodes import normalize_gtin
+from store.tables import Product, ProductBarcode, Warehouse
+
+
+class BarcodeTaken(Exception):
+    """A barcode already belongs to another product."""
+
+    def __init__(self, gtin: str, sku: str) -> None:
+        super().__init__(f"barcode {gtin} already belongs to {sku}")
+        self.gtin, self.sku = gtin, sku
+
+
+class AlreadyExists(Exception):
+    """The code/sku is already in the catalog."""
+
+
+@dataclass
+class ProductInfo:
+    sku: str
+    name: str
+    weight_grams: int
+    tags: list[str] = field(default_factory=list)
+    barcodes: list[str] = field(default_factory=list)
+
+
+async def create_warehouse(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    country_code: str,
+    latitude: float,
+    longitude: float,
+    priority: int = 100,
+    daily_capacity: int | None = None,
+    active: bool = True,
+) -> Warehouse:
+    """Add a warehouse. The caller commits.
+
+    Raises:
+        AlreadyExists: the code is taken.
+    """
+    if await session.get(Warehouse, code) is not None:
+        raise AlreadyExists(f"warehouse {code} exists")
+    row = Warehouse(
+        code=code,
+        name=name,
+        country_code=country_code.upper(),
+        latitude=latitude,
+        longitude=longitude,
+        priority=priority,
+        daily_capacity=daily_capacity,
+        active=active,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def list_warehouses(session: AsyncSession) -> list[Warehouse]:
+    return list((await session.scalars(select(Warehouse).order_by(Warehouse.code))).all())
+
+
+async def get_warehouse(session: AsyncSession, code: str) -> Warehouse | None:
+    return await session.get(Warehouse, code)
+
+
+async def create_product(
+    session: AsyncSession,
+    *,
+    sku: str,
+    name: str,
+    weight_grams: int,
+    barcodes: list[str],
+    tags: list[str] | None = None,
+) -> ProductInfo:
+    """Add a product with its barcodes (normalised to GTIN-14). The caller commits.
+
+    Raises:
+        ValueError: a barcode has a bad check digit or length.
+        AlreadyExists: the sku is taken.
+        BarcodeTaken: a barcode belongs to another product.
+    """
+    gtins = list(dict.fromkeys(normalize_gtin(b) for b in barcodes))
+    if await session.get(Product, sku) is not None:
+        raise AlreadyExists(f"product {sku} exists")
+    if gtins:
+        taken = (
+            await session.execute(
+                select(ProductBarcode.gtin, ProductBarcode.sku).where(
+                    ProductBarcode.gtin.in_(gtins)
+                )
+            )
+        ).first()
+        if taken is not None:
+            raise BarcodeTaken(taken[0], taken[1])
+    session.add(Product(sku=sku, name=name, weight_grams=weight_grams, tags=list(tags or [])))
+    await session.flush()
+    for gtin in gtins:
+        session.add(ProductBarcode(gtin=gtin, sku=sku, multiplier=1))
+    await session.flush()
+    return ProductInfo(sku, name, weight_grams, list(tags or []), gtins)
+
+
+async def get_product(session: AsyncSession, sku: str) -> ProductInfo | None:
+    row = await session.get(Product, sku)
+    if row is None:
+        return None
+    gtins = (
+        await session.scalars(
+            select(ProductBarcode.gtin)
+            .where(ProductBarcode.sku == sku)
+            .order_by(ProductBarcode.gtin)
+        )
+    ).all()
+    return ProductInfo(row.sku, row.name, row.weight_grams, list(row.tags or []), list(gtins))
+
+
+async def resolve_barcode(session: AsyncSession, barcode: str) -> tuple[str, int] | None:
+    """``(sku, units per scan)`` for a valid barcode, or None if it is not in the catalog.
+
+    Raises:
+        ValueError: the barcode is not a valid GTIN.
+    """
+    gtin = normalize_gtin(barcode)
+    row = (
+        await session.execute(
+            select(ProductBarcode.sku, ProductBarcode.multiplier).where(ProductBarcode.gtin == gtin)
+        )
+    ).first()
+    return (row[0], row[1] or 1) if row is not None else None
+
+
+async def missing_skus(session: AsyncSession, skus: list[str]) -> list[str]:
+    """The SKUs of ``skus`` that are not in the catalog, sorted."""
+    if not skus:
+        return []
+    found = set((await session.scalars(select(Product.sku).where(Product.sku.in_(skus)))).all())
+    return sorted(set(skus) - found)

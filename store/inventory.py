@@ -1,0 +1,241 @@
+"""The stock truth: levels, reservations, adjustments.
+
+Every change is one short transaction whose WHERE clause re-checks availability, so
+concurrent reservations can never take more than ``on_hand - reserved`` (Postgres
+re-evaluates the predicate on the locked row under READ COMMITTED); the table's CHECK
+constraints are the second line of defence. Reservation rows make release and commit
+idempotent: each acts only on rows still in the state it expects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.allocation import WarehouseStock
+from store.tables import Backorder, InventoryAdjustment, InventoryLevel, Reservation, Warehouse
+
+
+class InsufficientStock(Exception):
+    """An adjustment would take available stock below zero."""
+
+    def __init__(self, sku: str, warehouse: str, available: int) -> None:
+        super().__init__(f"{sku} at {warehouse}: only {available} available")
+        self.sku, self.warehouse, self.available = sku, warehouse, available
+
+
+@dataclass(frozen=True)
+class Level:
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+async def stock_for(session: AsyncSession, skus: list[str]) -> list[WarehouseStock]:
+    """Active warehouses with what each has available of ``skus``."""
+    warehouses = (await session.scalars(select(Warehouse).where(Warehouse.active))).all()
+    rows = (
+        await session.execute(
+            select(
+                InventoryLevel.warehouse,
+                InventoryLevel.sku,
+                InventoryLevel.on_hand - InventoryLevel.reserved,
+            ).where(InventoryLevel.sku.in_(skus))
+        )
+    ).all()
+    available: dict[str, dict[str, int]] = {}
+    for wh, sku, qty in rows:
+        available.setdefault(wh, {})[sku] = qty
+    return [
+        WarehouseStock(w.code, w.latitude, w.longitude, w.priority, available.get(w.code, {}))
+        for w in warehouses
+    ]
+
+
+async def existing_reservations(session: AsyncSession, shipment_id: str) -> list[Reservation]:
+    return list(
+        (
+            await session.scalars(select(Reservation).where(Reservation.shipment_id == shipment_id))
+        ).all()
+    )
+
+
+async def try_reserve(
+    session: AsyncSession,
+    *,
+    order_id: str,
+    shipment_id: str,
+    warehouse: str,
+    quantities: dict[str, int],
+) -> bool:
+    """Reserve every SKU of ``quantities`` at ``warehouse``, all or nothing.
+
+    Runs inside the caller's transaction; on False the caller must roll back. SKUs are
+    locked in sorted order so two orders can never deadlock on each other's rows.
+    """
+    for sku in sorted(quantities):
+        qty = quantities[sku]
+        result = await session.execute(
+            update(InventoryLevel)
+            .where(
+                InventoryLevel.sku == sku,
+                InventoryLevel.warehouse == warehouse,
+                InventoryLevel.on_hand - InventoryLevel.reserved >= qty,
+            )
+            .values(reserved=InventoryLevel.reserved + qty, updated_at=func.now())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        session.add(
+            Reservation(
+                order_id=order_id,
+                shipment_id=shipment_id,
+                sku=sku,
+                warehouse=warehouse,
+                quantity=qty,
+                status="reserved",
+            )
+        )
+    await session.flush()
+    return True
+
+
+async def release_order(session: AsyncSession, order_id: str) -> int:
+    """Give back every unit still reserved for an order. Idempotent; returns units freed."""
+    rows = (
+        await session.scalars(
+            select(Reservation)
+            .where(Reservation.order_id == order_id, Reservation.status == "reserved")
+            .order_by(Reservation.sku)
+            .with_for_update()
+        )
+    ).all()
+    freed = 0
+    for r in rows:
+        await session.execute(
+            update(InventoryLevel)
+            .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
+            .values(reserved=InventoryLevel.reserved - r.quantity, updated_at=func.now())
+        )
+        r.status = "released"
+        r.updated_at = func.now()  # type: ignore[assignment]
+        freed += r.quantity
+    await session.execute(
+        update(Backorder)
+        .where(Backorder.order_id == order_id, Backorder.resolved_at.is_(None))
+        .values(resolved_at=func.now())
+    )
+    return freed
+
+
+async def commit_shipment(session: AsyncSession, shipment_id: str) -> int:
+    """Stock leaves the building: on_hand and reserved both drop. Idempotent."""
+    rows = (
+        await session.scalars(
+            select(Reservation)
+            .where(Reservation.shipment_id == shipment_id, Reservation.status == "reserved")
+            .order_by(Reservation.sku)
+            .with_for_update()
+        )
+    ).all()
+    units = 0
+    for r in rows:
+        await session.execute(
+            update(InventoryLevel)
+            .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
+            .values(
+                on_hand=InventoryLevel.on_hand - r.quantity,
+                reserved=InventoryLevel.reserved - r.quantity,
+                updated_at=func.now(),
+            )
+        )
+        r.status = "committed"
+        r.updated_at = func.now()  # type: ignore[assignment]
+        units += r.quantity
+    return units
+
+
+async def adjust(
+    session: AsyncSession,
+    *,
+    sku: str,
+    warehouse: str,
+    delta: int | None = None,
+    on_hand: int | None = None,
+    reason: str,
+    actor: str | None = None,
+) -> Level:
+    """Apply a stock count or delta. Raises ``InsufficientStock`` if available would go < 0."""
+    await session.execute(
+        insert(InventoryLevel)
+        .values(sku=sku, warehouse=warehouse, on_hand=0, reserved=0)
+        .on_conflict_do_nothing()
+    )
+    level = (
+        await session.execute(
+            select(InventoryLevel)
+            .where(and_(InventoryLevel.sku == sku, InventoryLevel.warehouse == warehouse))
+            .with_for_update()
+        )
+    ).scalar_one()
+    change = delta if delta is not None else (on_hand or 0) - level.on_hand
+    if level.on_hand + change - level.reserved < 0:
+        raise InsufficientStock(sku, warehouse, level.on_hand - level.reserved)
+    level.on_hand += change
+    level.updated_at = func.now()  # type: ignore[assignment]
+    session.add(
+        InventoryAdjustment(sku=sku, warehouse=warehouse, delta=change, reason=reason, actor=actor)
+    )
+    await session.flush()
+    return Level(sku, warehouse, level.on_hand, level.reserved)
+
+
+async def levels(
+    session: AsyncSession, *, sku: str | None = None, warehouse: str | None = None
+) -> list[Level]:
+    query = select(InventoryLevel).order_by(InventoryLevel.sku, InventoryLevel.warehouse)
+    if sku:
+        query = query.where(InventoryLevel.sku == sku)
+    if warehouse:
+        query = query.where(InventoryLevel.warehouse == warehouse)
+    return [
+        Level(r.sku, r.warehouse, r.on_hand, r.reserved)
+        for r in (await session.scalars(query)).all()
+    ]
+
+
+async def record_backorder(session: AsyncSession, order_id: str, skus: list[str]) -> None:
+    await session.execute(
+        insert(Backorder)
+        .values(order_id=order_id, skus=sorted(skus))
+        .on_conflict_do_update(
+            index_elements=[Backorder.order_id],
+            set_={"skus": sorted(skus), "resolved_at": None},
+        )
+    )
+
+
+async def backorders_waiting_for(session: AsyncSession, sku: str) -> list[str]:
+    """Order ids backordered on ``sku``, oldest first: the order they are woken in."""
+    rows = await session.scalars(
+        select(Backorder.order_id)
+        .where(Backorder.resolved_at.is_(None), Backorder.skus.contains([sku]))
+        .order_by(Backorder.created_at, Backorder.order_id)
+    )
+    return list(rows.all())
+
+
+async def resolve_backorder(session: AsyncSession, order_id: str) -> None:
+    await session.execute(
+        update(Backorder)
+        .where(Backorder.order_id == order_id, Backorder.resolved_at.is_(None))
+        .values(resolved_at=func.now())
+    )

@@ -1,0 +1,308 @@
+"""The database schema as SQLAlchemy 2 declarative models.
+
+Postgres owns the stock truth (levels + reservations), catalog, keys, ledgers that make
+outside effects happen once, the read model the dashboard lists from, and append-only logs.
+Changes go through Alembic revisions in ``store/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONB, list[Any]: JSONB}
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+# --- catalog and stock -----------------------------------------------------------------
+
+
+class Warehouse(Base):
+    __tablename__ = "warehouses"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country_code: Mapped[str] = mapped_column(String(2))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    daily_capacity: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _now()
+
+
+class Product(Base):
+    __tablename__ = "products"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    weight_grams: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = _now()
+
+
+class ProductBarcode(Base):
+    """A barcode (normalised to GTIN-14) is unique across the catalog."""
+
+    __tablename__ = "product_barcodes"
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku", ondelete="CASCADE"), index=True)
+    multiplier: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class InventoryLevel(Base):
+    __tablename__ = "inventory_levels"
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+    )
+    sku: Mapped[str] = mapped_column(ForeignKey("products.sku"), primary_key=True)
+    warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = _now()
+
+
+class InventoryAdjustment(Base):
+    __tablename__ = "inventory_adjustments"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    warehouse: Mapped[str] = mapped_column(String(32))
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _now()
+
+
+class Reservation(Base):
+    """Units held for a shipment line; every reserved unit is accounted for by a row."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (UniqueConstraint("shipment_id", "sku", name="uq_reservation_line"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80), index=True)
+    shipment_id: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(64))
+    warehouse: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(
+        String(16), default="reserved"
+    )  # reserved|committed|released
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class Backorder(Base):
+    """An order waiting for stock; adjustments wake waiters in arrival order."""
+
+    __tablename__ = "backorders"
+    order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    skus: Mapped[list[Any]] = mapped_column()
+    created_at: Mapped[datetime] = _now()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# --- access and intake -----------------------------------------------------------------
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    warehouse: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _now()
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OrderIntake(Base):
+    """One row per order ever accepted: maps channel ids and idempotency keys to order ids."""
+
+    __tablename__ = "order_intake"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_intake_channel_ext"),)
+    order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _now()
+
+
+class WebhookReceipt(Base):
+    __tablename__ = "webhook_receipts"
+    webhook_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    topic: Mapped[str] = mapped_column(String(64))
+    shop: Mapped[str | None] = mapped_column(String(200))
+    order_id: Mapped[str | None] = mapped_column(String(80))
+    received_at: Mapped[datetime] = _now()
+
+
+# --- read model and logs ---------------------------------------------------------------
+
+
+class OrderRow(Base):
+    """The dashboard's order list. Written by activities only, guarded by ``version``."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_created_keyset", "created_at", "order_id"),
+        Index("ix_orders_status", "status"),
+        Index("ix_orders_tags", "tags", postgresql_using="gin"),
+    )
+    order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(32))
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    warehouses: Mapped[list[Any]] = mapped_column(default=list)
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    stuck: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ShipmentRow(Base):
+    __tablename__ = "shipments"
+    __table_args__ = (Index("ix_shipments_wh_status", "warehouse", "status"),)
+    shipment_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    warehouse: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    lines: Mapped[list[Any]] = mapped_column()
+    carrier: Mapped[str | None] = mapped_column(String(32))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    tracking_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrderEventRow(Base):
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "event_key", name="uq_order_event_key"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80), index=True)
+    event_key: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    type: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ScanEvent(Base):
+    """Every scan attempt, accepted or refused; one row per (shipment, scan_id)."""
+
+    __tablename__ = "scan_events"
+    __table_args__ = (UniqueConstraint("shipment_id", "scan_id", name="uq_scan_event"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(100), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(80))
+    warehouse: Mapped[str] = mapped_column(String(32))
+    scan_id: Mapped[str] = mapped_column(String(100))
+    station: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    barcode: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str | None] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(32))
+    response: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _now()
+
+
+# --- ledgers of outside effects --------------------------------------------------------
+
+
+class PaymentLedger(Base):
+    """One row per payment operation; the idempotency key makes each happen once."""
+
+    __tablename__ = "payment_ledger"
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # capture | void | refund
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16))  # pending | succeeded | declined
+    gateway_ref: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class LabelLedger(Base):
+    __tablename__ = "labels"
+    shipment_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    tracking_number: Mapped[str] = mapped_column(String(64), unique=True)
+    tracking_url: Mapped[str] = mapped_column(Text)
+    label_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="purchased")  # purchased|voided
+    created_at: Mapped[datetime] = _now()
+
+
+class CarrierEvent(Base):
+    __tablename__ = "carrier_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    carrier: Mapped[str] = mapped_column(String(32))
+    tracking_number: Mapped[str] = mapped_column(String(64), index=True)
+    shipment_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = _now()
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(80), index=True)
+    milestone: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(320))
+    sent_at: Mapped[datetime] = _now()
+
+
+# --- the sandbox world's own memory ----------------------------------------------------
+
+
+class SandboxOperation(Base):
+    """What the sandbox payment gateway / carrier "remember", as a remote service would:
+    a repeated idempotency key returns the first result instead of acting twice."""
+
+    __tablename__ = "sandbox_operations"
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    service: Mapped[str] = mapped_column(String(16))  # payments | carrier
+    kind: Mapped[str] = mapped_column(String(16))
+    result: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = _now()
