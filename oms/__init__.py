@@ -1,0 +1,1 @@
+"""Settings, the ``oms`` command line and the embedded development stack."""

@@ -1,0 +1,61 @@
+"""Configuration from the environment (pydantic-settings).
+
+Defaults are for local development and are printed by ``oms dev``; production sets every
+secret explicitly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SHOPIFY_SECRET = "dev-shopify-secret"
+DEV_CARRIER_SECRET = "dev-carrier-secret"
+
+#: Custom search attributes every namespace used by the OMS must have registered.
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "OrderStatus": "Keyword",
+    "Warehouse": "KeywordList",
+    "Tags": "KeywordList",
+    "Stuck": "Bool",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, alias="OMS_DATABASE_URL")
+    temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    task_queue: str = Field(default="oms-orders", alias="OMS_TASK_QUEUE")
+    api_host: str = Field(default="127.0.0.1", alias="OMS_API_HOST")
+    api_port: int = Field(default=8000, alias="OMS_API_PORT")
+    data_dir: Path = Field(default=Path(".oms"), alias="OMS_DATA_DIR")
+    temporal_ui_port: int = Field(default=8233, alias="OMS_TEMPORAL_UI_PORT")
+    shopify_webhook_secret: str = Field(
+        default=DEV_SHOPIFY_SECRET, alias="OMS_SHOPIFY_WEBHOOK_SECRET"
+    )
+    carrier_webhook_secret: str = Field(
+        default=DEV_CARRIER_SECRET, alias="OMS_CARRIER_WEBHOOK_SECRET"
+    )
+    #: Sandbox adapters (payment gateway, carrier): latency range and failure rate, so the
+    #: retry paths run in development as they would against the real services.
+    sandbox_latency_ms: tuple[int, int] = Field(default=(20, 80), alias="OMS_SANDBOX_LATENCY_MS")
+    sandbox_failure_rate: float = Field(default=0.05, alias="OMS_SANDBOX_FAILURE_RATE")
+    #: How long a ``pending`` payment may wait for ``orders/paid`` before the order is cancelled.
+    payment_timeout_seconds: int = Field(default=3 * 24 * 3600, alias="OMS_PAYMENT_TIMEOUT_SECONDS")
+    #: How often a backordered order retries allocation when no adjustment wakes it.
+    backorder_recheck_seconds: int = Field(default=6 * 3600, alias="OMS_BACKORDER_RECHECK_SECONDS")
+    worker_metrics_port: int | None = Field(default=None, alias="OMS_WORKER_METRICS_PORT")
+
+    @property
+    def temporal_port(self) -> int:
+        return int(self.temporal_address.rsplit(":", 1)[1])
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

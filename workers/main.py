@@ -1,0 +1,27 @@
+"""``oms worker``: run the worker against the configured Postgres and Temporal."""
+
+from __future__ import annotations
+
+import logging
+
+from oms.settings import Settings
+from oms.temporal import connect
+from store.db import create_engine, sessionmaker
+from workers.worker import build_worker
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until cancelled (Ctrl-C / SIGTERM), then finish in-flight tasks and stop."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not settings.database_url:
+        raise SystemExit("OMS_DATABASE_URL is not set (oms dev sets it for its worker)")
+    engine = create_engine(settings.database_url)
+    try:
+        client = await connect(settings)
+        worker = build_worker(client, sessionmaker(engine), settings)
+        logging.getLogger(__name__).info(
+            "worker polling %s on %s", settings.task_queue, settings.temporal_address
+        )
+        await worker.run()
+    finally:
+        await engine.dispose()

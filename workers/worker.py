@@ -1,0 +1,64 @@
+"""Build a Temporal worker with every OMS workflow and activity registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.notifications import NotificationActivities
+from activities.payments import PaymentActivities
+from activities.projection import ProjectionActivities
+from activities.shipping import ShippingActivities
+from activities.stock import StockActivities
+from integrations.carriers import SandboxCarrier
+from integrations.payments import SandboxPaymentGateway
+from integrations.sandbox import SandboxBehaviour
+from oms.settings import Settings
+from workflows.fulfillment import FulfillmentWorkflow
+from workflows.order import OrderWorkflow
+
+WORKFLOWS: Sequence[type] = (OrderWorkflow, FulfillmentWorkflow)
+
+
+def build_activities(
+    sessions: async_sessionmaker[AsyncSession], behaviour: SandboxBehaviour
+) -> list[Callable[..., Any]]:
+    projection = ProjectionActivities(sessions)
+    stock = StockActivities(sessions)
+    payments = PaymentActivities(sessions, SandboxPaymentGateway(sessions, behaviour))
+    shipping = ShippingActivities(sessions, SandboxCarrier(sessions, behaviour))
+    notifications = NotificationActivities(sessions)
+    return [
+        projection.record_order,
+        projection.record_shipment,
+        stock.allocate_stock,
+        stock.release_stock,
+        stock.commit_stock,
+        payments.capture_payment,
+        payments.reverse_payment,
+        shipping.buy_label,
+        shipping.void_label,
+        notifications.notify_customer,
+    ]
+
+
+def build_worker(
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    task_queue: str | None = None,
+    behaviour: SandboxBehaviour | None = None,
+) -> Worker:
+    behaviour = behaviour or SandboxBehaviour(
+        latency_ms=settings.sandbox_latency_ms, failure_rate=settings.sandbox_failure_rate
+    )
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=build_activities(sessions, behaviour),
+    )

@@ -1,0 +1,1 @@
+"""Temporal workflows. Deterministic: imports ``temporalio``, ``domain`` and the stdlib only."""

@@ -1,0 +1,332 @@
+"""``FulfillmentWorkflow``: one shipment from one warehouse, pick → pack → ship → delivered.
+
+A child of ``OrderWorkflow`` that reports every move to its parent by Signal. Scans and
+pack are Updates whose validators refuse wrong input synchronously, so a refused scan leaves
+no trace in history; carrier tracking events arrive as Signals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from domain.models import (
+    CommitRequest,
+    FulfillmentInput,
+    FulfillmentResult,
+    LabelRequest,
+    LabelResult,
+    NotifyRequest,
+    OrderEvent,
+    PackInput,
+    PackResult,
+    ProjectShipmentInput,
+    ScanInput,
+    ScanResult,
+    ShipmentLine,
+    ShipmentProjection,
+    ShipmentUpdate,
+    ShipmentView,
+    Tracking,
+    TrackingEvent,
+    VoidLabelRequest,
+)
+from domain.packing import expected_weight, weight_ok, weight_window
+from domain.status import (
+    TRACKING_TO_SHIPMENT,
+    PackRefusal,
+    ScanRefusal,
+    ShipmentStatus,
+    TrackingStatus,
+)
+from workflows import names, policies
+
+#: Tracking milestones the customer hears about, once each.
+NOTIFY_ON = {
+    TrackingStatus.OUT_FOR_DELIVERY: "out_for_delivery",
+    TrackingStatus.DELIVERED: "delivered",
+}
+
+
+@workflow.defn
+class FulfillmentWorkflow:
+    @workflow.init
+    def __init__(self, shipment: FulfillmentInput) -> None:
+        self.input = shipment
+        self.status = ShipmentStatus.OPEN
+        self.lines: dict[str, ShipmentLine] = {
+            line.sku: line.model_copy() for line in shipment.lines
+        }
+        self.scans: dict[str, ScanResult] = {}
+        self.pack_request: PackInput | None = None
+        self.pack_result: PackResult | None = None
+        self.tracking: Tracking | None = None
+        self.label_url: str | None = None
+        self.cancel_reason: str | None = None
+        self.tracking_inbox: list[TrackingEvent] = []
+        self.version = 1  # version 1 is the row written by allocation
+        self.event_seq = 0
+        self.pending_events: list[OrderEvent] = []
+
+    @workflow.run
+    async def run(self, shipment: FulfillmentInput) -> FulfillmentResult:
+        # Pick: wait for the first accepted scan, then for the last.
+        await workflow.wait_condition(lambda: self._picked_units() > 0 or self._stopped())
+        if self._stopped():
+            return await self._cancelled()
+        await self._move(ShipmentStatus.PICKING)
+        await workflow.wait_condition(lambda: self._remaining() == 0 or self._stopped())
+        if self._stopped():
+            return await self._cancelled()
+        self._event("picked", units=self._picked_units())
+        await self._move(ShipmentStatus.PICKING)  # parent sees every line picked → packing
+
+        # Pack: the pack Update hands over a verified weight; buy the label and ship.
+        await workflow.wait_condition(lambda: self.pack_request is not None or self._stopped())
+        if self._stopped():
+            return await self._cancelled()
+        assert self.pack_request is not None
+        label: LabelResult = await workflow.execute_activity(
+            names.BUY_LABEL,
+            LabelRequest(
+                order_id=shipment.order_id,
+                shipment_id=shipment.shipment_id,
+                warehouse=shipment.warehouse,
+                address=shipment.address,
+                shipping_method=shipment.shipping_method,
+                weight_grams=self.pack_request.weight_grams,
+                idempotency_key=f"label-{shipment.shipment_id}",
+            ),
+            result_type=LabelResult,
+            start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+            retry_policy=policies.EXTERNAL,
+        )
+        self.tracking, self.label_url = label.tracking, label.label_url
+        self._event("label_purchased", carrier=label.tracking.carrier, number=label.tracking.number)
+        if self._stopped():
+            return await self._cancelled()
+        await workflow.execute_activity(
+            names.COMMIT_STOCK,
+            CommitRequest(shipment_id=shipment.shipment_id),
+            start_to_close_timeout=policies.DATABASE_TIMEOUT,
+            retry_policy=policies.DATABASE,
+        )
+        self._event("shipped", weight_grams=self.pack_request.weight_grams)
+        self.pack_result = PackResult(tracking=label.tracking, label_url=label.label_url)
+        await self._move(ShipmentStatus.SHIPPED)
+        await self._notify("shipped", {"tracking_number": label.tracking.number})
+
+        # Track: carrier events until delivered.
+        while self.status != ShipmentStatus.DELIVERED:
+            await workflow.wait_condition(lambda: bool(self.tracking_inbox))
+            event = self.tracking_inbox.pop(0)
+            self._event(
+                f"tracking_{event.status.value}",
+                occurred_at=event.occurred_at.isoformat(),
+                detail=event.detail,
+            )
+            status = TRACKING_TO_SHIPMENT.get(event.status, self.status)
+            await self._move(status)
+            if event.status in NOTIFY_ON:
+                await self._notify(NOTIFY_ON[event.status], {"detail": event.detail})
+        return FulfillmentResult(
+            shipment_id=shipment.shipment_id, status=self.status, tracking=self.tracking
+        )
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _picked_units(self) -> int:
+        return sum(line.picked for line in self.lines.values())
+
+    def _remaining(self) -> int:
+        return sum(line.quantity - line.picked for line in self.lines.values())
+
+    def _stopped(self) -> bool:
+        return self.cancel_reason is not None
+
+    async def _cancelled(self) -> FulfillmentResult:
+        """Cancelled before shipping: void a purchased label; the parent releases stock."""
+        if self.tracking is not None:
+            await workflow.execute_activity(
+                names.VOID_LABEL,
+                VoidLabelRequest(shipment_id=self.input.shipment_id),
+                start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+                retry_policy=policies.EXTERNAL,
+            )
+            self._event("label_voided", number=self.tracking.number)
+        self._event("shipment_cancelled", reason=self.cancel_reason)
+        await self._move(ShipmentStatus.CANCELLED)
+        return FulfillmentResult(shipment_id=self.input.shipment_id, status=self.status)
+
+    def _event(self, type_: str, **detail: Any) -> None:
+        self.event_seq += 1
+        detail["shipment_id"] = self.input.shipment_id
+        self.pending_events.append(
+            OrderEvent(
+                key=f"{self.input.shipment_id}:{self.event_seq}",
+                at=workflow.now(),
+                type=type_,
+                detail=detail,
+            )
+        )
+
+    async def _move(self, status: ShipmentStatus) -> None:
+        """Record the shipment (projection + events) and tell the parent order."""
+        self.status = status
+        self.version += 1
+        events, self.pending_events = self.pending_events, []
+        lines = list(self.lines.values())
+        await workflow.execute_local_activity(
+            names.RECORD_SHIPMENT,
+            ProjectShipmentInput(
+                shipment=ShipmentProjection(
+                    shipment_id=self.input.shipment_id,
+                    order_id=self.input.order_id,
+                    version=self.version,
+                    warehouse=self.input.warehouse,
+                    status=status,
+                    priority=self.input.priority,
+                    lines=lines,
+                    tracking=self.tracking,
+                    updated_at=workflow.now(),
+                ),
+                events=events,
+            ),
+            start_to_close_timeout=policies.DATABASE_TIMEOUT,
+            retry_policy=policies.DATABASE,
+        )
+        parent = workflow.info().parent
+        if parent is not None:
+            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+                "shipment_changed",
+                ShipmentUpdate(
+                    shipment_id=self.input.shipment_id,
+                    status=status,
+                    tracking=self.tracking,
+                    label_url=self.label_url,
+                    lines=lines,
+                ),
+            )
+
+    async def _notify(self, milestone: str, detail: dict[str, object]) -> None:
+        await workflow.execute_activity(
+            names.NOTIFY_CUSTOMER,
+            NotifyRequest(
+                order_id=self.input.order_id,
+                email=self.input.email,
+                milestone=milestone,
+                idempotency_key=f"notify-{self.input.shipment_id}-{milestone}",
+                detail=detail,
+            ),
+            start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+            retry_policy=policies.EXTERNAL,
+        )
+
+    def _view(self) -> ShipmentView:
+        return ShipmentView(
+            shipment_id=self.input.shipment_id,
+            warehouse=self.input.warehouse,
+            status=self.status,
+            lines=list(self.lines.values()),
+            tracking=self.tracking,
+            label_url=self.label_url,
+        )
+
+    # --- messages ---------------------------------------------------------------------------
+
+    @workflow.query
+    def details(self) -> ShipmentView:
+        return self._view()
+
+    @workflow.update
+    def scan(self, scan: ScanInput) -> ScanResult:
+        """Count one accepted pick scan; a repeated ``scan_id`` returns the first answer."""
+        if scan.scan_id in self.scans:
+            return self.scans[scan.scan_id]
+        line = self.lines[scan.sku]
+        line.picked += scan.quantity
+        result = ScanResult(
+            accepted=True,
+            sku=scan.sku,
+            picked=line.picked,
+            remaining=line.quantity - line.picked,
+            shipment_remaining=self._remaining(),
+        )
+        self.scans[scan.scan_id] = result
+        return result
+
+    @scan.validator
+    def _validate_scan(self, scan: ScanInput) -> None:
+        if scan.scan_id in self.scans:
+            return
+        if (
+            self._stopped()
+            or self.pack_request is not None
+            or self.status
+            not in (
+                ShipmentStatus.OPEN,
+                ShipmentStatus.PICKING,
+            )
+        ):
+            raise ApplicationError(
+                f"shipment is {self.status.value}, not being picked",
+                type=ScanRefusal.NOT_PICKABLE.value,
+            )
+        line = self.lines.get(scan.sku)
+        if line is None:
+            raise ApplicationError(
+                f"{scan.sku} is not in this shipment", type=ScanRefusal.WRONG_ITEM.value
+            )
+        if line.picked + scan.quantity > line.quantity:
+            raise ApplicationError(
+                f"{scan.sku}: {line.quantity - line.picked} left to pick, scanned {scan.quantity}",
+                type=ScanRefusal.OVER_SCAN.value,
+            )
+
+    @workflow.update
+    async def pack(self, request: PackInput) -> PackResult:
+        """Hand a verified parcel to the run loop and wait for its label."""
+        if self.pack_request is None:
+            self.pack_request = request
+        await workflow.wait_condition(lambda: self.pack_result is not None or self._stopped())
+        if self.pack_result is None:
+            raise ApplicationError("the shipment was cancelled", type="cancelled")
+        return self.pack_result
+
+    @pack.validator
+    def _validate_pack(self, request: PackInput) -> None:
+        if self.pack_request is not None and not self._stopped():
+            return  # a retried pack gets the first answer
+        if self._stopped() or self.status not in (ShipmentStatus.OPEN, ShipmentStatus.PICKING):
+            raise ApplicationError(
+                f"shipment is {self.status.value}", type=PackRefusal.NOT_PACKABLE.value
+            )
+        missing = {
+            s: ln.quantity - ln.picked for s, ln in self.lines.items() if ln.picked < ln.quantity
+        }
+        if missing:
+            raise ApplicationError(
+                "not picked yet: " + ", ".join(f"{q} x {s}" for s, q in sorted(missing.items())),
+                type=PackRefusal.ITEMS_MISSING.value,
+            )
+        lines = list(self.lines.values())
+        if not weight_ok(lines, request.weight_grams):
+            low, high = weight_window(lines)
+            raise ApplicationError(
+                f"measured {request.weight_grams} g; expected {expected_weight(lines)} g "
+                f"(accepted {low}-{high} g)",
+                type=PackRefusal.WEIGHT_MISMATCH.value,
+            )
+
+    @workflow.signal
+    def track(self, event: TrackingEvent) -> None:
+        """A carrier tracking event, durably received by the API before it was sent."""
+        self.tracking_inbox.append(event)
+
+    @workflow.signal
+    def cancel(self, reason: str) -> None:
+        """The parent order is being cancelled. Ignored once the parcel has shipped."""
+        if self.pack_result is None:
+            self.cancel_reason = reason

@@ -1,0 +1,496 @@
+"""``OrderWorkflow``: one order from intake to delivered (or cancelled).
+
+Steps: verification → payment confirmation → allocation → fulfillment (one
+``FulfillmentWorkflow`` child per shipment) → delivered. People reach the order through
+Updates (cancel, hold, release); Shopify's ``orders/paid`` and stock arriving for a
+backorder are Signals. Business outcomes (held, backordered, cancelled) are states; the
+workflow fails only on bugs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey
+from temporalio.exceptions import ApplicationError
+
+from domain.models import (
+    AllocationRequest,
+    AllocationResult,
+    CancelInput,
+    CancelResult,
+    FulfillmentInput,
+    FulfillmentResult,
+    Hold,
+    HoldInput,
+    HoldPlaced,
+    NotifyRequest,
+    OrderEvent,
+    OrderInput,
+    OrderProjection,
+    OrderState,
+    PaymentRequest,
+    PaymentResult,
+    ProjectOrderInput,
+    ReleaseInput,
+    ReleaseRequest,
+    RoutingDecision,
+    ShipmentUpdate,
+    ShipmentView,
+)
+from domain.priority import order_priority
+from domain.status import (
+    SHIPPED_OR_LATER,
+    FinancialStatus,
+    HoldReason,
+    OrderStatus,
+    ShipmentStatus,
+)
+from domain.verification import verify_order
+from workflows import names, policies
+from workflows.fulfillment import FulfillmentWorkflow
+
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+WAREHOUSE = SearchAttributeKey.for_keyword_list("Warehouse")
+
+
+class _Cancelled(Exception):
+    """Raised inside ``run`` to unwind to compensation when a cancel is requested."""
+
+
+@workflow.defn
+class OrderWorkflow:
+    @workflow.init
+    def __init__(self, order: OrderInput) -> None:
+        self.order = order
+        self.status = OrderStatus.RECEIVED
+        self.priority = order_priority(order)
+        self.tags = list(order.tags)
+        self.holds: dict[str, Hold] = {}
+        self.routing: RoutingDecision | None = None
+        self.shipments: dict[str, ShipmentView] = {}
+        self.payment = "pending"  # pending | paid | captured | refunded | voided
+        self.cancel_reason: str | None = None
+        self.cancel_forwarded = False
+        self.paid_signal = False
+        self.stock_signal = False
+        self.inbox: list[ShipmentUpdate] = []
+        self.children: dict[str, workflow.ChildWorkflowHandle[Any, FulfillmentResult]] = {}
+        self.version = 0
+        self.event_seq = 0
+        self.pending_events: list[OrderEvent] = []
+        self.allocated = False
+
+    # --- entry ----------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, order: OrderInput) -> OrderState:
+        self._event("received", channel=order.channel, external_id=order.external_id)
+        try:
+            await self._verify()
+            await self._confirm_payment()
+            await self._allocate()
+            await self._fulfil()
+        except _Cancelled:
+            await self._compensate()
+        return self.details()
+
+    # --- steps ----------------------------------------------------------------------------
+
+    async def _verify(self) -> None:
+        result = verify_order(self.order)
+        for reason, note in result.holds:
+            self._add_hold(reason, note)
+        self._event(
+            "verified" if result.passed else "verification_failed",
+            risk_score=result.risk_score,
+            risk_reasons=result.risk_reasons,
+        )
+        await self._proceed()
+
+    async def _confirm_payment(self) -> None:
+        fs = self.order.financial_status
+        if fs == FinancialStatus.PAID:
+            self.payment = "paid"
+            self._event("payment_confirmed", how="paid at checkout")
+            return
+        if fs == FinancialStatus.PENDING:
+            await self._set_status(OrderStatus.AWAITING_PAYMENT)
+            timeout = timedelta(seconds=self.order.options.payment_timeout_seconds)
+            try:
+                await workflow.wait_condition(
+                    lambda: self.paid_signal or self.cancel_reason is not None, timeout=timeout
+                )
+            except TimeoutError:
+                self.cancel_reason = "payment not received in time"
+                self._event("payment_timeout", waited_seconds=int(timeout.total_seconds()))
+            self._check_cancel()
+            self.payment = "paid"
+            self._event("payment_confirmed", how="orders/paid")
+            return
+        # authorized: capture now, once, whatever the retries.
+        attempt = 0
+        while True:
+            attempt += 1
+            key = f"capture-{self.order.order_id}" + (f"-{attempt}" if attempt > 1 else "")
+            result: PaymentResult = await workflow.execute_activity(
+                names.CAPTURE_PAYMENT,
+                PaymentRequest(
+                    order_id=self.order.order_id,
+                    amount=self.order.total,
+                    currency=self.order.currency,
+                    idempotency_key=key,
+                ),
+                result_type=PaymentResult,
+                start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+                retry_policy=policies.EXTERNAL,
+            )
+            if result.status == "captured":
+                self.payment = "captured"
+                self._event("payment_captured", gateway_ref=result.gateway_ref, key=key)
+                return
+            # A decline is an answer: hold the order until someone sorts it out.
+            self._add_hold(HoldReason.AWAITING_PAYMENT, f"capture declined: {result.detail}")
+            self._event("payment_declined", detail=result.detail, key=key)
+            await self._proceed()
+
+    async def _allocate(self) -> None:
+        shipment_id = names.shipment_id_for(self.order.order_id, 1)
+        while True:
+            await self._proceed()
+            await self._flush()  # the order is visible before the allocation query runs
+            result: AllocationResult = await workflow.execute_activity(
+                names.ALLOCATE_STOCK,
+                AllocationRequest(
+                    order_id=self.order.order_id,
+                    shipment_id=shipment_id,
+                    lines=self.order.lines,
+                    address=self.order.shipping_address,
+                    shipping_method=self.order.shipping_method,
+                    priority=self.priority,
+                ),
+                result_type=AllocationResult,
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+            self.routing = result.routing
+            if result.warehouse is not None:
+                self.allocated = True
+                self.shipments[shipment_id] = ShipmentView(
+                    shipment_id=shipment_id,
+                    warehouse=result.warehouse,
+                    status=ShipmentStatus.OPEN,
+                    lines=result.lines,
+                )
+                workflow.upsert_search_attributes([WAREHOUSE.value_set([result.warehouse])])
+                self._event("allocated", warehouse=result.warehouse, reasons=result.routing.reasons)
+                self._check_cancel()
+                return
+            self.stock_signal = False
+            self._event("backordered", short_skus=result.short_skus)
+            await self._set_status(OrderStatus.BACKORDERED)
+            recheck = timedelta(seconds=self.order.options.backorder_recheck_seconds)
+            try:
+                await workflow.wait_condition(
+                    lambda: self.stock_signal or self.cancel_reason is not None, timeout=recheck
+                )
+            except TimeoutError:
+                self._event("backorder_recheck")
+            self._check_cancel()
+
+    async def _fulfil(self) -> None:
+        await self._set_status(OrderStatus.READY_TO_PICK)
+        for shipment in list(self.shipments.values()):
+            await self._proceed()
+            self.children[shipment.shipment_id] = await workflow.start_child_workflow(
+                FulfillmentWorkflow.run,
+                FulfillmentInput(
+                    order_id=self.order.order_id,
+                    shipment_id=shipment.shipment_id,
+                    warehouse=shipment.warehouse,
+                    priority=self.priority,
+                    email=self.order.email,
+                    shipping_method=self.order.shipping_method,
+                    address=self.order.shipping_address,
+                    lines=shipment.lines,
+                ),
+                id=names.fulfillment_workflow_id(shipment.shipment_id),
+            )
+        while True:
+            await workflow.wait_condition(
+                lambda: bool(self.inbox)
+                or all(c.done() for c in self.children.values())
+                or (self.cancel_reason is not None and not self.cancel_forwarded)
+            )
+            if self.cancel_reason is not None and not self.cancel_forwarded:
+                # Children that already shipped ignore this; the rest stop and report back.
+                self.cancel_forwarded = True
+                for child in self.children.values():
+                    if not child.done():
+                        await child.signal(FulfillmentWorkflow.cancel, self.cancel_reason)
+            await self._apply_shipment_updates()
+            if all(c.done() for c in self.children.values()):
+                break
+        results = [c.result() for c in self.children.values()]
+        for r in results:
+            self.shipments[r.shipment_id].status = r.status
+        if all(r.status == ShipmentStatus.DELIVERED for r in results):
+            await self._set_status(OrderStatus.DELIVERED)
+            return
+        if all(r.status == ShipmentStatus.CANCELLED for r in results):
+            self.cancel_reason = self.cancel_reason or "fulfillment cancelled"
+            raise _Cancelled()
+        await self._set_status(OrderStatus.FAILED)
+
+    async def _apply_shipment_updates(self) -> None:
+        changed = False
+        while self.inbox:
+            update = self.inbox.pop(0)
+            view = self.shipments[update.shipment_id]
+            view.status = update.status
+            if update.lines:
+                view.lines = update.lines
+            if update.tracking is not None:
+                view.tracking = update.tracking
+                view.label_url = update.label_url
+            changed = True
+        if changed:
+            await self._set_status(self._status_from_shipments())
+
+    def _status_from_shipments(self) -> OrderStatus:
+        statuses = [s.status for s in self.shipments.values()]
+        shipped = {
+            ShipmentStatus.SHIPPED,
+            ShipmentStatus.IN_TRANSIT,
+            ShipmentStatus.OUT_FOR_DELIVERY,
+            ShipmentStatus.DELIVERED,
+            ShipmentStatus.EXCEPTION,
+        }
+        if all(s == ShipmentStatus.DELIVERED for s in statuses):
+            return OrderStatus.DELIVERED
+        if all(s in shipped for s in statuses):
+            return OrderStatus.SHIPPED
+        if any(s in shipped for s in statuses):
+            return OrderStatus.PARTIALLY_SHIPPED
+        if any(s == ShipmentStatus.PACKED for s in statuses):
+            return OrderStatus.PACKING
+        lines = [line for s in self.shipments.values() for line in s.lines]
+        if lines and all(line.picked >= line.quantity for line in lines):
+            return OrderStatus.PACKING
+        if any(line.picked for line in lines) or ShipmentStatus.PICKING in statuses:
+            return OrderStatus.PICKING
+        return OrderStatus.READY_TO_PICK
+
+    async def _compensate(self) -> None:
+        """Undo in reverse: shipments (labels), reservations, payment; then tell the customer."""
+        self._event("cancelling", reason=self.cancel_reason)
+        if self.allocated:
+            await workflow.execute_activity(
+                names.RELEASE_STOCK,
+                ReleaseRequest(order_id=self.order.order_id, reason=self.cancel_reason or ""),
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+            for view in self.shipments.values():
+                view.status = ShipmentStatus.CANCELLED
+            self._event("stock_released")
+        if self.payment in ("paid", "captured"):
+            result: PaymentResult = await workflow.execute_activity(
+                names.REVERSE_PAYMENT,
+                PaymentRequest(
+                    order_id=self.order.order_id,
+                    amount=self.order.total,
+                    currency=self.order.currency,
+                    idempotency_key=f"refund-{self.order.order_id}",
+                    kind="refund",
+                ),
+                result_type=PaymentResult,
+                start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+                retry_policy=policies.EXTERNAL,
+            )
+            self.payment = result.status
+            self._event("payment_reversed", status=result.status, gateway_ref=result.gateway_ref)
+        elif self.order.financial_status == FinancialStatus.AUTHORIZED:
+            result = await workflow.execute_activity(
+                names.REVERSE_PAYMENT,
+                PaymentRequest(
+                    order_id=self.order.order_id,
+                    amount=Decimal("0"),
+                    currency=self.order.currency,
+                    idempotency_key=f"void-{self.order.order_id}",
+                    kind="void",
+                ),
+                result_type=PaymentResult,
+                start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+                retry_policy=policies.EXTERNAL,
+            )
+            self.payment = result.status
+            self._event("payment_reversed", status=result.status, gateway_ref=result.gateway_ref)
+        self.holds.clear()
+        await self._notify("cancelled")
+        self._event("cancelled", reason=self.cancel_reason)
+        await self._set_status(OrderStatus.CANCELLED)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    async def _proceed(self) -> None:
+        """Wait while the order is held; unwind if it was cancelled."""
+        self._check_cancel()
+        if not self.holds:
+            return
+        resume = self.status
+        await self._set_status(OrderStatus.ON_HOLD)
+        await workflow.wait_condition(lambda: not self.holds or self.cancel_reason is not None)
+        self._check_cancel()
+        await self._set_status(resume)
+
+    def _check_cancel(self) -> None:
+        if self.cancel_reason is not None:
+            raise _Cancelled()
+
+    def _add_hold(self, reason: HoldReason, note: str | None) -> Hold:
+        hold = Hold(
+            hold_id=str(workflow.uuid4()), reason=reason, note=note, created_at=workflow.now()
+        )
+        self.holds[hold.hold_id] = hold
+        self._event("hold_placed", hold_id=hold.hold_id, reason=reason.value, note=note)
+        return hold
+
+    def _event(self, type_: str, **detail: Any) -> None:
+        self.event_seq += 1
+        self.pending_events.append(
+            OrderEvent(key=f"o{self.event_seq}", at=workflow.now(), type=type_, detail=detail)
+        )
+
+    async def _set_status(self, status: OrderStatus) -> None:
+        if status != self.status:
+            self.status = status
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
+        await self._flush()
+
+    async def _flush(self) -> None:
+        """Write the projection and pending events (one local activity)."""
+        self.version += 1
+        events, self.pending_events = self.pending_events, []
+        o = self.order
+        await workflow.execute_local_activity(
+            names.RECORD_ORDER,
+            ProjectOrderInput(
+                order=OrderProjection(
+                    order_id=o.order_id,
+                    version=self.version,
+                    name=o.name,
+                    channel=o.channel,
+                    external_id=o.external_id,
+                    email=o.email,
+                    status=self.status,
+                    tags=self.tags,
+                    priority=self.priority,
+                    warehouses=sorted({s.warehouse for s in self.shipments.values()}),
+                    total=o.total,
+                    currency=o.currency,
+                    created_at=o.created_at or workflow.info().start_time,
+                    updated_at=workflow.now(),
+                    summary={"holds": len(self.holds), "payment": self.payment},
+                ),
+                events=events,
+            ),
+            start_to_close_timeout=policies.DATABASE_TIMEOUT,
+            retry_policy=policies.DATABASE,
+        )
+
+    async def _notify(self, milestone: str) -> None:
+        await workflow.execute_activity(
+            names.NOTIFY_CUSTOMER,
+            NotifyRequest(
+                order_id=self.order.order_id,
+                email=self.order.email,
+                milestone=milestone,
+                idempotency_key=f"notify-{self.order.order_id}-{milestone}",
+            ),
+            start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+            retry_policy=policies.EXTERNAL,
+        )
+
+    # --- messages ---------------------------------------------------------------------------
+
+    @workflow.query
+    def details(self) -> OrderState:
+        return OrderState(
+            order_id=self.order.order_id,
+            name=self.order.name,
+            status=self.status,
+            tags=self.tags,
+            priority=self.priority,
+            holds=list(self.holds.values()),
+            lines=self.order.lines,
+            shipments=list(self.shipments.values()),
+            routing=self.routing,
+            payment=self.payment,
+            cancel_reason=self.cancel_reason,
+        )
+
+    @workflow.signal
+    def payment_received(self) -> None:
+        """Shopify's ``orders/paid`` for an order that was pending."""
+        self.paid_signal = True
+
+    @workflow.signal
+    def stock_available(self) -> None:
+        """An inventory adjustment added stock for one of this backorder's SKUs."""
+        self.stock_signal = True
+
+    @workflow.signal
+    def shipment_changed(self, update: ShipmentUpdate) -> None:
+        """A child ``FulfillmentWorkflow`` moved (picked, packed, shipped, delivered...)."""
+        self.inbox.append(update)
+
+    @workflow.update
+    async def cancel(self, request: CancelInput) -> CancelResult:
+        if self.cancel_reason is None:
+            self.cancel_reason = request.reason  # the run loop compensates or stops children
+        await workflow.wait_condition(
+            lambda: self.status == OrderStatus.CANCELLED or self.status in SHIPPED_OR_LATER
+        )
+        if self.status != OrderStatus.CANCELLED:
+            raise ApplicationError("the order has already shipped", type="already_shipped")
+        return CancelResult(order_id=self.order.order_id, status=self.status)
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelInput) -> None:
+        if self.status in SHIPPED_OR_LATER:
+            raise ApplicationError("the order has already shipped", type="already_shipped")
+
+    @workflow.update
+    async def place_hold(self, request: HoldInput) -> HoldPlaced:
+        hold = self._add_hold(request.reason, request.note)
+        await self._flush()
+        return HoldPlaced(hold_id=hold.hold_id)
+
+    @place_hold.validator
+    def _validate_hold(self, request: HoldInput) -> None:
+        if self.status in SHIPPED_OR_LATER or self.status == OrderStatus.CANCELLED:
+            raise ApplicationError(
+                f"an order that is {self.status.value} cannot be held", type="not_holdable"
+            )
+        if self.children:
+            # Holds on shipments being picked arrive with the holds issue; until then a hold
+            # after allocation would be silently ignored by the floor, so refuse it plainly.
+            raise ApplicationError(
+                "the order is already in fulfillment; cancel or let it ship", type="not_holdable"
+            )
+
+    @workflow.update
+    async def release_hold(self, request: ReleaseInput) -> OrderState:
+        hold = self.holds.pop(request.hold_id)
+        self._event("hold_released", hold_id=hold.hold_id, reason=hold.reason.value)
+        await self._flush()
+        return self.details()
+
+    @release_hold.validator
+    def _validate_release(self, request: ReleaseInput) -> None:
+        if request.hold_id not in self.holds:
+            raise ApplicationError(f"no active hold {request.hold_id}", type="hold_not_found")
