@@ -1,0 +1,1 @@
+"""The FastAPI HTTP layer: routers per resource, auth dependencies, problem+json errors."""

@@ -1,0 +1,102 @@
+"""The FastAPI application factory.
+
+``uvicorn --factory api.app:create_app`` builds it from the environment; tests pass their
+own settings, Temporal client and engine. The lifespan owns whatever it created (and
+closes only that).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import Match
+from temporalio.client import Client
+
+from api import problems
+from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from api.routers import carriers, catalog, inventory, keys, ops, orders, shipments, webhooks
+from oms.settings import Settings, get_settings
+from oms.temporal import connect
+from store.db import create_engine, sessionmaker
+
+
+def _route_template(request: Request) -> str:
+    """The matched route's path template, so metrics labels stay low-cardinality."""
+    route = request.scope.get("route")
+    if route is not None and getattr(route, "path", None):
+        return str(route.path)
+    for candidate in request.app.router.routes:
+        match, child = candidate.matches(request.scope)
+        if match == Match.FULL:
+            inner = child.get("route", candidate)
+            return str(getattr(inner, "path", "unmatched"))
+    return "unmatched"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    client: Client | None = None,
+    engine: AsyncEngine | None = None,
+) -> FastAPI:
+    """Build the API.
+
+    Args:
+        settings: Configuration; from the environment when omitted.
+        client: A connected Temporal client (pydantic data converter); connected at startup
+            when omitted.
+        engine: An async SQLAlchemy engine; created from ``settings.database_url`` when omitted.
+    """
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        if engine is None:
+            if not settings.database_url:
+                raise RuntimeError("OMS_DATABASE_URL is not set")
+            db = create_engine(settings.database_url)
+        else:
+            db = engine
+        temporal = client if client is not None else await connect(settings)
+        app.state.settings = settings
+        app.state.engine = db
+        app.state.sessions = sessionmaker(db)
+        app.state.temporal = temporal
+        try:
+            yield
+        finally:
+            if own_engine:
+                await db.dispose()
+
+    app = FastAPI(
+        title="Shipshape OMS",
+        version="0.1.0",
+        description="Order management: every order a durable Temporal workflow.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = _route_template(request)
+            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
+
+    return app

@@ -1,0 +1,88 @@
+"""Carrier tracking webhooks: verified, stored durably, then signalled to the shipment."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from api.deps import AppSettings, Session, Temporal
+from api.metrics import WEBHOOK_REJECTIONS
+from api.problems import Problem, problem_responses
+from api.schemas import CarrierAck, CarrierEventIn
+from api.temporal import TRANSIENT, is_not_found, unavailable
+from domain.models import TrackingEvent
+from store.tables import CarrierEvent, LabelLedger
+from workflows import names
+from workflows.fulfillment import FulfillmentWorkflow
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks/carriers", tags=["webhooks"])
+
+
+def carrier_signature(body: bytes, secret: str) -> str:
+    """``X-OMS-Signature``: hex HMAC-SHA256 of the raw body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@router.post(
+    "/{carrier}",
+    status_code=202,
+    response_model=CarrierAck,
+    responses=problem_responses(401, 404, 422, 503),
+)
+async def carrier_event(
+    carrier: str, request: Request, session: Session, client: Temporal, settings: AppSettings
+) -> CarrierAck:
+    body = await request.body()
+    given = request.headers.get("x-oms-signature", "").strip().lower()
+    expected = carrier_signature(body, settings.carrier_webhook_secret)
+    if not given or not hmac.compare_digest(expected.encode(), given.encode()):
+        WEBHOOK_REJECTIONS.labels("carrier", "bad_signature").inc()
+        raise Problem(401, "missing or invalid X-OMS-Signature", reason="bad_signature")
+    try:
+        event = CarrierEventIn.model_validate(json.loads(body))
+    except (ValueError, ValidationError) as exc:
+        WEBHOOK_REJECTIONS.labels("carrier", "invalid_payload").inc()
+        raise Problem(422, f"invalid tracking event: {exc}", reason="invalid_payload") from exc
+    shipment_id = await session.scalar(
+        select(LabelLedger.shipment_id).where(LabelLedger.tracking_number == event.tracking_number)
+    )
+    if shipment_id is None:
+        raise Problem(
+            404,
+            f"unknown tracking number {event.tracking_number}",
+            reason="unknown_tracking_number",
+        )
+    session.add(
+        CarrierEvent(
+            carrier=carrier,
+            tracking_number=event.tracking_number,
+            shipment_id=shipment_id,
+            status=event.status.value,
+            occurred_at=event.occurred_at,
+            detail=event.detail,
+        )
+    )
+    await session.commit()  # durable before the workflow hears of it
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
+    try:
+        await handle.signal(
+            FulfillmentWorkflow.track,
+            TrackingEvent(
+                tracking_number=event.tracking_number,
+                status=event.status,
+                occurred_at=event.occurred_at,
+                detail=event.detail,
+            ),
+        )
+    except TRANSIENT as exc:
+        if not is_not_found(exc):
+            raise unavailable(exc) from exc
+        log.info("tracking event for finished shipment %s kept, not signalled", shipment_id)
+    return CarrierAck(shipment_id=shipment_id, status=event.status)

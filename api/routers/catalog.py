@@ -1,0 +1,76 @@
+"""Warehouses and products. Barcodes are checked and normalised before they are stored."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy.exc import IntegrityError
+
+from api.auth import Ops, Reader
+from api.deps import Session
+from api.problems import Problem, problem_responses
+from api.schemas import ProductIn, ProductOut, WarehouseIn, WarehouseOut
+from store import catalog
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=problem_responses(401, 403))
+
+
+@router.post(
+    "/warehouses", status_code=201, response_model=WarehouseOut, responses=problem_responses(409)
+)
+async def create_warehouse(body: WarehouseIn, session: Session, _: Ops) -> WarehouseOut:
+    try:
+        row = await catalog.create_warehouse(session, **body.model_dump())
+        await session.commit()
+    except (catalog.AlreadyExists, IntegrityError) as exc:
+        raise Problem(409, f"warehouse {body.code} already exists", reason="duplicate") from exc
+    return WarehouseOut.model_validate(row)
+
+
+@router.get("/warehouses", response_model=list[WarehouseOut])
+async def list_warehouses(session: Session, _: Reader) -> list[WarehouseOut]:
+    return [WarehouseOut.model_validate(w) for w in await catalog.list_warehouses(session)]
+
+
+@router.post(
+    "/products", status_code=201, response_model=ProductOut, responses=problem_responses(409, 422)
+)
+async def create_product(body: ProductIn, session: Session, _: Ops) -> ProductOut:
+    try:
+        info = await catalog.create_product(
+            session,
+            sku=body.sku,
+            name=body.name,
+            weight_grams=body.weight_grams,
+            barcodes=body.barcodes,
+            tags=body.tags,
+        )
+        await session.commit()
+    except ValueError as exc:
+        raise Problem(422, str(exc), reason="invalid_barcode") from exc
+    except catalog.BarcodeTaken as exc:
+        raise Problem(409, str(exc), reason="barcode_taken") from exc
+    except (catalog.AlreadyExists, IntegrityError) as exc:
+        raise Problem(
+            409, f"product {body.sku} already exists or a barcode is taken", reason="duplicate"
+        ) from exc
+    return ProductOut(
+        sku=info.sku,
+        name=info.name,
+        barcodes=info.barcodes,
+        weight_grams=info.weight_grams,
+        tags=info.tags,
+    )
+
+
+@router.get("/products/{sku}", response_model=ProductOut, responses=problem_responses(404))
+async def get_product(sku: str, session: Session, _: Reader) -> ProductOut:
+    info = await catalog.get_product(session, sku)
+    if info is None:
+        raise Problem(404, f"no product {sku}", reason="not_found")
+    return ProductOut(
+        sku=info.sku,
+        name=info.name,
+        barcodes=info.barcodes,
+        weight_grams=info.weight_grams,
+        tags=info.tags,
+    )

@@ -1,0 +1,84 @@
+"""Ops views (stuck orders, scan accuracy) and the process probes and metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+
+from api.auth import Ops
+from api.deps import Session
+from api.problems import problem_responses
+from api.schemas import AccuracyRow, Health, StuckOrder
+from store import orders as read
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get(
+    "/api/v1/ops/stuck", response_model=list[StuckOrder], responses=problem_responses(401, 403)
+)
+async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
+    return [
+        StuckOrder(
+            order_id=r.order_id,
+            status=r.status,
+            stuck_since=r.updated_at,
+            reason=str(r.summary.get("stuck_reason") or "") or None,
+        )
+        for r in await read.stuck_orders(session)
+    ]
+
+
+@router.get(
+    "/api/v1/analytics/accuracy",
+    response_model=list[AccuracyRow],
+    responses=problem_responses(401, 403, 422),
+)
+async def accuracy(
+    session: Session,
+    _: Ops,
+    group_by: Annotated[Literal["warehouse", "sku", "station"], Query()] = "warehouse",
+    since: datetime | None = None,
+) -> list[AccuracyRow]:
+    rows = await read.scan_accuracy(session, group_by, since)
+    return [
+        AccuracyRow(group=g, scans=n, rejected=r, accuracy=round((n - r) / n, 4) if n else 1.0)
+        for g, n, r in rows
+    ]
+
+
+@router.get("/metrics", response_class=Response, include_in_schema=True)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+async def readyz(request: Request, response: Response) -> Health:
+    checks: dict[str, str] = {}
+    engine: AsyncEngine = request.app.state.engine
+    client: Client = request.app.state.temporal
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any failure means "not ready"
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        ok = await client.service_client.check_health(timeout=timedelta(seconds=2))
+        checks["temporal"] = "ok" if ok else "error: not serving"
+    except Exception as exc:  # any failure means "not ready"
+        checks["temporal"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    response.status_code = 200 if ready else 503
+    return Health(status="ready" if ready else "not_ready", checks=checks)

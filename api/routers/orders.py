@@ -1,0 +1,385 @@
+"""Orders: intake through the API, reading (list, counts, detail, history) and acting.
+
+Lists come from the projection (cheap, filterable); the detail view asks the workflow
+itself (a Query) so a person sees the live state, and falls back to the projection when
+the workflow cannot answer (closed and no worker, or Temporal down).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from sqlalchemy import select
+from temporalio.client import WorkflowQueryFailedError
+
+from api import intake
+from api.auth import Intake, Ops, Reader
+from api.deps import AppSettings, Session, Temporal
+from api.history import timeline
+from api.problems import Problem, problem_responses
+from api.schemas import (
+    AcceptedOrder,
+    CancelIn,
+    CancelOut,
+    EventOut,
+    HoldIn,
+    HoldOut,
+    OrderDetail,
+    OrderHistory,
+    OrderIn,
+    OrderPage,
+    OrderSummary,
+    ReleaseOut,
+    ShipmentOut,
+)
+from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavailable
+from domain.models import (
+    Address,
+    CancelInput,
+    HoldInput,
+    OrderInput,
+    OrderLine,
+    OrderOptions,
+    OrderState,
+    ReleaseInput,
+    ShipmentLine,
+    Tracking,
+)
+from domain.status import SHIPPED_OR_LATER, OrderStatus
+from integrations.shopify import safe_id
+from store import catalog
+from store import orders as read
+from store.tables import OrderIntake
+from workflows import names
+from workflows.order import OrderWorkflow
+
+router = APIRouter(prefix="/api/v1/orders", tags=["orders"], responses=problem_responses(401, 403))
+
+QUERY_TIMEOUT = timedelta(seconds=3)
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+def _order_input(body: OrderIn, settings: AppSettings) -> OrderInput:
+    return OrderInput(
+        order_id=safe_id(f"{body.channel}-{body.external_id}"),
+        external_id=body.external_id,
+        channel=body.channel,
+        name=body.external_id,
+        email=body.email,
+        customer_name=body.customer_name,
+        shipping_address=Address(**body.shipping_address.model_dump()),
+        shipping_method=body.shipping_method,
+        lines=[
+            OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+            for ln in body.lines
+        ],
+        financial_status=body.financial_status,
+        currency=body.currency.upper(),
+        total=sum((ln.unit_price * ln.quantity for ln in body.lines), start=0),  # type: ignore[arg-type]
+        tags=list(dict.fromkeys(body.tags)),
+        note=body.note,
+        options=OrderOptions(
+            payment_timeout_seconds=settings.payment_timeout_seconds,
+            backorder_recheck_seconds=settings.backorder_recheck_seconds,
+        ),
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=AcceptedOrder,
+    responses={
+        200: {"model": AcceptedOrder, "description": "repeated request"},
+        **problem_responses(400, 409, 422, 503),
+    },
+)
+async def create_order(
+    body: OrderIn,
+    response: Response,
+    session: Session,
+    client: Temporal,
+    settings: AppSettings,
+    _: Intake,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> AcceptedOrder:
+    if not idempotency_key:
+        raise Problem(
+            400, "the Idempotency-Key header is required", reason="idempotency_key_missing"
+        )
+    request_hash = hashlib.sha256(
+        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
+    order = _order_input(body, settings)
+
+    async def replay(row: OrderIntake) -> AcceptedOrder:
+        if row.request_hash != request_hash:
+            raise Problem(
+                422,
+                "this Idempotency-Key was used with a different request",
+                reason="idempotency_key_reused",
+                extra={"order_id": row.order_id},
+            )
+        if row.order_id == order.order_id:
+            await intake.start_order(client, settings, order)  # heals a crash before the start
+        response.status_code = 200
+        return AcceptedOrder(order_id=row.order_id)
+
+    seen = await session.scalar(
+        select(OrderIntake.order_id).where(OrderIntake.idempotency_key == idempotency_key)
+    )
+    if seen is not None:
+        row = await session.get(OrderIntake, seen)
+        assert row is not None
+        return await replay(row)
+    missing = await catalog.missing_skus(session, [ln.sku for ln in body.lines])
+    if missing:
+        raise Problem(
+            422, f"unknown sku: {', '.join(missing)}", reason="unknown_sku", extra={"skus": missing}
+        )
+    result = await intake.take_in(
+        session,
+        client,
+        settings,
+        order,
+        metric_channel=body.channel,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+    if not result.created:
+        row = await session.get(OrderIntake, result.order_id)
+        if row is not None and row.idempotency_key == idempotency_key:
+            return await replay(row)  # a concurrent request with the same key won the insert
+        if row is not None and row.request_hash != request_hash:
+            raise Problem(
+                409,
+                f"order {body.channel}/{body.external_id} was already received "
+                "with different content",
+                reason="duplicate_order",
+                extra={"order_id": result.order_id},
+            )
+        response.status_code = 200
+    return AcceptedOrder(order_id=result.order_id)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@router.get("", response_model=OrderPage, responses=problem_responses(422))
+async def list_orders(
+    session: Session,
+    _: Reader,
+    status: OrderStatus | None = None,
+    tag: str | None = None,
+    warehouse: str | None = None,
+    priority: Annotated[int | None, Query(description="minimum priority")] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> OrderPage:
+    f = read.OrderFilter(
+        status=status.value if status else None,
+        tag=tag,
+        warehouse=warehouse,
+        priority=priority,
+        q=q,
+    )
+    try:
+        rows, next_cursor = await read.list_orders(session, f, limit=limit, cursor=cursor)
+    except read.BadCursor as exc:
+        raise Problem(422, str(exc), reason="bad_cursor") from exc
+    return OrderPage(
+        items=[
+            OrderSummary(
+                order_id=r.order_id,
+                name=r.name,
+                status=r.status,
+                tags=list(r.tags),
+                priority=r.priority,
+                warehouses=list(r.warehouses),
+                total=r.total,
+                currency=r.currency,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                stuck=r.stuck,
+            )
+            for r in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/counts", response_model=dict[str, int])
+async def counts(session: Session, _: Reader) -> dict[str, int]:
+    found = await read.status_counts(session)
+    return {s.value: found.get(s.value, 0) for s in OrderStatus} | found
+
+
+async def _live_state(client: Temporal, order_id: str) -> OrderState | None:
+    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    try:
+        return await handle.query(OrderWorkflow.details, rpc_timeout=QUERY_TIMEOUT)
+    except (WorkflowQueryFailedError, *TRANSIENT):
+        return None
+
+
+@router.get("/{order_id}", response_model=OrderDetail, responses=problem_responses(404))
+async def get_order(order_id: str, session: Session, client: Temporal, _: Reader) -> OrderDetail:
+    events = [
+        EventOut(at=e.at, type=e.type, detail=dict(e.detail))
+        for e in await read.events_of(session, order_id)
+    ]
+    state = await _live_state(client, order_id)
+    if state is not None:
+        return OrderDetail(
+            **state.model_dump(exclude={"shipments"}),
+            shipments=[ShipmentOut(**s.model_dump()) for s in state.shipments],
+            events=events,
+            live=True,
+        )
+    row = await read.get_order(session, order_id)
+    if row is None:
+        if await read.get_intake(session, order_id) is None:
+            raise Problem(404, f"no order {order_id}", reason="not_found")
+        raise Problem(
+            503,
+            f"order {order_id} was received but cannot be read yet",
+            reason="not_ready",
+            headers={"Retry-After": "1"},
+        )
+    shipments = [
+        ShipmentOut(
+            shipment_id=s.shipment_id,
+            warehouse=s.warehouse,
+            status=s.status,
+            lines=[ShipmentLine.model_validate(ln) for ln in s.lines],
+            tracking=Tracking(carrier=s.carrier, number=s.tracking_number, url=s.tracking_url or "")
+            if s.carrier and s.tracking_number
+            else None,
+        )
+        for s in await read.shipments_of(session, order_id)
+    ]
+    lines = [OrderLine(sku=ln.sku, quantity=ln.quantity) for s in shipments for ln in s.lines]
+    return OrderDetail(
+        order_id=row.order_id,
+        name=row.name,
+        status=row.status,
+        tags=list(row.tags),
+        priority=row.priority,
+        holds=[],
+        lines=lines,
+        shipments=shipments,
+        payment=str(row.summary.get("payment")) if row.summary.get("payment") else None,
+        events=events,
+        live=False,
+    )
+
+
+@router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(404))
+async def history(order_id: str, client: Temporal, _: Ops) -> OrderHistory:
+    workflow_id = names.order_workflow_id(order_id)
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        hist = await handle.fetch_history()
+    except TRANSIENT as exc:
+        if is_not_found(exc):
+            raise Problem(404, f"no workflow for order {order_id}", reason="not_found") from exc
+        raise unavailable(exc) from exc
+    return OrderHistory(
+        order_id=order_id,
+        workflow_id=workflow_id,
+        run_id=hist.run_id,
+        events=timeline(list(hist.events)),
+    )
+
+
+# --- acting -------------------------------------------------------------------------------
+
+
+async def _closed_order_status(session: Session, order_id: str) -> str:
+    row = await read.get_order(session, order_id)
+    if row is None:
+        raise Problem(404, f"no order {order_id}", reason="not_found")
+    return row.status
+
+
+@router.post("/{order_id}/cancel", response_model=CancelOut, responses=problem_responses(404, 409))
+async def cancel(
+    order_id: str, body: CancelIn, session: Session, client: Temporal, _: Ops
+) -> CancelOut:
+    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    try:
+        result = await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason=body.reason))
+        return CancelOut(order_id=result.order_id, status=result.status)
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            raise Problem(409, refused[1], reason=refused[0]) from exc
+        if not is_not_found(exc):
+            raise unavailable(exc) from exc
+    # The workflow has finished: answer from what it left behind.
+    status = await _closed_order_status(session, order_id)
+    if status == OrderStatus.CANCELLED:
+        return CancelOut(order_id=order_id, status=OrderStatus.CANCELLED)
+    reason = "already_shipped" if status in SHIPPED_OR_LATER else "not_cancellable"
+    raise Problem(409, f"the order is {status}", reason=reason)
+
+
+@router.post(
+    "/{order_id}/holds",
+    status_code=201,
+    response_model=HoldOut,
+    responses=problem_responses(404, 409),
+)
+async def place_hold(
+    order_id: str, body: HoldIn, session: Session, client: Temporal, _: Ops
+) -> HoldOut:
+    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    try:
+        placed = await handle.execute_update(
+            OrderWorkflow.place_hold, HoldInput(reason=body.reason, note=body.note)
+        )
+        return HoldOut(hold_id=placed.hold_id)
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            raise Problem(409, refused[1], reason=refused[0]) from exc
+        if not is_not_found(exc):
+            raise unavailable(exc) from exc
+    status = await _closed_order_status(session, order_id)
+    raise Problem(409, f"an order that is {status} cannot be held", reason="not_holdable")
+
+
+@router.post(
+    "/{order_id}/holds/{hold_id}/release",
+    response_model=ReleaseOut,
+    responses=problem_responses(404, 409),
+)
+async def release_hold(
+    order_id: str, hold_id: str, session: Session, client: Temporal, _: Ops
+) -> ReleaseOut:
+    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    try:
+        state = await handle.execute_update(
+            OrderWorkflow.release_hold,
+            ReleaseInput(hold_id=hold_id),
+            id=f"release-{hold_id}",
+        )
+        return ReleaseOut(
+            order_id=order_id, hold_id=hold_id, status=state.status, holds=state.holds
+        )
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            status = 404 if refused[0] == "hold_not_found" else 409
+            raise Problem(status, refused[1], reason=refused[0]) from exc
+        if not is_not_found(exc):
+            raise unavailable(exc) from exc
+    await _closed_order_status(session, order_id)
+    raise Problem(404, f"no active hold {hold_id}", reason="hold_not_found")

@@ -1,0 +1,206 @@
+"""The warehouse floor: the work list, pick scans and packing.
+
+A scan is an Update on the shipment's ``FulfillmentWorkflow`` whose validator refuses a
+wrong item synchronously. Every attempt is written to ``scan_events`` with the answer it
+got, so a handheld retrying a scan (same ``scan_id``) gets the first answer back and
+analytics count it once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from api.auth import Floor, ensure_warehouse
+from api.deps import Session, Temporal
+from api.metrics import SCANS
+from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
+from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
+from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
+from domain.barcodes import is_valid_gtin
+from domain.models import PackInput, ScanInput, ShipmentLine
+from domain.status import ScanRefusal, ShipmentStatus
+from store import catalog
+from store import orders as read
+from store.keys import Principal
+from store.tables import ScanEvent, ShipmentRow
+from workflows import names
+from workflows.fulfillment import FulfillmentWorkflow
+
+router = APIRouter(
+    prefix="/api/v1/shipments", tags=["shipments"], responses=problem_responses(401, 403, 404)
+)
+
+
+@router.get("", response_model=list[WorkItem])
+async def work_list(
+    session: Session,
+    who: Floor,
+    warehouse: str | None = None,
+    status: Annotated[ShipmentStatus | None, Query()] = None,
+) -> list[WorkItem]:
+    if who.role == "staff":
+        warehouse = warehouse or who.warehouse
+        assert warehouse is not None
+        ensure_warehouse(who, warehouse)
+    rows = await read.work_list(
+        session, warehouse=warehouse, status=status.value if status else None
+    )
+    return [
+        WorkItem(
+            shipment_id=r.shipment_id,
+            order_id=r.order_id,
+            warehouse=r.warehouse,
+            status=r.status,
+            priority=r.priority,
+            lines=[ShipmentLine.model_validate(ln) for ln in r.lines],
+            created_at=r.created_at,
+        )
+        for r in rows
+    ]
+
+
+async def _shipment(session: Session, shipment_id: str, who: Principal) -> ShipmentRow:
+    row = await read.get_shipment(session, shipment_id)
+    if row is None:
+        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
+    ensure_warehouse(who, row.warehouse)
+    return row
+
+
+def _refused(reason: str, detail: str) -> tuple[int, dict[str, Any]]:
+    return 422, Problem(
+        422, detail, reason=reason, title="Scan refused", extra={"accepted": False}
+    ).body()
+
+
+def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
+    media = "application/json" if status < 400 else PROBLEM_MEDIA_TYPE
+    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=media)
+
+
+@router.post(
+    "/{shipment_id}/scans",
+    response_model=ScanOut,
+    responses=problem_responses(422, 503),
+)
+async def scan(
+    shipment_id: str, body: ScanIn, session: Session, client: Temporal, who: Floor
+) -> JSONResponse:
+    shipment = await _shipment(session, shipment_id, who)
+    first = await session.scalar(
+        select(ScanEvent.response).where(
+            ScanEvent.shipment_id == shipment_id, ScanEvent.scan_id == body.scan_id
+        )
+    )
+    if first is not None:
+        return _answer(int(first["status_code"]), first["body"])
+
+    barcode = body.barcode.strip()
+    sku: str | None = None
+    units = body.quantity
+    if not is_valid_gtin(barcode):
+        status, answer = _refused(ScanRefusal.INVALID_BARCODE, f"{barcode!r} is not a valid GTIN")
+    else:
+        resolved = await catalog.resolve_barcode(session, barcode)
+        if resolved is None:
+            status, answer = _refused(
+                ScanRefusal.UNKNOWN_BARCODE, f"{barcode} is not in the catalog"
+            )
+        else:
+            sku, multiplier = resolved
+            units = body.quantity * multiplier
+            status, answer = await _scan_update(client, shipment_id, body, sku, units, barcode)
+
+    accepted = status == 200
+    inserted = await session.scalar(
+        insert(ScanEvent)
+        .values(
+            shipment_id=shipment_id,
+            order_id=shipment.order_id,
+            warehouse=shipment.warehouse,
+            scan_id=body.scan_id,
+            station=body.station,
+            key_id=who.key_id,
+            barcode=barcode,
+            sku=sku,
+            quantity=units,
+            accepted=accepted,
+            reason=None if accepted else answer.get("reason"),
+            response={"status_code": status, "body": jsonable_encoder(answer)},
+        )
+        .on_conflict_do_nothing(constraint="uq_scan_event")
+        .returning(ScanEvent.id)
+    )
+    await session.commit()
+    if inserted is None:  # a concurrent retry of the same scan recorded its answer first
+        first = await session.scalar(
+            select(ScanEvent.response).where(
+                ScanEvent.shipment_id == shipment_id, ScanEvent.scan_id == body.scan_id
+            )
+        )
+        assert first is not None
+        return _answer(int(first["status_code"]), first["body"])
+    SCANS.labels("accepted" if accepted else "refused", answer.get("reason") or "").inc()
+    return _answer(status, answer)
+
+
+async def _scan_update(
+    client: Temporal, shipment_id: str, body: ScanIn, sku: str, units: int, barcode: str
+) -> tuple[int, dict[str, Any]]:
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
+    try:
+        result = await handle.execute_update(
+            FulfillmentWorkflow.scan,
+            ScanInput(
+                scan_id=body.scan_id, sku=sku, quantity=units, barcode=barcode, station=body.station
+            ),
+            id=f"scan-{body.scan_id}",
+        )
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            return _refused(refused[0], refused[1])
+        if is_not_found(exc):
+            return _refused(ScanRefusal.NOT_PICKABLE, "the shipment is no longer being picked")
+        raise unavailable(exc) from exc  # not recorded: the retry must get a real answer
+    out = ScanOut(
+        sku=result.sku,
+        picked=result.picked,
+        remaining=result.remaining,
+        shipment_remaining=result.shipment_remaining,
+    )
+    return 200, out.model_dump()
+
+
+@router.post("/{shipment_id}/pack", response_model=PackOut, responses=problem_responses(422, 503))
+async def pack(
+    shipment_id: str, body: PackIn, session: Session, client: Temporal, who: Floor
+) -> PackOut:
+    await _shipment(session, shipment_id, who)
+    await session.rollback()  # hold no connection open while the label is bought
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
+    try:
+        result = await handle.execute_update(
+            FulfillmentWorkflow.pack,
+            PackInput(weight_grams=body.weight_grams, package=body.package),
+            id=f"pack-{shipment_id}",
+        )
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            raise Problem(422, refused[1], reason=refused[0], title="Pack refused") from exc
+        if is_not_found(exc):
+            raise Problem(
+                422,
+                "the shipment is no longer open for packing",
+                reason="not_packable",
+                title="Pack refused",
+            ) from exc
+        raise unavailable(exc) from exc
+    return PackOut(tracking=result.tracking, label_url=result.label_url)

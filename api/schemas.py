@@ -1,0 +1,315 @@
+"""Request and response models of the HTTP contract (API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.models import Hold, OrderLine, RoutingDecision, ShipmentLine, Tracking
+from domain.status import (
+    FinancialStatus,
+    HoldReason,
+    OrderStatus,
+    ShippingMethod,
+    TrackingStatus,
+)
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+class KeyCreate(BaseModel):
+    role: Literal["admin", "ops", "staff", "integration"]
+    warehouse: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _staff_needs_warehouse(self) -> KeyCreate:
+        if self.role == "staff" and not self.warehouse:
+            raise ValueError("a staff key needs a warehouse")
+        return self
+
+
+class KeyCreated(BaseModel):
+    key: str
+    key_id: str
+
+
+class KeyRevoked(BaseModel):
+    key_id: str
+    revoked: bool = True
+
+
+# --- catalog ------------------------------------------------------------------------------
+
+
+class WarehouseIn(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    country_code: str = Field(min_length=2, max_length=2)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    priority: int = 100
+    daily_capacity: int | None = Field(default=None, ge=0)
+    active: bool = True
+
+
+class WarehouseOut(WarehouseIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ProductIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=300)
+    barcodes: list[str] = Field(default_factory=list)
+    weight_grams: int = Field(gt=0)
+    tags: list[str] = Field(default_factory=list)
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    barcodes: list[str]
+    weight_grams: int
+    tags: list[str]
+
+
+class AdjustmentIn(BaseModel):
+    sku: str
+    warehouse: str
+    delta: int | None = None
+    on_hand: int | None = Field(default=None, ge=0)
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AdjustmentIn:
+        if (self.delta is None) == (self.on_hand is None):
+            raise ValueError("give exactly one of delta or on_hand")
+        return self
+
+
+class LevelOut(BaseModel):
+    sku: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+class AcceptedOrder(BaseModel):
+    order_id: str
+
+
+class AddressIn(BaseModel):
+    name: str = Field(min_length=1)
+    address1: str = Field(min_length=1)
+    address2: str | None = None
+    city: str = Field(min_length=1)
+    province_code: str | None = None
+    zip: str
+    country_code: str = Field(min_length=2, max_length=2)
+    phone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class LineIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0)
+    unit_price: Decimal = Field(ge=0)
+
+
+class OrderIn(BaseModel):
+    external_id: str = Field(min_length=1, max_length=64)
+    channel: str = Field(min_length=1, max_length=40)
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    customer_name: str | None = None
+    shipping_address: AddressIn
+    shipping_method: ShippingMethod = ShippingMethod.STANDARD
+    lines: list[LineIn] = Field(min_length=1)
+    financial_status: FinancialStatus
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    tags: list[str] = Field(default_factory=list)
+    note: str | None = None
+
+
+class WebhookAck(BaseModel):
+    order_id: str | None = None
+    status: str = "accepted"
+
+
+# --- reading orders -----------------------------------------------------------------------
+
+
+class OrderSummary(BaseModel):
+    order_id: str
+    name: str
+    status: str
+    tags: list[str]
+    priority: int
+    warehouses: list[str]
+    total: Decimal
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    stuck: bool
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummary]
+    next_cursor: str | None
+
+
+class ShipmentOut(BaseModel):
+    shipment_id: str
+    warehouse: str
+    status: str
+    lines: list[ShipmentLine]
+    tracking: Tracking | None = None
+    label_url: str | None = None
+
+
+class EventOut(BaseModel):
+    at: datetime
+    type: str
+    detail: dict[str, Any]
+
+
+class OrderDetail(BaseModel):
+    order_id: str
+    name: str
+    status: str
+    tags: list[str]
+    priority: int
+    holds: list[Hold]
+    lines: list[OrderLine]
+    shipments: list[ShipmentOut]
+    routing: RoutingDecision | None = None
+    payment: str | None = None
+    cancel_reason: str | None = None
+    events: list[EventOut]
+    live: bool = Field(
+        description="True when read from the running workflow, False from the projection"
+    )
+
+
+class HistoryEntry(BaseModel):
+    event_id: int
+    time: datetime
+    type: str
+    summary: str
+
+
+class OrderHistory(BaseModel):
+    order_id: str
+    workflow_id: str
+    run_id: str | None
+    events: list[HistoryEntry]
+
+
+# --- acting -------------------------------------------------------------------------------
+
+
+class CancelIn(BaseModel):
+    reason: str = Field(default="requested", min_length=1, max_length=500)
+
+
+class CancelOut(BaseModel):
+    order_id: str
+    status: OrderStatus
+
+
+class HoldIn(BaseModel):
+    reason: HoldReason
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class HoldOut(BaseModel):
+    hold_id: str
+
+
+class ReleaseOut(BaseModel):
+    order_id: str
+    hold_id: str
+    status: OrderStatus
+    holds: list[Hold]
+
+
+# --- warehouse floor ----------------------------------------------------------------------
+
+
+class WorkItem(BaseModel):
+    shipment_id: str
+    order_id: str
+    warehouse: str
+    status: str
+    priority: int
+    lines: list[ShipmentLine]
+    created_at: datetime
+
+
+class ScanIn(BaseModel):
+    barcode: str = Field(min_length=1, max_length=100)
+    scan_id: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(default=1, gt=0, le=10_000)
+    station: str | None = Field(default=None, max_length=64)
+
+
+class ScanOut(BaseModel):
+    accepted: Literal[True] = True
+    sku: str
+    picked: int
+    remaining: int
+    shipment_remaining: int
+
+
+class PackIn(BaseModel):
+    weight_grams: int = Field(gt=0)
+    package: str | None = Field(default=None, max_length=64)
+
+
+class PackOut(BaseModel):
+    tracking: Tracking
+    label_url: str
+
+
+# --- carriers -----------------------------------------------------------------------------
+
+
+class CarrierEventIn(BaseModel):
+    tracking_number: str = Field(min_length=1, max_length=64)
+    status: TrackingStatus
+    occurred_at: datetime
+    detail: str | None = None
+
+
+class CarrierAck(BaseModel):
+    shipment_id: str
+    status: TrackingStatus
+
+
+# --- ops ----------------------------------------------------------------------------------
+
+
+class StuckOrder(BaseModel):
+    order_id: str
+    status: str
+    stuck_since: datetime
+    reason: str | None
+
+
+class AccuracyRow(BaseModel):
+    group: str | None
+    scans: int
+    rejected: int
+    accuracy: float
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,106 @@
+"""API fixtures: the app wired to the session's real Postgres and Temporal, keys, signers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.app import create_app
+from api.routers.carriers import carrier_signature
+from integrations.shopify import sign
+from oms.settings import Settings
+from store.keys import create_key
+
+
+@pytest.fixture(scope="session")
+async def api_app(
+    settings: Settings, client: Client, engine: AsyncEngine
+) -> AsyncIterator[FastAPI]:
+    app = create_app(settings, client=client, engine=engine)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def http(api_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=api_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as c:
+        yield c
+
+
+KeyMaker = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture(scope="session")
+def make_key(sessions: async_sessionmaker[AsyncSession]) -> KeyMaker:
+    """Create a key and return the ``Authorization`` header for it."""
+
+    async def make(role: str, warehouse: str | None = None) -> dict[str, str]:
+        async with sessions.begin() as s:
+            key, _ = await create_key(s, role, warehouse, name=f"test {role}")
+        return {"Authorization": f"Bearer {key}"}
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def admin(make_key: KeyMaker) -> dict[str, str]:
+    return await make_key("admin")
+
+
+@pytest.fixture
+def shopify_post(
+    http: httpx.AsyncClient, settings: Settings
+) -> Callable[..., Awaitable[httpx.Response]]:
+    """POST a Shopify webhook, signed unless ``signature`` is given."""
+
+    async def post(
+        payload: dict[str, Any] | bytes,
+        *,
+        topic: str = "orders/create",
+        webhook_id: str,
+        shop: str = "demo.myshopify.com",
+        signature: str | None = None,
+    ) -> httpx.Response:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Shop-Domain": shop,
+            "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Hmac-Sha256": signature
+            if signature is not None
+            else sign(body, settings.shopify_webhook_secret),
+        }
+        return await http.post("/webhooks/shopify", content=body, headers=headers)
+
+    return post
+
+
+@pytest.fixture
+def carrier_post(
+    http: httpx.AsyncClient, settings: Settings
+) -> Callable[..., Awaitable[httpx.Response]]:
+    async def post(
+        carrier: str, payload: dict[str, Any], signature: str | None = None
+    ) -> httpx.Response:
+        body = json.dumps(payload).encode()
+        sig = (
+            signature
+            if signature is not None
+            else carrier_signature(body, settings.carrier_webhook_secret)
+        )
+        return await http.post(
+            f"/webhooks/carriers/{carrier}",
+            content=body,
+            headers={"X-OMS-Signature": sig, "Content-Type": "application/json"},
+        )
+
+    return post
