@@ -1,0 +1,180 @@
+"""The ``oms`` command line.
+
+``oms dev`` runs the whole stack embedded; ``api``, ``worker`` and ``migrate`` are the
+production entry points against ``OMS_DATABASE_URL`` / ``TEMPORAL_ADDRESS``; ``keys`` and
+``seed`` are admin chores that work against either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+
+from oms.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from oms.devstack import DevStack
+
+    print("Starting the Shipshape OMS dev stack ...", flush=True)
+    return DevStack(_settings(), out=lambda line: print(line, flush=True)).run()
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host or settings.api_host,
+        port=args.port or settings.api_port,
+        log_level=args.log_level,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.main import run_worker
+
+    settings = _settings()
+
+    async def main() -> None:
+        # SIGTERM (Kubernetes, `oms dev` shutting down) and Ctrl-C both cancel the worker,
+        # which lets in-flight tasks finish instead of dying mid-activity.
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_worker(settings)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from oms.devstack import embedded_database
+    from store.migrate import upgrade
+
+    settings = _settings()
+    if not settings.database_url and not args.embedded:
+        print(
+            "error: OMS_DATABASE_URL is not set (use --embedded for the Postgres of "
+            "OMS_DATA_DIR; `oms dev` migrates it on start)",
+            file=sys.stderr,
+        )
+        return 2
+    with embedded_database(settings) as url:
+        upgrade(url, args.revision)
+    print(f"migrated to {args.revision}")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from oms.devstack import embedded_database
+    from store.db import create_engine, sessionmaker
+    from store.keys import create_key
+
+    async def create(url: str) -> tuple[str, str]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with sessionmaker(engine)() as session, session.begin():
+                return await create_key(
+                    session, args.role, warehouse=args.warehouse, name=args.name
+                )
+        finally:
+            await engine.dispose()
+
+    with embedded_database(_settings()) as url:
+        try:
+            key, key_id = asyncio.run(create(url))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    print(key)
+    scope = f" for {args.warehouse}" if args.warehouse else ""
+    print(f"key_id {key_id}, role {args.role}{scope} (shown once; store it now)", file=sys.stderr)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from oms.devstack import embedded_database
+    from oms.seed import seed
+    from store.migrate import upgrade
+
+    settings = _settings()
+    with embedded_database(settings) as url:
+        if not settings.database_url:
+            upgrade(url)  # the embedded database may be brand new
+        result = asyncio.run(seed(url))
+    print(f"demo catalog: {result}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="oms",
+        description="Shipshape OMS: order management on Temporal + Postgres.",
+        epilog="Configuration comes from environment variables (see README.md).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "dev",
+        help="run everything locally: embedded Postgres, Temporal dev server, worker, API",
+    )
+    p.set_defaults(func=cmd_dev)
+
+    p = sub.add_parser("api", help="serve the HTTP API (uvicorn) against external services")
+    p.add_argument("--host", help="bind address (default OMS_API_HOST)")
+    p.add_argument("--port", type=int, help="port (default OMS_API_PORT)")
+    p.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("worker", help="run the Temporal worker against external services")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="apply database migrations to OMS_DATABASE_URL")
+    p.add_argument("--revision", default="head", help="target revision (default head)")
+    p.add_argument(
+        "--embedded", action="store_true",
+        help="migrate the embedded Postgres of OMS_DATA_DIR when OMS_DATABASE_URL is unset",
+    )
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("keys", help="manage API keys")
+    keys = p.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    k = keys.add_parser(
+        "create",
+        help="create a key and print it (OMS_DATABASE_URL, else the embedded Postgres)",
+    )
+    k.add_argument("--role", required=True, choices=["admin", "ops", "staff", "integration"])
+    k.add_argument("--warehouse", help="warehouse code (required for staff keys)")
+    k.add_argument("--name", help="who or what the key is for")
+    k.set_defaults(func=cmd_keys_create)
+
+    p = sub.add_parser(
+        "seed", help="load the demo catalog (idempotent; OMS_DATABASE_URL, else embedded)"
+    )
+    p.set_defaults(func=cmd_seed)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
