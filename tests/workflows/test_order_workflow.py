@@ -1,0 +1,156 @@
+"""OrderWorkflow + FulfillmentWorkflow end to end on the real dev server and Postgres."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from domain.models import CancelInput, PackInput, ScanInput, TrackingEvent
+from domain.status import FinancialStatus, OrderStatus, TrackingStatus
+from store import inventory
+from store.tables import LabelLedger, OrderEventRow, OrderRow, PaymentLedger, Reservation
+from tests.conftest import TEST_TASK_QUEUE
+from tests.workflows.helpers import eventually, order_input, start_order
+from workflows.fulfillment import FulfillmentWorkflow
+from workflows.names import fulfillment_workflow_id
+from workflows.order import OrderWorkflow
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+async def order_status(sessions, order_id):  # type: ignore[no-untyped-def]
+    async with sessions() as s:
+        return await s.scalar(select(OrderRow.status).where(OrderRow.order_id == order_id))
+
+
+async def test_authorized_order_is_captured_picked_packed_and_delivered(
+    client: Client, sessions, make_catalog
+) -> None:
+    cat = await make_catalog()
+    sku0, sku1 = cat.skus
+    order = order_input([(sku0, 2), (sku1, 1)], financial_status=FinancialStatus.AUTHORIZED)
+    handle = await start_order(client, order, TEST_TASK_QUEUE)
+
+    await eventually(lambda: order_status(sessions, order.order_id))
+    ship_id = f"{order.order_id}-1"
+    fh = client.get_workflow_handle(fulfillment_workflow_id(ship_id))
+
+    async def child_running() -> bool:
+        try:
+            await fh.describe()
+            return True
+        except Exception:
+            return False
+
+    await eventually(child_running)
+    r = await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="a", sku=sku0))
+    assert (r.accepted, r.picked, r.remaining) == (True, 1, 1)
+    again = await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="a", sku=sku0))
+    assert again.picked == 1  # same scan_id counts once
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await fh.execute_update(
+            FulfillmentWorkflow.scan, ScanInput(scan_id="b", sku=sku1, quantity=2)
+        )
+    assert refused.value.cause.type == "over_scan"  # type: ignore[union-attr]
+    with pytest.raises(WorkflowUpdateFailedError) as missing:
+        await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=700))
+    assert missing.value.cause.type == "items_missing"  # type: ignore[union-attr]
+    await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="c", sku=sku0))
+    await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="d", sku=sku1))
+    expected = 2 * cat.weights[sku0] + cat.weights[sku1]
+    with pytest.raises(WorkflowUpdateFailedError) as heavy:
+        await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=expected * 3))
+    assert heavy.value.cause.type == "weight_mismatch"  # type: ignore[union-attr]
+    packed = await fh.execute_update(
+        FulfillmentWorkflow.pack, PackInput(weight_grams=expected + 60)
+    )
+    assert packed.tracking.number.startswith("SBX")
+
+    async with sessions() as s:
+        levels = {lv.sku: lv for lv in await inventory.levels(s, warehouse=cat.warehouses[0])}
+    assert (levels[sku0].on_hand, levels[sku0].reserved) == (8, 0)
+    assert (levels[sku1].on_hand, levels[sku1].reserved) == (9, 0)
+
+    for status in (TrackingStatus.IN_TRANSIT, TrackingStatus.DELIVERED):
+        await fh.signal(
+            FulfillmentWorkflow.track,
+            TrackingEvent(
+                tracking_number=packed.tracking.number, status=status, occurred_at=datetime.now(UTC)
+            ),
+        )
+    final = await handle.result()
+    assert final.status == OrderStatus.DELIVERED
+    assert await order_status(sessions, order.order_id) == "delivered"
+    async with sessions() as s:
+        captures = await s.scalar(
+            select(func.count())
+            .select_from(PaymentLedger)
+            .where(PaymentLedger.order_id == order.order_id, PaymentLedger.kind == "capture")
+        )
+        labels = await s.scalar(
+            select(func.count())
+            .select_from(LabelLedger)
+            .where(LabelLedger.order_id == order.order_id)
+        )
+        types = list(
+            (
+                await s.scalars(
+                    select(OrderEventRow.type)
+                    .where(OrderEventRow.order_id == order.order_id)
+                    .order_by(OrderEventRow.at, OrderEventRow.id)
+                )
+            ).all()
+        )
+    assert (captures, labels) == (1, 1)
+    for t in (
+        "received",
+        "verified",
+        "payment_captured",
+        "allocated",
+        "picked",
+        "label_purchased",
+        "shipped",
+        "tracking_delivered",
+    ):
+        assert t in types
+
+
+async def test_cancel_before_pick_restores_stock_and_refunds(
+    client: Client, sessions, make_catalog
+) -> None:
+    cat = await make_catalog()
+    order = order_input([(cat.skus[0], 3)], financial_status=FinancialStatus.AUTHORIZED)
+    handle = await start_order(client, order, TEST_TASK_QUEUE)
+    await eventually(lambda: _status_is(sessions, order.order_id, "ready_to_pick"))
+    result = await handle.execute_update(
+        OrderWorkflow.cancel, CancelInput(reason="customer changed mind")
+    )
+    assert result.status == OrderStatus.CANCELLED
+    final = await handle.result()
+    assert final.status == OrderStatus.CANCELLED
+    async with sessions() as s:
+        level = (await inventory.levels(s, sku=cat.skus[0], warehouse=cat.warehouses[0]))[0]
+        reservations = (
+            await s.scalars(
+                select(Reservation.status).where(Reservation.order_id == order.order_id)
+            )
+        ).all()
+        payments = dict(
+            (
+                await s.execute(
+                    select(PaymentLedger.kind, PaymentLedger.status).where(
+                        PaymentLedger.order_id == order.order_id
+                    )
+                )
+            ).all()
+        )
+    assert (level.on_hand, level.reserved) == (10, 0)
+    assert list(reservations) == ["released"]
+    assert payments == {"capture": "succeeded", "refund": "succeeded"}
+
+
+async def _status_is(sessions, order_id, status):  # type: ignore[no-untyped-def]
+    return await order_status(sessions, order_id) == status
