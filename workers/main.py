@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from oms.settings import Settings
-from oms.temporal import connect
+from oms.temporal import connect, metrics_runtime
 from store.db import create_engine, sessionmaker
 from workers.worker import build_worker
 
@@ -17,7 +17,10 @@ async def run_worker(settings: Settings) -> None:
         raise SystemExit("OMS_DATABASE_URL is not set (oms dev sets it for its worker)")
     engine = create_engine(settings.database_url)
     try:
-        client = await connect(settings)
+        runtime = (
+            metrics_runtime(settings.worker_metrics_port) if settings.worker_metrics_port else None
+        )
+        client = await connect(settings, runtime=runtime)
         worker = build_worker(client, sessionmaker(engine), settings)
         logging.getLogger(__name__).info(
             "worker polling %s on %s", settings.task_queue, settings.temporal_address

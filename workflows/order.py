@@ -366,6 +366,9 @@ class OrderWorkflow:
         )
 
     async def _set_status(self, status: OrderStatus) -> None:
+        """Move the order; the projection is written only when something changed."""
+        if status == self.status and not self.pending_events:
+            return
         if status != self.status:
             self.status = status
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
@@ -394,7 +397,14 @@ class OrderWorkflow:
                     currency=o.currency,
                     created_at=o.created_at or workflow.info().start_time,
                     updated_at=workflow.now(),
-                    summary={"holds": len(self.holds), "payment": self.payment},
+                    # What the detail view needs when the workflow can't be queried.
+                    summary={
+                        "payment": self.payment,
+                        "holds": [h.model_dump(mode="json") for h in self.holds.values()],
+                        "lines": [ln.model_dump(mode="json") for ln in o.lines],
+                        "routing": self.routing.model_dump(mode="json") if self.routing else None,
+                        "cancel_reason": self.cancel_reason,
+                    },
                 ),
                 events=events,
             ),

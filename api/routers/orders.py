@@ -40,12 +40,14 @@ from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavai
 from domain.models import (
     Address,
     CancelInput,
+    Hold,
     HoldInput,
     OrderInput,
     OrderLine,
     OrderOptions,
     OrderState,
     ReleaseInput,
+    RoutingDecision,
     ShipmentLine,
     Tracking,
 )
@@ -265,17 +267,21 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
         )
         for s in await read.shipments_of(session, order_id)
     ]
-    lines = [OrderLine(sku=ln.sku, quantity=ln.quantity) for s in shipments for ln in s.lines]
+    summary = dict(row.summary)
+    lines = [OrderLine.model_validate(ln) for ln in summary.get("lines") or []]
+    routing = summary.get("routing")
     return OrderDetail(
         order_id=row.order_id,
         name=row.name,
         status=row.status,
         tags=list(row.tags),
         priority=row.priority,
-        holds=[],
+        holds=[Hold.model_validate(h) for h in summary.get("holds") or []],
         lines=lines,
         shipments=shipments,
-        payment=str(row.summary.get("payment")) if row.summary.get("payment") else None,
+        routing=RoutingDecision.model_validate(routing) if routing else None,
+        payment=str(summary["payment"]) if summary.get("payment") else None,
+        cancel_reason=summary.get("cancel_reason"),
         events=events,
         live=False,
     )
