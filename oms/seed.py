@@ -53,7 +53,7 @@ WAREHOUSES: list[DemoWarehouse] = [
     DemoWarehouse("WH-AMS", "Amsterdam (EU)", "NL", 52.37, 4.90, 120, 300),
 ]
 
-# The first two are the SKUs of ``/work/shared/samples/shopify-orders-create.json``: their
+# The first two are the SKUs of ``shared/samples/shopify-orders-create.json`` (copied as ``oms/demo_order.json``): their
 # barcodes and weights must match the sample table exactly, or the sample order can't pack.
 PRODUCTS: list[DemoProduct] = [
     DemoProduct("MUG-CER-350", "Ceramic mug 350 ml", "4006381333931", 420, ["fragile", "kitchen"]),

@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-SAMPLE = Path("/work/shared/samples/shopify-orders-create.json")
+#: A byte-for-byte copy of ``shared/samples/shopify-orders-create.json``.
+SAMPLE = Path(__file__).resolve().parents[2] / "oms" / "demo_order.json"
 _FALLBACK_SAMPLE: dict[str, Any] = {
     "id": 1,
     "name": "#1",

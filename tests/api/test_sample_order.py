@@ -1,0 +1,132 @@
+"""The real-shaped Shopify sample, byte for byte, from webhook to delivered over HTTP.
+
+Demo catalog (as ``oms dev`` seeds it), signed webhook, staff scans with the sample's
+barcodes, pack, carrier events. Asserts what people see: status codes, stock, the order's
+status and events, one label, one notification per milestone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.worker import Worker
+
+from oms.seed import seed_catalog
+from store import inventory
+from store.tables import LabelLedger, Notification
+from tests.api.helpers import SAMPLE, eventually
+
+MUG, TEA = ("MUG-CER-350", "4006381333931", 420), ("TEA-SEN-100", "5901234123457", 610)
+
+
+async def test_sample_webhook_to_delivered(
+    worker: Worker,
+    http: httpx.AsyncClient,
+    shopify_post,  # type: ignore[no-untyped-def]
+    carrier_post,  # type: ignore[no-untyped-def]
+    make_key,  # type: ignore[no-untyped-def]
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as s:
+        await seed_catalog(s)
+    body = SAMPLE.read_bytes()
+    r = await shopify_post(body, webhook_id="0b5c1e8e-sample-1")
+    assert r.status_code == 202, r.text
+    order_id = r.json()["order_id"]
+    assert order_id == f"demo-{json.loads(body)['id']}"
+
+    async def ready() -> dict | None:  # type: ignore[type-arg]
+        d = (await http.get(f"/api/v1/orders/{order_id}", headers=admin)).json()
+        return d if d.get("status") == "ready_to_pick" else None
+
+    detail = await eventually(ready)
+    shipment = detail["shipments"][0]
+    warehouse, shipment_id = shipment["warehouse"], shipment["shipment_id"]
+    # The sample ships to Portland with latitude/longitude: the Portland warehouse wins.
+    assert warehouse == "WH-PDX"
+    assert detail["routing"]["decision"] == "WH-PDX"
+    assert detail["priority"] > 0  # express shipping
+    assert set(detail["tags"]) >= {"VIP", "repeat-buyer"}
+    async with sessions() as s:
+        before = {lv.sku: lv for lv in await inventory.levels(s, warehouse=warehouse)}
+    assert before[MUG[0]].reserved == 2 and before[TEA[0]].reserved == 1
+
+    staff = await make_key("staff", warehouse)
+    scans = [(MUG[1], "s1"), (MUG[1], "s2"), (TEA[1], "s3")]
+    for barcode, scan_id in scans:
+        r = await http.post(
+            f"/api/v1/shipments/{shipment_id}/scans",
+            headers=staff,
+            json={"barcode": barcode, "scan_id": scan_id, "station": "pack-1"},
+        )
+        assert r.status_code == 200, r.text
+    assert r.json()["shipment_remaining"] == 0
+
+    weight = 2 * MUG[2] + TEA[2] + 80  # the items plus a box
+    r = await http.post(
+        f"/api/v1/shipments/{shipment_id}/pack", headers=staff, json={"weight_grams": weight}
+    )
+    assert r.status_code == 200, r.text
+    tracking = r.json()["tracking"]["number"]
+
+    # Once packed, the shipment takes no more scans.
+    late = await http.post(
+        f"/api/v1/shipments/{shipment_id}/scans",
+        headers=staff,
+        json={"barcode": MUG[1], "scan_id": "s4"},
+    )
+    assert late.status_code == 422 and late.json()["reason"] == "not_pickable"
+
+    for status in ("carrier_picked_up", "in_transit", "out_for_delivery", "delivered"):
+        r = await carrier_post(
+            "sandbox",
+            {
+                "tracking_number": tracking,
+                "status": status,
+                "occurred_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        assert r.status_code == 202, r.text
+
+    async def delivered() -> dict | None:  # type: ignore[type-arg]
+        d = (await http.get(f"/api/v1/orders/{order_id}", headers=admin)).json()
+        return d if d.get("status") == "delivered" else None
+
+    final = await eventually(delivered)
+    assert final["shipments"][0]["status"] == "delivered"
+    types = [e["type"] for e in final["events"]]
+    for t in (
+        "received",
+        "verified",
+        "payment_confirmed",
+        "allocated",
+        "picked",
+        "shipped",
+        "tracking_delivered",
+    ):
+        assert t in types, types
+
+    async with sessions() as s:
+        after = {lv.sku: lv for lv in await inventory.levels(s, warehouse=warehouse)}
+        labels = await s.scalar(
+            select(func.count()).select_from(LabelLedger).where(LabelLedger.order_id == order_id)
+        )
+        milestones = sorted(
+            (
+                await s.scalars(
+                    select(Notification.milestone).where(Notification.order_id == order_id)
+                )
+            ).all()
+        )
+    assert after[MUG[0]].on_hand == before[MUG[0]].on_hand - 2 and after[MUG[0]].reserved == 0
+    assert after[TEA[0]].on_hand == before[TEA[0]].on_hand - 1 and after[TEA[0]].reserved == 0
+    assert labels == 1
+    assert milestones == ["delivered", "out_for_delivery", "shipped"]
+
+    listed = (await http.get("/api/v1/orders?status=delivered", headers=admin)).json()
+    assert order_id in [o["order_id"] for o in listed["items"]]
