@@ -43,6 +43,9 @@ from domain.status import (
 )
 from workflows import names, policies
 
+#: Shipment states after shipping that move the parent order (to delivered / failed).
+TELL_PARENT_AFTER_SHIPPING = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.EXCEPTION})
+
 #: Tracking milestones the customer hears about, once each.
 NOTIFY_ON = {
     TrackingStatus.OUT_FOR_DELIVERY: "out_for_delivery",
@@ -65,6 +68,8 @@ class FulfillmentWorkflow:
         self.tracking: Tracking | None = None
         self.label_url: str | None = None
         self.cancel_reason: str | None = None
+        #: Past the point of no return (label bought, stock being committed): the parcel ships.
+        self.shipping = False
         self.tracking_inbox: list[TrackingEvent] = []
         self.version = 1  # version 1 is the row written by allocation
         self.event_seq = 0
@@ -107,6 +112,7 @@ class FulfillmentWorkflow:
         self._event("label_purchased", carrier=label.tracking.carrier, number=label.tracking.number)
         if self._stopped():
             return await self._cancelled()
+        self.shipping = True
         await workflow.execute_activity(
             names.COMMIT_STOCK,
             CommitRequest(shipment_id=shipment.shipment_id),
@@ -128,7 +134,13 @@ class FulfillmentWorkflow:
                 detail=event.detail,
             )
             status = TRACKING_TO_SHIPMENT.get(event.status, self.status)
-            await self._move(status)
+            # In transit / out for delivery don't change the order's status: the parent
+            # hears only of outcomes (delivered, exception); the shipments projection and
+            # this workflow's Query show every step.
+            tell_parent = status in TELL_PARENT_AFTER_SHIPPING or not workflow.patched(
+                "parent-hears-tracking-outcomes-only"
+            )
+            await self._move(status, tell_parent=tell_parent)
             if event.status in NOTIFY_ON:
                 await self._notify(NOTIFY_ON[event.status], {"detail": event.detail})
         return FulfillmentResult(
@@ -172,7 +184,7 @@ class FulfillmentWorkflow:
             )
         )
 
-    async def _move(self, status: ShipmentStatus) -> None:
+    async def _move(self, status: ShipmentStatus, *, tell_parent: bool = True) -> None:
         """Record the shipment (projection + events) and tell the parent order."""
         self.status = status
         self.version += 1
@@ -198,7 +210,7 @@ class FulfillmentWorkflow:
             retry_policy=policies.DATABASE,
         )
         parent = workflow.info().parent
-        if parent is not None:
+        if parent is not None and tell_parent:
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(
                 "shipment_changed",
                 ShipmentUpdate(
@@ -328,5 +340,5 @@ class FulfillmentWorkflow:
     @workflow.signal
     def cancel(self, reason: str) -> None:
         """The parent order is being cancelled. Ignored once the parcel has shipped."""
-        if self.pack_result is None:
+        if self.pack_result is None and not self.shipping:
             self.cancel_reason = reason

@@ -83,6 +83,7 @@ class OrderWorkflow:
         self.event_seq = 0
         self.pending_events: list[OrderEvent] = []
         self.allocated = False
+        self.backordered = False
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -190,6 +191,7 @@ class OrderWorkflow:
                 self._check_cancel()
                 return
             self.stock_signal = False
+            self.backordered = True
             self._event("backordered", short_skus=result.short_skus)
             await self._set_status(OrderStatus.BACKORDERED)
             recheck = timedelta(seconds=self.order.options.backorder_recheck_seconds)
@@ -287,7 +289,12 @@ class OrderWorkflow:
     async def _compensate(self) -> None:
         """Undo in reverse: shipments (labels), reservations, payment; then tell the customer."""
         self._event("cancelling", reason=self.cancel_reason)
-        if self.allocated:
+        # A backorder that never got stock has nothing reserved, but its row in `backorders`
+        # must be closed too, or stock adjustments keep waking a finished workflow.
+        # release_stock does both and is idempotent; patched so older histories replay.
+        if self.allocated or (
+            self.backordered and workflow.patched("release-backorder-on-cancel")
+        ):
             await workflow.execute_activity(
                 names.RELEASE_STOCK,
                 ReleaseRequest(order_id=self.order.order_id, reason=self.cancel_reason or ""),

@@ -21,4 +21,4 @@ EXTERNAL = RetryPolicy(
     maximum_interval=timedelta(minutes=2),
     non_retryable_error_types=["InvalidRequest", "Declined"],
 )
-EXTERNAL_TIMEOUT = timedelta(seconds=30)
+EXTERNAL_TIMEOUT = timedelta(seconds=10)

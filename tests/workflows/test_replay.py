@@ -1,0 +1,101 @@
+"""Replay committed histories against today's workflow code.
+
+A change to ``OrderWorkflow`` / ``FulfillmentWorkflow`` that alters the commands an
+existing execution would produce breaks in-flight orders in production; here it fails the
+replay instead. Guard such a change with ``workflow.patched`` and add new histories with
+``python -m tests.workflows.make_histories`` (keep the old ones).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
+from temporalio.workflow import NondeterminismError
+
+from domain.models import OrderInput, OrderState
+from workflows.fulfillment import FulfillmentWorkflow
+from workflows.order import OrderWorkflow
+
+#: One folder per workflow-code generation: ``v1`` was recorded before the
+#: ``workflow.patched`` changes, the newest folder with today's code. Every folder must keep
+#: replaying; add a new one (``make_histories --out histories/vN``) when commands change.
+HISTORIES = Path(__file__).parent / "histories"
+GENERATIONS = sorted(p for p in HISTORIES.iterdir() if p.is_dir())
+FILES = sorted(HISTORIES.glob("*/*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    # Files are named after the workflow id they were recorded from.
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+@pytest.mark.parametrize("generation", GENERATIONS, ids=[g.name for g in GENERATIONS])
+def test_the_committed_histories_cover_every_scenario(generation: Path) -> None:
+    ids = {p.stem for p in generation.glob("*.json")}
+    for scenario in ("happy", "cancelled", "held", "backorder"):
+        assert {f"order-hist-{scenario}", f"ful-hist-{scenario}-1"} <= ids
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
+async def test_history_replays_on_current_code(path: Path) -> None:
+    replayer = Replayer(
+        workflows=[OrderWorkflow, FulfillmentWorkflow], data_converter=pydantic_data_converter
+    )
+    result = await replayer.replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+def _types(path: Path) -> list[str]:
+    return [EventType.Name(e.event_type) for e in load(path).events]
+
+
+@pytest.mark.parametrize("generation", GENERATIONS, ids=[g.name for g in GENERATIONS])
+def test_histories_exercise_the_messages_they_claim(generation: Path) -> None:
+    """A regenerated history that silently lost a path would make its replay test hollow."""
+    for stem, must in {
+        "order-hist-happy": ["EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED"],
+        "order-hist-cancelled": [
+            "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED",  # cancel
+            "EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED",  # cancel → child
+        ],
+        "order-hist-held": ["EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED"],  # release_hold
+        "order-hist-backorder": [
+            "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED",  # payment_received, stock_available
+            "EVENT_TYPE_TIMER_STARTED",  # the payment and backorder-recheck waits
+        ],
+        "ful-hist-happy-1": ["EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"],  # scan, pack
+    }.items():
+        types = _types(generation / f"{stem}.json")
+        for t in must:
+            assert t in types, f"{stem} has no {t}"
+        assert types[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", stem
+
+
+@workflow.defn(name="OrderWorkflow")
+class _OrderWorkflowThatSkipsCapture(OrderWorkflow):
+    """Today's workflow minus one step: what an unguarded edit to ``run`` looks like."""
+
+    @workflow.run
+    async def run(self, order: OrderInput) -> OrderState:
+        await self._verify()
+        # no _confirm_payment(): the capture activity the history has is never scheduled
+        await self._allocate()
+        await self._fulfil()
+        return self.details()
+
+
+async def test_an_unguarded_change_is_caught() -> None:
+    """The harness has teeth: a command-altering edit fails replay of the happy order."""
+    replayer = Replayer(
+        workflows=[_OrderWorkflowThatSkipsCapture, FulfillmentWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(GENERATIONS[-1] / "order-hist-happy.json"))
