@@ -121,41 +121,83 @@ class Report:
         r_ok, s_ok = self.verdicts()
         real, bare = self.real, self.bare
         return [
-            ("orders/s", f"{real.throughput:.2f}", f"{bare.throughput:.2f}",
-             f"ratio real/bare {self.ratio:.2f} (target >= {RATIO_TARGET}: {r_ok})"),
-            ("intake webhook vs bare start p50 (ms)", ms(self.p(real, "intake", 50)),
-             ms(self.p(bare, "start", 50)), ""),
-            ("intake webhook vs bare start p99 (ms)", ms(self.p(real, "intake", 99)),
-             ms(self.p(bare, "start", 99)), ""),
-            ("scan vs bare Update p50 (ms)", ms(self.p(real, "scan", 50)),
-             ms(self.p(bare, "update", 50)), ""),
-            ("scan vs bare Update p99 (ms)", ms(self.p(real, "scan", 99)),
-             ms(self.p(bare, "update", 99)),
-             f"scan_p99 / bare_update_p99 {self.scan_ratio:.2f} "
-             f"(target <= {SCAN_P99_TARGET}: {s_ok})"),
+            (
+                "orders/s",
+                f"{real.throughput:.2f}",
+                f"{bare.throughput:.2f}",
+                f"ratio real/bare {self.ratio:.2f} (target >= {RATIO_TARGET}: {r_ok})",
+            ),
+            (
+                "intake webhook vs bare start p50 (ms)",
+                ms(self.p(real, "intake", 50)),
+                ms(self.p(bare, "start", 50)),
+                "",
+            ),
+            (
+                "intake webhook vs bare start p99 (ms)",
+                ms(self.p(real, "intake", 99)),
+                ms(self.p(bare, "start", 99)),
+                "",
+            ),
+            (
+                "scan vs bare Update p50 (ms)",
+                ms(self.p(real, "scan", 50)),
+                ms(self.p(bare, "update", 50)),
+                "",
+            ),
+            (
+                "scan vs bare Update p99 (ms)",
+                ms(self.p(real, "scan", 99)),
+                ms(self.p(bare, "update", 99)),
+                f"scan_p99 / bare_update_p99 {self.scan_ratio:.2f} "
+                f"(target <= {SCAN_P99_TARGET}: {s_ok})",
+            ),
             *(
-                (f"scan #{k} of the order vs bare Update #{k} p50 / p99 (ms)",
-                 f"{ms(self.p(real, f'scan_{k}', 50))} / {ms(self.p(real, f'scan_{k}', 99))}",
-                 f"{ms(self.p(bare, f'update_{k}', 50))} / {ms(self.p(bare, f'update_{k}', 99))}",
-                 "")
+                (
+                    f"scan #{k} of the order vs bare Update #{k} p50 / p99 (ms)",
+                    f"{ms(self.p(real, f'scan_{k}', 50))} / {ms(self.p(real, f'scan_{k}', 99))}",
+                    f"{ms(self.p(bare, f'update_{k}', 50))} / {ms(self.p(bare, f'update_{k}', 99))}",
+                    "",
+                )
                 for k in range(1, UNITS_PER_ORDER + 1)
             ),
-            ("pack p50 / p99 (ms)",
-             f"{ms(self.p(real, 'pack', 50))} / {ms(self.p(real, 'pack', 99))}",
-             f"{ms(self.p(bare, 'pack', 50))} / {ms(self.p(bare, 'pack', 99))}", ""),
-            ("carrier webhook vs signal p50 / p99 (ms)",
-             f"{ms(self.p(real, 'carrier', 50))} / {ms(self.p(real, 'carrier', 99))}",
-             f"{ms(self.p(bare, 'signal', 50))} / {ms(self.p(bare, 'signal', 99))}", ""),
-            ("order end to end p50 / p99 (ms)",
-             f"{ms(self.p(real, 'order', 50))} / {ms(self.p(real, 'order', 99))}",
-             f"{ms(self.p(bare, 'order', 50))} / {ms(self.p(bare, 'order', 99))}", ""),
+            (
+                "pack p50 / p99 (ms)",
+                f"{ms(self.p(real, 'pack', 50))} / {ms(self.p(real, 'pack', 99))}",
+                f"{ms(self.p(bare, 'pack', 50))} / {ms(self.p(bare, 'pack', 99))}",
+                "",
+            ),
+            (
+                "carrier webhook vs signal p50 / p99 (ms)",
+                f"{ms(self.p(real, 'carrier', 50))} / {ms(self.p(real, 'carrier', 99))}",
+                f"{ms(self.p(bare, 'signal', 50))} / {ms(self.p(bare, 'signal', 99))}",
+                "",
+            ),
+            (
+                "order end to end p50 / p99 (ms)",
+                f"{ms(self.p(real, 'order', 50))} / {ms(self.p(real, 'order', 99))}",
+                f"{ms(self.p(bare, 'order', 50))} / {ms(self.p(bare, 'order', 99))}",
+                "",
+            ),
             ("webhook → in work list p50 (ms)", ms(self.p(real, "wait_shipment", 50)), "", ""),
-            ("last carrier webhook → delivered p50 (ms)",
-             ms(self.p(real, "wait_delivered", 50)), "", ""),
-            ("early scans refused not_pickable (retried)",
-             str(len(real.samples.get("scan_refused_early", []))), "", "workflow not started yet"),
-            ("completed / failed", f"{real.completed} / {len(real.failures)}",
-             f"{bare.completed} / {len(bare.failures)}", ""),
+            (
+                "last carrier webhook → delivered p50 (ms)",
+                ms(self.p(real, "wait_delivered", 50)),
+                "",
+                "",
+            ),
+            (
+                "early scans refused not_pickable (retried)",
+                str(len(real.samples.get("scan_refused_early", []))),
+                "",
+                "workflow not started yet",
+            ),
+            (
+                "completed / failed",
+                f"{real.completed} / {len(real.failures)}",
+                f"{bare.completed} / {len(bare.failures)}",
+                "",
+            ),
             ("elapsed (s)", f"{real.elapsed:.1f}", f"{bare.elapsed:.1f}", ""),
         ]
 
@@ -226,7 +268,8 @@ class Report:
             ]
             for kind in kinds:
                 out.append(
-                    f"| {kind} | " + " | ".join(str(self.histories[w].get(kind, 0)) for w in wfs)
+                    f"| {kind} | "
+                    + " | ".join(str(self.histories[w].get(kind, 0)) for w in wfs)
                     + " |"
                 )
         return out

@@ -72,8 +72,12 @@ async def prepare(database_url: str, total_orders: int) -> tuple[Keys, str]:
             for w in WAREHOUSES:
                 for p in PRODUCTS:
                     await inventory.adjust(
-                        session, sku=p.sku, warehouse=w.code, delta=delta,
-                        reason="bench stock", actor="bench",
+                        session,
+                        sku=p.sku,
+                        warehouse=w.code,
+                        delta=delta,
+                        reason="bench stock",
+                        actor="bench",
                     )
             admin, _ = await create_key(session, "admin", name="bench admin")
             integration, _ = await create_key(session, "integration", name="bench reader")
@@ -105,8 +109,11 @@ async def history_counts(client: Client, workflow_id: str) -> dict[str, int]:
 
 def _pids(stack: BenchStack) -> dict[str, tuple[int, bool]]:
     pids: dict[str, tuple[int, bool]] = {}
-    for name, label in (("temporal", "temporal dev server"), ("worker", "oms worker"),
-                        ("api", "oms api (uvicorn)")):
+    for name, label in (
+        ("temporal", "temporal dev server"),
+        ("worker", "oms worker"),
+        ("api", "oms api (uvicorn)"),
+    ):
         child = stack.child(name)
         if child is not None:
             pids[label] = (child.proc.pid, False)
@@ -156,7 +163,10 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> Report:
         base_url=stack.api_url, limits=limits, timeout=httpx.Timeout(60.0)
     ) as http:
         real_load = RealWorkload(
-            http, keys, shopify_secret=SHOPIFY_SECRET, carrier_secret=CARRIER_SECRET,
+            http,
+            keys,
+            shopify_secret=SHOPIFY_SECRET,
+            carrier_secret=CARRIER_SECRET,
             run_id=run_id,
         )
         if warmup:
@@ -204,8 +214,10 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> Report:
 
 def _command() -> str:
     prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    return prefix + ".venv/bin/python -m bench.run" + (
-        " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+    return (
+        prefix
+        + ".venv/bin/python -m bench.run"
+        + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     )
 
 
@@ -213,13 +225,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     p.add_argument("--orders", type=int, default=200, help="orders per phase (default 200)")
     p.add_argument("--concurrency", type=int, default=16, help="orders in flight (default 16)")
-    p.add_argument("--out", type=Path, default=Path("bench/RESULTS.md"),
-                   help="results file to append to (default bench/RESULTS.md)")
-    p.add_argument("--warmup", type=int, default=10,
-                   help="unmeasured orders per phase before measuring (default 10)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("bench/RESULTS.md"),
+        help="results file to append to (default bench/RESULTS.md)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=10,
+        help="unmeasured orders per phase before measuring (default 10)",
+    )
     p.add_argument("--no-record", action="store_true", help="print only; do not append results")
-    p.add_argument("--keep", action="store_true",
-                   help="keep the temp dir with the temporal/worker/api logs")
+    p.add_argument(
+        "--keep", action="store_true", help="keep the temp dir with the temporal/worker/api logs"
+    )
     return p
 
 

@@ -252,30 +252,32 @@ class RealWorkload:
         scan_id: str,
         position: int,
     ) -> None:
-        """One scan; the first may be refused ``not_pickable`` and is then retried.
+        """One scan, retried with the same scan_id while the shipment is still starting.
 
-        The work list shows a shipment as soon as allocation wrote its row, before the
-        OrderWorkflow has started the shipment's FulfillmentWorkflow; a scan in that window
-        gets 422 ``not_pickable`` (and that answer is stored for its scan_id). A packer scans
-        again, which is what this does (new scan_id), counting each early refusal.
+        The work list shows a shipment as soon as allocation wrote its row, a moment before
+        the OrderWorkflow starts its FulfillmentWorkflow; the API waits out that gap (up to
+        a few seconds) and only then answers 503 ``shipment_starting``.
         """
-        for attempt in range(EARLY_SCAN_RETRIES + 1):
-            sid = scan_id if attempt == 0 else f"{scan_id}-r{attempt}"
+        for _attempt in range(EARLY_SCAN_RETRIES + 1):
             t = time.perf_counter()
             r = await self.http.post(
-                url, headers=staff, json={"barcode": barcode, "scan_id": sid, "station": "bench"}
+                url,
+                headers=staff,
+                json={"barcode": barcode, "scan_id": scan_id, "station": "bench"},
             )
             elapsed = time.perf_counter() - t
             if r.status_code == 200:
                 result.add("scan", elapsed)
                 result.add(f"scan_{position}", elapsed)
                 return
-            if r.status_code == 422 and r.json().get("reason") == "not_pickable":
+            if r.status_code == 503 and r.json().get("reason") == "shipment_starting":
                 result.add("scan_refused_early", elapsed)
                 await asyncio.sleep(POLL_INTERVAL)
-                continue
+                continue  # a handheld retries the same scan_id
             raise BenchFailure(f"scan {scan_id}: HTTP {r.status_code} {r.text[:200]}")
-        raise BenchFailure(f"scan {scan_id}: still not pickable after {EARLY_SCAN_RETRIES} retries")
+        raise BenchFailure(
+            f"scan {scan_id}: shipment still starting after {EARLY_SCAN_RETRIES} retries"
+        )
 
     async def one(self, result: PhaseResult) -> None:
         payload, created = self._payload()

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
@@ -22,6 +23,13 @@ from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
 
 WORKFLOWS: Sequence[type] = (OrderWorkflow, FulfillmentWorkflow)
+
+#: ``domain`` is pure and deterministic by design (no I/O, clocks or randomness), so the
+#: sandbox may share the already-imported modules instead of re-importing them (and
+#: rebuilding every pydantic model) for each workflow run: a measured ~20% of worker CPU.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("domain")
+)
 
 
 def build_activities(
@@ -61,4 +69,5 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=build_activities(sessions, behaviour),
+        workflow_runner=WORKFLOW_RUNNER,
     )

@@ -55,7 +55,7 @@ from domain.status import SHIPPED_OR_LATER, OrderStatus
 from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
-from store.tables import OrderIntake
+from store.tables import OrderIntake, ShipmentRow
 from workflows import names
 from workflows.order import OrderWorkflow
 
@@ -238,10 +238,13 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
         for e in await read.events_of(session, order_id)
     ]
     state = await _live_state(client, order_id)
+    # Shipments come from their own projection, written by each FulfillmentWorkflow at every
+    # move; the parent order hears only of the moves that change the order's status.
+    shipments = _shipments_out(await read.shipments_of(session, order_id))
     if state is not None:
         return OrderDetail(
             **state.model_dump(exclude={"shipments"}),
-            shipments=[ShipmentOut(**s.model_dump()) for s in state.shipments],
+            shipments=shipments or [ShipmentOut(**s.model_dump()) for s in state.shipments],
             events=events,
             live=True,
         )
@@ -255,18 +258,6 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
             reason="not_ready",
             headers={"Retry-After": "1"},
         )
-    shipments = [
-        ShipmentOut(
-            shipment_id=s.shipment_id,
-            warehouse=s.warehouse,
-            status=s.status,
-            lines=[ShipmentLine.model_validate(ln) for ln in s.lines],
-            tracking=Tracking(carrier=s.carrier, number=s.tracking_number, url=s.tracking_url or "")
-            if s.carrier and s.tracking_number
-            else None,
-        )
-        for s in await read.shipments_of(session, order_id)
-    ]
     summary = dict(row.summary)
     lines = [OrderLine.model_validate(ln) for ln in summary.get("lines") or []]
     routing = summary.get("routing")
@@ -285,6 +276,21 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
         events=events,
         live=False,
     )
+
+
+def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentOut]:
+    return [
+        ShipmentOut(
+            shipment_id=s.shipment_id,
+            warehouse=s.warehouse,
+            status=s.status,
+            lines=[ShipmentLine.model_validate(ln) for ln in s.lines],
+            tracking=Tracking(carrier=s.carrier, number=s.tracking_number, url=s.tracking_url or "")
+            if s.carrier and s.tracking_number
+            else None,
+        )
+        for s in rows
+    ]
 
 
 @router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(404))
