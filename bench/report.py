@@ -156,7 +156,8 @@ class Report:
                 (
                     f"scan #{k} of the order vs bare Update #{k} p50 / p99 (ms)",
                     f"{ms(self.p(real, f'scan_{k}', 50))} / {ms(self.p(real, f'scan_{k}', 99))}",
-                    f"{ms(self.p(bare, f'update_{k}', 50))} / {ms(self.p(bare, f'update_{k}', 99))}",
+                    f"{ms(self.p(bare, f'update_{k}', 50))} / "
+                    f"{ms(self.p(bare, f'update_{k}', 99))}",
                     "",
                 )
                 for k in range(1, UNITS_PER_ORDER + 1)
@@ -187,7 +188,7 @@ class Report:
                 "",
             ),
             (
-                "early scans refused not_pickable (retried)",
+                "early scans answered shipment_starting (retried)",
                 str(len(real.samples.get("scan_refused_early", []))),
                 "",
                 "workflow not started yet",
