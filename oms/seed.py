@@ -54,7 +54,8 @@ WAREHOUSES: list[DemoWarehouse] = [
 ]
 
 # The first two are the SKUs of ``shared/samples/shopify-orders-create.json`` (copied as
-# ``oms/demo_order.json``): their barcodes and weights must match the sample table exactly, or the sample order can't pack.
+# ``oms/demo_order.json``): their barcodes and weights must match the sample table exactly,
+# or the sample order can't pack.
 PRODUCTS: list[DemoProduct] = [
     DemoProduct("MUG-CER-350", "Ceramic mug 350 ml", "4006381333931", 420, ["fragile", "kitchen"]),
     DemoProduct("TEA-SEN-100", "Sencha green tea 100 g", "5901234123457", 610, ["grocery"]),
