@@ -54,16 +54,16 @@ async def test_authorized_order_is_captured_picked_packed_and_delivered(
         await fh.execute_update(
             FulfillmentWorkflow.scan, ScanInput(scan_id="b", sku=sku1, quantity=2)
         )
-    assert refused.value.cause.type == "over_scan"  # type: ignore[union-attr]
+    assert refused.value.cause.type == "over_scan"  # type: ignore[attr-defined]
     with pytest.raises(WorkflowUpdateFailedError) as missing:
         await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=700))
-    assert missing.value.cause.type == "items_missing"  # type: ignore[union-attr]
+    assert missing.value.cause.type == "items_missing"  # type: ignore[attr-defined]
     await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="c", sku=sku0))
     await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="d", sku=sku1))
     expected = 2 * cat.weights[sku0] + cat.weights[sku1]
     with pytest.raises(WorkflowUpdateFailedError) as heavy:
         await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=expected * 3))
-    assert heavy.value.cause.type == "weight_mismatch"  # type: ignore[union-attr]
+    assert heavy.value.cause.type == "weight_mismatch"  # type: ignore[attr-defined]
     packed = await fh.execute_update(
         FulfillmentWorkflow.pack, PackInput(weight_grams=expected + 60)
     )
