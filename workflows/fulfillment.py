@@ -190,25 +190,36 @@ class FulfillmentWorkflow:
         self.version += 1
         events, self.pending_events = self.pending_events, []
         lines = list(self.lines.values())
-        await workflow.execute_local_activity(
-            names.RECORD_SHIPMENT,
-            ProjectShipmentInput(
-                shipment=ShipmentProjection(
-                    shipment_id=self.input.shipment_id,
-                    order_id=self.input.order_id,
-                    version=self.version,
-                    warehouse=self.input.warehouse,
-                    status=status,
-                    priority=self.input.priority,
-                    lines=lines,
-                    tracking=self.tracking,
-                    updated_at=workflow.now(),
-                ),
-                events=events,
+        projection = ProjectShipmentInput(
+            shipment=ShipmentProjection(
+                shipment_id=self.input.shipment_id,
+                order_id=self.input.order_id,
+                version=self.version,
+                warehouse=self.input.warehouse,
+                status=status,
+                priority=self.input.priority,
+                lines=lines,
+                tracking=self.tracking,
+                updated_at=workflow.now(),
             ),
-            start_to_close_timeout=policies.DATABASE_TIMEOUT,
-            retry_policy=policies.DATABASE,
+            events=events,
         )
+        if workflow.patched("shipment-projection-as-activity"):
+            # A regular activity: the workflow task (and with it the answer to the scan or
+            # pack Update that caused this move) completes without waiting for the write.
+            await workflow.execute_activity(
+                names.RECORD_SHIPMENT,
+                projection,
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+        else:
+            await workflow.execute_local_activity(
+                names.RECORD_SHIPMENT,
+                projection,
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
         parent = workflow.info().parent
         if parent is not None and tell_parent:
             await workflow.get_external_workflow_handle(parent.workflow_id).signal(

@@ -223,9 +223,11 @@ class OrderWorkflow:
             )
         while True:
             await workflow.wait_condition(
-                lambda: bool(self.inbox)
-                or all(c.done() for c in self.children.values())
-                or (self.cancel_reason is not None and not self.cancel_forwarded)
+                lambda: (
+                    bool(self.inbox)
+                    or all(c.done() for c in self.children.values())
+                    or (self.cancel_reason is not None and not self.cancel_forwarded)
+                )
             )
             if self.cancel_reason is not None and not self.cancel_forwarded:
                 # Children that already shipped ignore this; the rest stop and report back.
@@ -292,9 +294,7 @@ class OrderWorkflow:
         # A backorder that never got stock has nothing reserved, but its row in `backorders`
         # must be closed too, or stock adjustments keep waking a finished workflow.
         # release_stock does both and is idempotent; patched so older histories replay.
-        if self.allocated or (
-            self.backordered and workflow.patched("release-backorder-on-cancel")
-        ):
+        if self.allocated or (self.backordered and workflow.patched("release-backorder-on-cancel")):
             await workflow.execute_activity(
                 names.RELEASE_STOCK,
                 ReleaseRequest(order_id=self.order.order_id, reason=self.cancel_reason or ""),
