@@ -10,8 +10,9 @@ idempotent: each acts only on rows still in the state it expects.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -108,59 +109,47 @@ async def try_reserve(
     return True
 
 
-async def release_order(session: AsyncSession, order_id: str) -> int:
-    """Give back every unit still reserved for an order. Idempotent; returns units freed."""
+async def _settle(session: AsyncSession, which: ColumnElement[bool], outcome: str) -> int:
+    """Move still-``reserved`` rows to ``outcome``, fixing the levels. Returns the units.
+
+    ``released`` gives units back to available stock; ``committed`` means they left the
+    building (on_hand and reserved both drop). Rows already settled are skipped, which is
+    what makes both idempotent.
+    """
     rows = (
         await session.scalars(
             select(Reservation)
-            .where(Reservation.order_id == order_id, Reservation.status == "reserved")
-            .order_by(Reservation.sku)
-            .with_for_update()
-        )
-    ).all()
-    freed = 0
-    for r in rows:
-        await session.execute(
-            update(InventoryLevel)
-            .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
-            .values(reserved=InventoryLevel.reserved - r.quantity, updated_at=func.now())
-        )
-        r.status = "released"
-        r.updated_at = func.now()  # type: ignore[assignment]
-        freed += r.quantity
-    await session.execute(
-        update(Backorder)
-        .where(Backorder.order_id == order_id, Backorder.resolved_at.is_(None))
-        .values(resolved_at=func.now())
-    )
-    return freed
-
-
-async def commit_shipment(session: AsyncSession, shipment_id: str) -> int:
-    """Stock leaves the building: on_hand and reserved both drop. Idempotent."""
-    rows = (
-        await session.scalars(
-            select(Reservation)
-            .where(Reservation.shipment_id == shipment_id, Reservation.status == "reserved")
+            .where(which, Reservation.status == "reserved")
             .order_by(Reservation.sku)
             .with_for_update()
         )
     ).all()
     units = 0
     for r in rows:
+        change: dict[str, Any] = {"reserved": InventoryLevel.reserved - r.quantity}
+        if outcome == "committed":
+            change["on_hand"] = InventoryLevel.on_hand - r.quantity
         await session.execute(
             update(InventoryLevel)
             .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
-            .values(
-                on_hand=InventoryLevel.on_hand - r.quantity,
-                reserved=InventoryLevel.reserved - r.quantity,
-                updated_at=func.now(),
-            )
+            .values(**change, updated_at=func.now())
         )
-        r.status = "committed"
+        r.status = outcome
         r.updated_at = func.now()  # type: ignore[assignment]
         units += r.quantity
     return units
+
+
+async def release_order(session: AsyncSession, order_id: str) -> int:
+    """Give back every unit still reserved for an order and close its backorder."""
+    freed = await _settle(session, Reservation.order_id == order_id, "released")
+    await resolve_backorder(session, order_id)
+    return freed
+
+
+async def commit_shipment(session: AsyncSession, shipment_id: str) -> int:
+    """Stock leaves the building: on_hand and reserved both drop. Idempotent."""
+    return await _settle(session, Reservation.shipment_id == shipment_id, "committed")
 
 
 async def adjust(

@@ -305,43 +305,33 @@ class OrderWorkflow:
                 view.status = ShipmentStatus.CANCELLED
             self._event("stock_released")
         if self.payment in ("paid", "captured"):
-            result: PaymentResult = await workflow.execute_activity(
-                names.REVERSE_PAYMENT,
-                PaymentRequest(
-                    order_id=self.order.order_id,
-                    amount=self.order.total,
-                    currency=self.order.currency,
-                    idempotency_key=f"refund-{self.order.order_id}",
-                    kind="refund",
-                ),
-                result_type=PaymentResult,
-                start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
-                retry_policy=policies.EXTERNAL,
-            )
-            self.payment = result.status
-            self._event("payment_reversed", status=result.status, gateway_ref=result.gateway_ref)
+            await self._reverse_payment("refund", self.order.total)
         elif self.order.financial_status == FinancialStatus.AUTHORIZED:
-            result = await workflow.execute_activity(
-                names.REVERSE_PAYMENT,
-                PaymentRequest(
-                    order_id=self.order.order_id,
-                    amount=Decimal("0"),
-                    currency=self.order.currency,
-                    idempotency_key=f"void-{self.order.order_id}",
-                    kind="void",
-                ),
-                result_type=PaymentResult,
-                start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
-                retry_policy=policies.EXTERNAL,
-            )
-            self.payment = result.status
-            self._event("payment_reversed", status=result.status, gateway_ref=result.gateway_ref)
+            await self._reverse_payment("void", Decimal("0"))
         self.holds.clear()
         await self._notify("cancelled")
         self._event("cancelled", reason=self.cancel_reason)
         await self._set_status(OrderStatus.CANCELLED)
 
     # --- helpers ----------------------------------------------------------------------------
+
+    async def _reverse_payment(self, kind: str, amount: Decimal) -> None:
+        """Refund a taken payment or void an authorization, once (key made here)."""
+        result: PaymentResult = await workflow.execute_activity(
+            names.REVERSE_PAYMENT,
+            PaymentRequest(
+                order_id=self.order.order_id,
+                amount=amount,
+                currency=self.order.currency,
+                idempotency_key=f"{kind}-{self.order.order_id}",
+                kind=kind,
+            ),
+            result_type=PaymentResult,
+            start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+            retry_policy=policies.EXTERNAL,
+        )
+        self.payment = result.status
+        self._event("payment_reversed", status=result.status, gateway_ref=result.gateway_ref)
 
     async def _proceed(self) -> None:
         """Wait while the order is held; unwind if it was cancelled."""
