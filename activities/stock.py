@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -19,7 +18,7 @@ from domain.models import (
     ShipmentLine,
 )
 from store import inventory
-from store.tables import Product, ShipmentRow
+from store.tables import Product
 from workflows import names
 
 
@@ -75,7 +74,7 @@ class StockActivities:
             for candidate in ranked:
                 if not candidate.complete or unknown:
                     continue
-                if not await self._reserve_at(req, candidate.code, wanted, lines):
+                if not await self._reserve_at(req, candidate.code, wanted):
                     reasons.append(f"{candidate.code}: lost the stock to a concurrent order")
                     continue
                 return AllocationResult(
@@ -105,13 +104,13 @@ class StockActivities:
             )
 
     async def _reserve_at(
-        self,
-        req: AllocationRequest,
-        warehouse: str,
-        wanted: Counter[str],
-        lines: list[ShipmentLine],
+        self, req: AllocationRequest, warehouse: str, wanted: Counter[str]
     ) -> bool:
-        """One all-or-nothing transaction: reserve every line, open the shipment."""
+        """One all-or-nothing transaction: reserve every line and close any backorder.
+
+        The shipment's row in the work list is written by its FulfillmentWorkflow once it
+        runs, so a picker never sees a shipment that cannot take scans yet.
+        """
         try:
             async with self.sessions.begin() as session:
                 if not await inventory.try_reserve(
@@ -122,31 +121,10 @@ class StockActivities:
                     quantities=dict(wanted),
                 ):
                     raise _LostRace()
-                await self._open_shipment(session, req, warehouse, lines)
                 await inventory.resolve_backorder(session, req.order_id)
         except _LostRace:
             return False
         return True
-
-    @staticmethod
-    async def _open_shipment(
-        session: AsyncSession, req: AllocationRequest, warehouse: str, lines: list[ShipmentLine]
-    ) -> None:
-        """The shipment appears in the warehouse work list in the same transaction as its stock."""
-        await session.execute(
-            insert(ShipmentRow)
-            .values(
-                shipment_id=req.shipment_id,
-                order_id=req.order_id,
-                version=1,
-                warehouse=warehouse,
-                status="open",
-                priority=req.priority,
-                lines=[line.model_dump(mode="json") for line in lines],
-                updated_at=activity.info().current_attempt_scheduled_time,
-            )
-            .on_conflict_do_nothing()
-        )
 
     @activity.defn(name=names.RELEASE_STOCK)
     async def release_stock(self, req: ReleaseRequest) -> int:

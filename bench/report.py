@@ -188,12 +188,6 @@ class Report:
                 "",
             ),
             (
-                "early scans answered shipment_starting (retried)",
-                str(len(real.samples.get("scan_refused_early", []))),
-                "",
-                "workflow not started yet",
-            ),
-            (
                 "completed / failed",
                 f"{real.completed} / {len(real.failures)}",
                 f"{bare.completed} / {len(bare.failures)}",

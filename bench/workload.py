@@ -46,10 +46,9 @@ PACKAGING_GRAMS = 100
 
 ORDER_TIMEOUT = 180.0
 POLL_INTERVAL = 0.1
-#: Re-scans after an early `not_pickable` refusal (see RealWorkload._scan).
-EARLY_SCAN_RETRIES = 50
 
-SAMPLE = Path("/work/shared/samples/shopify-orders-create.json")
+#: A byte-for-byte copy of ``shared/samples/shopify-orders-create.json``.
+SAMPLE = Path(__file__).resolve().parents[1] / "oms" / "demo_order.json"
 _FALLBACK_SAMPLE: dict[str, Any] = {
     "id": 1,
     "name": "#1",
@@ -252,32 +251,17 @@ class RealWorkload:
         scan_id: str,
         position: int,
     ) -> None:
-        """One scan, retried with the same scan_id while the shipment is still starting.
-
-        The work list shows a shipment as soon as allocation wrote its row, a moment before
-        the OrderWorkflow starts its FulfillmentWorkflow; the API waits out that gap (up to
-        a few seconds) and only then answers 503 ``shipment_starting``.
-        """
-        for _attempt in range(EARLY_SCAN_RETRIES + 1):
-            t = time.perf_counter()
-            r = await self.http.post(
-                url,
-                headers=staff,
-                json={"barcode": barcode, "scan_id": scan_id, "station": "bench"},
-            )
-            elapsed = time.perf_counter() - t
-            if r.status_code == 200:
-                result.add("scan", elapsed)
-                result.add(f"scan_{position}", elapsed)
-                return
-            if r.status_code == 503 and r.json().get("reason") == "shipment_starting":
-                result.add("scan_refused_early", elapsed)
-                await asyncio.sleep(POLL_INTERVAL)
-                continue  # a handheld retries the same scan_id
-            raise BenchFailure(f"scan {scan_id}: HTTP {r.status_code} {r.text[:200]}")
-        raise BenchFailure(
-            f"scan {scan_id}: shipment still starting after {EARLY_SCAN_RETRIES} retries"
+        """One scan, as a handheld sends it. The work list only shows shipments whose
+        workflow runs, so a refusal here is a failure of the run."""
+        t = time.perf_counter()
+        r = await self.http.post(
+            url, headers=staff, json={"barcode": barcode, "scan_id": scan_id, "station": "bench"}
         )
+        elapsed = time.perf_counter() - t
+        if r.status_code != 200:
+            raise BenchFailure(f"scan {scan_id}: HTTP {r.status_code} {r.text[:200]}")
+        result.add("scan", elapsed)
+        result.add(f"scan_{position}", elapsed)
 
     async def one(self, result: PhaseResult) -> None:
         payload, created = self._payload()

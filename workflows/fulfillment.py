@@ -71,12 +71,16 @@ class FulfillmentWorkflow:
         #: Past the point of no return (label bought, stock being committed): the parcel ships.
         self.shipping = False
         self.tracking_inbox: list[TrackingEvent] = []
-        self.version = 1  # version 1 is the row written by allocation
+        self.version = 1  # the projection's version: each write carries a higher one
         self.event_seq = 0
         self.pending_events: list[OrderEvent] = []
 
     @workflow.run
     async def run(self, shipment: FulfillmentInput) -> FulfillmentResult:
+        if workflow.patched("shipment-announces-itself"):
+            # The shipment enters the warehouse work list only now that this workflow can
+            # take its scans (allocation used to write the row a moment before).
+            await self._move(ShipmentStatus.OPEN, tell_parent=False)
         # Pick: wait for the first accepted scan, then for the last.
         await workflow.wait_condition(lambda: self._picked_units() > 0 or self._stopped())
         if self._stopped():

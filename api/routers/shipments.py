@@ -8,16 +8,13 @@ analytics count it once.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from temporalio.service import RPCError
 
 from api.auth import Floor, ensure_warehouse
 from api.deps import Session, Temporal
@@ -34,8 +31,6 @@ from store.keys import Principal
 from store.tables import ScanEvent, ShipmentRow
 from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
-
-T = TypeVar("T")
 
 router = APIRouter(
     prefix="/api/v1/shipments", tags=["shipments"], responses=problem_responses(401, 403, 404)
@@ -155,32 +150,6 @@ async def scan(
     return _answer(status, answer)
 
 
-#: A shipment's row is written with its reservation, a moment before the parent order
-#: starts its FulfillmentWorkflow. A scan or pack in that gap waits this long for it.
-STARTING_GRACE_SECONDS = 3.0
-
-
-async def _update_when_started(shipment: ShipmentRow, call: Callable[[], Awaitable[T]]) -> T:
-    """Run an Update, waiting out the short gap before a just-allocated shipment's workflow
-    exists; a workflow that is gone for good is reported to the caller as not found."""
-    deadline = asyncio.get_running_loop().time() + STARTING_GRACE_SECONDS
-    while True:
-        try:
-            return await call()
-        except RPCError as exc:
-            starting = shipment.status == ShipmentStatus.OPEN.value and shipment.version <= 1
-            if not (is_not_found(exc) and starting):
-                raise
-            if asyncio.get_running_loop().time() >= deadline:
-                raise Problem(
-                    503,
-                    "the shipment is still being set up; retry the same scan_id shortly",
-                    reason="shipment_starting",
-                    headers={"Retry-After": "1"},
-                ) from exc
-            await asyncio.sleep(0.05)
-
-
 async def _scan_update(
     client: Temporal,
     shipment: ShipmentRow,
@@ -194,11 +163,8 @@ async def _scan_update(
         scan_id=body.scan_id, sku=sku, quantity=units, barcode=barcode, station=body.station
     )
     try:
-        result = await _update_when_started(
-            shipment,
-            lambda: handle.execute_update(
-                FulfillmentWorkflow.scan, scan_input, id=f"scan-{body.scan_id}"
-            ),
+        result = await handle.execute_update(
+            FulfillmentWorkflow.scan, scan_input, id=f"scan-{body.scan_id}"
         )
     except UPDATE_ERRORS as exc:
         refused = refusal(exc)
@@ -220,16 +186,13 @@ async def _scan_update(
 async def pack(
     shipment_id: str, body: PackIn, session: Session, client: Temporal, who: Floor
 ) -> PackOut:
-    shipment = await _shipment(session, shipment_id, who)
+    await _shipment(session, shipment_id, who)
     await session.rollback()  # hold no connection open while the label is bought
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     pack_input = PackInput(weight_grams=body.weight_grams, package=body.package)
     try:
-        result = await _update_when_started(
-            shipment,
-            lambda: handle.execute_update(
-                FulfillmentWorkflow.pack, pack_input, id=f"pack-{shipment_id}"
-            ),
+        result = await handle.execute_update(
+            FulfillmentWorkflow.pack, pack_input, id=f"pack-{shipment_id}"
         )
     except UPDATE_ERRORS as exc:
         refused = refusal(exc)
