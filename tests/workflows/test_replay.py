@@ -22,9 +22,10 @@ from domain.models import OrderInput, OrderState
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
 
-#: One folder per workflow-code generation: ``v1`` was recorded before the
-#: ``workflow.patched`` changes, the newest folder with today's code. Every folder must keep
-#: replaying; add a new one (``make_histories --out histories/vN``) when commands change.
+#: One folder per generation of workflow code that may have running executions: ``v1``
+#: was recorded before any ``workflow.patched`` change (it exercises every unpatched
+#: branch), the newest with today's code (every patched branch). Every folder must keep
+#: replaying; add ``make_histories --out histories/vN`` when a release changes commands.
 HISTORIES = Path(__file__).parent / "histories"
 GENERATIONS = sorted(p for p in HISTORIES.iterdir() if p.is_dir())
 FILES = sorted(HISTORIES.glob("*/*.json"))
