@@ -60,12 +60,20 @@ class WarehouseOut(WarehouseIn):
     model_config = ConfigDict(from_attributes=True)
 
 
+class PackagingBarcode(BaseModel):
+    """A case or inner-pack barcode: one scan of it picks ``quantity`` units."""
+
+    barcode: str
+    quantity: int = Field(ge=2)
+
+
 class ProductIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=300)
     barcodes: list[str] = Field(default_factory=list)
     weight_grams: int = Field(gt=0)
     tags: list[str] = Field(default_factory=list)
+    packaging: list[PackagingBarcode] = Field(default_factory=list)
 
 
 class ProductOut(BaseModel):
@@ -74,6 +82,7 @@ class ProductOut(BaseModel):
     barcodes: list[str]
     weight_grams: int
     tags: list[str]
+    packaging: list[PackagingBarcode] = Field(default_factory=list)
 
 
 class AdjustmentIn(BaseModel):

@@ -34,6 +34,8 @@ class ProductInfo:
     weight_grams: int
     tags: list[str] = field(default_factory=list)
     barcodes: list[str] = field(default_factory=list)
+    #: Case / inner-pack barcodes → units one scan of them stands for.
+    packaging: dict[str, int] = field(default_factory=dict)
 
 
 async def create_warehouse(
@@ -86,22 +88,34 @@ async def create_product(
     weight_grams: int,
     barcodes: list[str],
     tags: list[str] | None = None,
+    packaging: dict[str, int] | None = None,
 ) -> ProductInfo:
-    """Add a product with its barcodes (normalised to GTIN-14). The caller commits.
+    """Add a product with its unit and packaging barcodes (normalised to GTIN-14).
+
+    ``packaging`` maps a case or inner-pack barcode to the units it holds, so one scan of a
+    case of 6 picks 6. Every barcode, unit or packaging, is unique across the catalog. The
+    caller commits.
 
     Raises:
-        ValueError: a barcode has a bad check digit or length.
+        ValueError: a barcode has a bad check digit or length, or a pack holds < 2 units.
         AlreadyExists: the sku is taken.
         BarcodeTaken: a barcode belongs to another product.
     """
-    gtins = list(dict.fromkeys(normalize_gtin(b) for b in barcodes))
+    units = {normalize_gtin(b): 1 for b in barcodes}
+    for code, qty in (packaging or {}).items():
+        if qty < 2:
+            raise ValueError(f"packaging barcode {code} must hold at least 2 units, not {qty}")
+        gtin = normalize_gtin(code)
+        if gtin in units:
+            raise ValueError(f"barcode {code} is listed twice")
+        units[gtin] = qty
     if await session.get(Product, sku) is not None:
         raise AlreadyExists(f"product {sku} exists")
-    if gtins:
+    if units:
         taken = (
             await session.execute(
                 select(ProductBarcode.gtin, ProductBarcode.sku).where(
-                    ProductBarcode.gtin.in_(gtins)
+                    ProductBarcode.gtin.in_(list(units))
                 )
             )
         ).first()
@@ -109,24 +123,38 @@ async def create_product(
             raise BarcodeTaken(taken[0], taken[1])
     session.add(Product(sku=sku, name=name, weight_grams=weight_grams, tags=list(tags or [])))
     await session.flush()
-    for gtin in gtins:
-        session.add(ProductBarcode(gtin=gtin, sku=sku, multiplier=1))
+    for gtin, qty in units.items():
+        session.add(ProductBarcode(gtin=gtin, sku=sku, multiplier=qty))
     await session.flush()
-    return ProductInfo(sku, name, weight_grams, list(tags or []), gtins)
+    return ProductInfo(
+        sku,
+        name,
+        weight_grams,
+        list(tags or []),
+        [g for g, q in units.items() if q == 1],
+        {g: q for g, q in units.items() if q > 1},
+    )
 
 
 async def get_product(session: AsyncSession, sku: str) -> ProductInfo | None:
     row = await session.get(Product, sku)
     if row is None:
         return None
-    gtins = (
-        await session.scalars(
-            select(ProductBarcode.gtin)
+    codes = (
+        await session.execute(
+            select(ProductBarcode.gtin, ProductBarcode.multiplier)
             .where(ProductBarcode.sku == sku)
             .order_by(ProductBarcode.gtin)
         )
     ).all()
-    return ProductInfo(row.sku, row.name, row.weight_grams, list(row.tags or []), list(gtins))
+    return ProductInfo(
+        row.sku,
+        row.name,
+        row.weight_grams,
+        list(row.tags or []),
+        [g for g, q in codes if q == 1],
+        {g: q for g, q in codes if q > 1},
+    )
 
 
 async def resolve_barcode(session: AsyncSession, barcode: str) -> tuple[str, int] | None:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from api.auth import Ops, Reader
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import ProductIn, ProductOut, WarehouseIn, WarehouseOut
+from api.schemas import PackagingBarcode, ProductIn, ProductOut, WarehouseIn, WarehouseOut
 from store import catalog
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=problem_responses(401, 403))
@@ -43,6 +43,7 @@ async def create_product(body: ProductIn, session: Session, _: Ops) -> ProductOu
             weight_grams=body.weight_grams,
             barcodes=body.barcodes,
             tags=body.tags,
+            packaging={p.barcode: p.quantity for p in body.packaging},
         )
         await session.commit()
     except ValueError as exc:
@@ -53,13 +54,7 @@ async def create_product(body: ProductIn, session: Session, _: Ops) -> ProductOu
         raise Problem(
             409, f"product {body.sku} already exists or a barcode is taken", reason="duplicate"
         ) from exc
-    return ProductOut(
-        sku=info.sku,
-        name=info.name,
-        barcodes=info.barcodes,
-        weight_grams=info.weight_grams,
-        tags=info.tags,
-    )
+    return _product_out(info)
 
 
 @router.get("/products/{sku}", response_model=ProductOut, responses=problem_responses(404))
@@ -67,10 +62,15 @@ async def get_product(sku: str, session: Session, _: Reader) -> ProductOut:
     info = await catalog.get_product(session, sku)
     if info is None:
         raise Problem(404, f"no product {sku}", reason="not_found")
+    return _product_out(info)
+
+
+def _product_out(info: catalog.ProductInfo) -> ProductOut:
     return ProductOut(
         sku=info.sku,
         name=info.name,
         barcodes=info.barcodes,
         weight_grams=info.weight_grams,
         tags=info.tags,
+        packaging=[PackagingBarcode(barcode=g, quantity=q) for g, q in info.packaging.items()],
     )
