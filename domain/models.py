@@ -294,6 +294,8 @@ class ScanInput(BaseModel):
     quantity: int = Field(default=1, gt=0)
     barcode: str = ""
     station: str | None = None
+    lot: str | None = None  # GS1 AI (10)
+    serial: str | None = None  # GS1 AI (21): each serial may be picked once
 
 
 class ScanResult(BaseModel):

@@ -53,6 +53,8 @@ class ScanRefusal(StrEnum):
     WRONG_ITEM = "wrong_item"
     OVER_SCAN = "over_scan"
     NOT_PICKABLE = "not_pickable"
+    EXPIRED = "expired"  # a GS1 expiry date (AI 17) in the past
+    DUPLICATE_SERIAL = "duplicate_serial"  # a GS1 serial (AI 21) already picked
 
 
 class PackRefusal(StrEnum):

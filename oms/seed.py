@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.barcodes import gtin_check_digit, normalize_gtin
+from domain.barcodes import gtin_check_digit
 from store import inventory
+from store.catalog import catalog_gtin
 from store.db import create_engine, sessionmaker
 from store.tables import InventoryLevel, Product, ProductBarcode, Warehouse
 
@@ -147,7 +148,7 @@ async def seed_catalog(session: AsyncSession) -> SeedResult:
         result.products += len(inserted.all())
         inserted = await session.execute(
             insert(ProductBarcode)
-            .values(gtin=normalize_gtin(p.barcode), sku=p.sku, multiplier=1)
+            .values(gtin=catalog_gtin(p.barcode), sku=p.sku, multiplier=1)
             .on_conflict_do_nothing()
             .returning(ProductBarcode.gtin)
         )

@@ -7,12 +7,26 @@ EAN-13 form resolve to the same product.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.barcodes import normalize_gtin
+from domain.barcodes import parse_scan
 from store.tables import Product, ProductBarcode, Warehouse
+
+
+def catalog_gtin(code: str) -> str:
+    """The GTIN-14 a product barcode is stored under: the same key a scan resolves to
+    (UPC-E expanded, UPC-A/EAN-13 zero-padded), so whatever a scanner reads matches.
+
+    Raises:
+        ValueError: not a valid GTIN / UPC-E, or a GS1 element string instead of a GTIN.
+    """
+    scanned = parse_scan(code.strip(), date.today())  # the date only matters for GS1 dates
+    if scanned.source == "gs1":
+        raise ValueError(f"{code!r} is a GS1 element string; give the product's GTIN")
+    return scanned.gtin
 
 
 class BarcodeTaken(Exception):
@@ -101,11 +115,11 @@ async def create_product(
         AlreadyExists: the sku is taken.
         BarcodeTaken: a barcode belongs to another product.
     """
-    units = {normalize_gtin(b): 1 for b in barcodes}
+    units = {catalog_gtin(b): 1 for b in barcodes}
     for code, qty in (packaging or {}).items():
         if qty < 2:
             raise ValueError(f"packaging barcode {code} must hold at least 2 units, not {qty}")
-        gtin = normalize_gtin(code)
+        gtin = catalog_gtin(code)
         if gtin in units:
             raise ValueError(f"barcode {code} is listed twice")
         units[gtin] = qty
@@ -157,13 +171,8 @@ async def get_product(session: AsyncSession, sku: str) -> ProductInfo | None:
     )
 
 
-async def resolve_barcode(session: AsyncSession, barcode: str) -> tuple[str, int] | None:
-    """``(sku, units per scan)`` for a valid barcode, or None if it is not in the catalog.
-
-    Raises:
-        ValueError: the barcode is not a valid GTIN.
-    """
-    gtin = normalize_gtin(barcode)
+async def resolve_barcode(session: AsyncSession, gtin: str) -> tuple[str, int] | None:
+    """``(sku, units per scan)`` for a GTIN-14 (see ``catalog_gtin``), or None if unknown."""
     row = (
         await session.execute(
             select(ProductBarcode.sku, ProductBarcode.multiplier).where(ProductBarcode.gtin == gtin)

@@ -7,7 +7,7 @@ Changes go through Alembic revisions in ``store/migrations``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -224,7 +226,16 @@ class ScanEvent(Base):
     """Every scan attempt, accepted or refused; one row per (shipment, scan_id)."""
 
     __tablename__ = "scan_events"
-    __table_args__ = (UniqueConstraint("shipment_id", "scan_id", name="uq_scan_event"),)
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "scan_id", name="uq_scan_event"),
+        # "Was this serial already picked anywhere?" is asked on every serialised scan.
+        Index(
+            "ix_scan_events_serial",
+            "sku",
+            "serial",
+            postgresql_where=text("accepted AND serial IS NOT NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     shipment_id: Mapped[str] = mapped_column(String(100), index=True)
     order_id: Mapped[str | None] = mapped_column(String(80))
@@ -234,6 +245,9 @@ class ScanEvent(Base):
     key_id: Mapped[str | None] = mapped_column(String(32))
     barcode: Mapped[str] = mapped_column(String(100))
     sku: Mapped[str | None] = mapped_column(String(64))
+    lot: Mapped[str | None] = mapped_column(String(20))
+    serial: Mapped[str | None] = mapped_column(String(20))
+    expiry: Mapped[date | None] = mapped_column(Date)
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     accepted: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(32))

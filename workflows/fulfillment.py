@@ -63,6 +63,7 @@ class FulfillmentWorkflow:
             line.sku: line.model_copy() for line in shipment.lines
         }
         self.scans: dict[str, ScanResult] = {}
+        self.serials: set[tuple[str, str]] = set()  # (sku, GS1 serial) already picked
         self.pack_request: PackInput | None = None
         self.pack_result: PackResult | None = None
         self.tracking: Tracking | None = None
@@ -284,6 +285,8 @@ class FulfillmentWorkflow:
             return self.scans[scan.scan_id]
         line = self.lines[scan.sku]
         line.picked += scan.quantity
+        if scan.serial is not None:
+            self.serials.add((scan.sku, scan.serial))
         result = ScanResult(
             accepted=True,
             sku=scan.sku,
@@ -315,6 +318,11 @@ class FulfillmentWorkflow:
         if line is None:
             raise ApplicationError(
                 f"{scan.sku} is not in this shipment", type=ScanRefusal.WRONG_ITEM.value
+            )
+        if scan.serial is not None and (scan.sku, scan.serial) in self.serials:
+            raise ApplicationError(
+                f"{scan.sku} serial {scan.serial} was already picked",
+                type=ScanRefusal.DUPLICATE_SERIAL.value,
             )
         if line.picked + scan.quantity > line.quantity:
             raise ApplicationError(

@@ -8,6 +8,7 @@ analytics count it once.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -22,7 +23,7 @@ from api.metrics import SCANS
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
 from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
-from domain.barcodes import is_valid_gtin
+from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
 from domain.models import PackInput, ScanInput, ShipmentLine
 from domain.status import ScanRefusal, ShipmentStatus
 from store import catalog
@@ -102,20 +103,15 @@ async def scan(
         return _answer(int(first["status_code"]), first["body"])
 
     barcode = body.barcode.strip()
+    code: ScannedCode | None = None
     sku: str | None = None
     units = body.quantity
-    if not is_valid_gtin(barcode):
-        status, answer = _refused(ScanRefusal.INVALID_BARCODE, f"{barcode!r} is not a valid GTIN")
+    try:
+        code = parse_scan(barcode, datetime.now(UTC).date())
+    except InvalidBarcode as exc:
+        status, answer = _refused(ScanRefusal.INVALID_BARCODE, str(exc))
     else:
-        resolved = await catalog.resolve_barcode(session, barcode)
-        if resolved is None:
-            status, answer = _refused(
-                ScanRefusal.UNKNOWN_BARCODE, f"{barcode} is not in the catalog"
-            )
-        else:
-            sku, multiplier = resolved
-            units = body.quantity * multiplier
-            status, answer = await _scan_update(client, shipment, body, sku, units, barcode)
+        status, answer, sku, units = await _pick(session, client, shipment, body, code)
 
     accepted = status == 200
     inserted = await session.scalar(
@@ -129,6 +125,9 @@ async def scan(
             key_id=who.key_id,
             barcode=barcode,
             sku=sku,
+            lot=code.lot if code else None,
+            serial=code.serial if code else None,
+            expiry=code.expiry if code else None,
             quantity=units,
             accepted=accepted,
             reason=None if accepted else answer.get("reason"),
@@ -150,17 +149,50 @@ async def scan(
     return _answer(status, answer)
 
 
+async def _pick(
+    session: Session, client: Temporal, shipment: ShipmentRow, body: ScanIn, code: ScannedCode
+) -> tuple[int, dict[str, Any], str | None, int]:
+    """Check what the barcode says about the item, then ask the shipment to count it.
+
+    Returns ``(status, answer, sku, units)``; refusals that need no workflow (expired lot,
+    unknown barcode, a serial picked before in any shipment) never reach it.
+    """
+    units = code.count or body.quantity
+    if is_expired(code, datetime.now(UTC).date()):
+        expired = _refused(ScanRefusal.EXPIRED, f"lot {code.lot or '?'} expired on {code.expiry}")
+        return *expired, None, units
+    resolved = await catalog.resolve_barcode(session, code.gtin)
+    if resolved is None:
+        unknown = _refused(ScanRefusal.UNKNOWN_BARCODE, f"{code.gtin} is not in the catalog")
+        return *unknown, None, units
+    sku, multiplier = resolved
+    units *= multiplier
+    if code.serial is not None and await read.serial_picked(session, sku, code.serial):
+        duplicate = _refused(
+            ScanRefusal.DUPLICATE_SERIAL, f"{sku} serial {code.serial} was already picked"
+        )
+        return *duplicate, sku, units
+    status, answer = await _scan_update(client, shipment, body, sku, units, code)
+    return status, answer, sku, units
+
+
 async def _scan_update(
     client: Temporal,
     shipment: ShipmentRow,
     body: ScanIn,
     sku: str,
     units: int,
-    barcode: str,
+    code: ScannedCode,
 ) -> tuple[int, dict[str, Any]]:
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment.shipment_id))
     scan_input = ScanInput(
-        scan_id=body.scan_id, sku=sku, quantity=units, barcode=barcode, station=body.station
+        scan_id=body.scan_id,
+        sku=sku,
+        quantity=units,
+        barcode=body.barcode.strip(),
+        station=body.station,
+        lot=code.lot,
+        serial=code.serial,
     )
     try:
         result = await handle.execute_update(

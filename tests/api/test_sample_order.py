@@ -57,6 +57,12 @@ async def test_sample_webhook_to_delivered(
     assert before[MUG[0]].reserved == 2 and before[TEA[0]].reserved == 1
 
     staff = await make_key("staff", warehouse)
+
+    async def in_work_list() -> bool:
+        work = (await http.get("/api/v1/shipments", headers=staff)).json()
+        return any(w["shipment_id"] == shipment_id for w in work)
+
+    await eventually(in_work_list)  # a picker starts from the warehouse's work list
     scans = [(MUG[1], "s1"), (MUG[1], "s2"), (TEA[1], "s3")]
     for barcode, scan_id in scans:
         r = await http.post(

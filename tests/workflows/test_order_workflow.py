@@ -154,3 +154,30 @@ async def test_cancel_before_pick_restores_stock_and_refunds(
 
 async def _status_is(sessions, order_id, status):  # type: ignore[no-untyped-def]
     return await order_status(sessions, order_id) == status
+
+
+async def test_a_serial_is_picked_once_per_shipment(client: Client, make_catalog) -> None:  # type: ignore[no-untyped-def]
+    """The workflow's own guard: two scans of one serialised unit (e.g. racing handhelds)."""
+    cat = await make_catalog(n_products=1)
+    order = order_input([(cat.skus[0], 2)])
+    await start_order(client, order, TEST_TASK_QUEUE)
+    fh = client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
+
+    async def first_scan():  # type: ignore[no-untyped-def]
+        try:
+            return await fh.execute_update(
+                FulfillmentWorkflow.scan, ScanInput(scan_id="s1", sku=cat.skus[0], serial="A1")
+            )
+        except Exception:
+            return None
+
+    assert (await eventually(first_scan)).picked == 1
+    with pytest.raises(WorkflowUpdateFailedError) as again:
+        await fh.execute_update(
+            FulfillmentWorkflow.scan, ScanInput(scan_id="s2", sku=cat.skus[0], serial="A1")
+        )
+    assert again.value.cause.type == "duplicate_serial"  # type: ignore[attr-defined]
+    other = await fh.execute_update(
+        FulfillmentWorkflow.scan, ScanInput(scan_id="s3", sku=cat.skus[0], serial="A2")
+    )
+    assert other.picked == 2
