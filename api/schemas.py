@@ -267,14 +267,21 @@ class ScanIn(BaseModel):
     scan_id: str = Field(min_length=1, max_length=100)
     quantity: int = Field(default=1, gt=0, le=10_000)
     station: str | None = Field(default=None, max_length=64)
+    stage: Literal["pick", "pack"] = Field(
+        default="pick",
+        description="pack: the pack station's re-scan of a picked item (high-value orders)",
+    )
 
 
 class ScanOut(BaseModel):
+    """At the pick stage ``picked``/``remaining`` count picks; at the pack stage, re-scans."""
+
     accepted: Literal[True] = True
     sku: str
     picked: int
     remaining: int
     shipment_remaining: int
+    stage: Literal["pick", "pack"] = "pick"
 
 
 class PackIn(BaseModel):

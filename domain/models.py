@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -98,6 +99,7 @@ class ShipmentLine(BaseModel):
     sku: str
     quantity: int
     picked: int = 0
+    verified: int = 0  # re-scanned at the pack station (templates that require it)
     weight_grams: int = 0  # per unit, from the catalog: the pack check's expected weight
 
 
@@ -265,6 +267,8 @@ class FulfillmentInput(BaseModel):
     shipping_method: ShippingMethod
     address: Address
     lines: list[ShipmentLine]
+    #: Every item must be scanned a second time at the pack station before packing.
+    verify_at_pack: bool = False
 
 
 class FulfillmentResult(BaseModel):
@@ -296,6 +300,7 @@ class ScanInput(BaseModel):
     station: str | None = None
     lot: str | None = None  # GS1 AI (10)
     serial: str | None = None  # GS1 AI (21): each serial may be picked once
+    stage: Literal["pick", "pack"] = "pick"  # "pack": the pack station's verification scan
 
 
 class ScanResult(BaseModel):
@@ -303,7 +308,8 @@ class ScanResult(BaseModel):
     sku: str
     picked: int  # of this SKU so far
     remaining: int  # of this SKU still to pick
-    shipment_remaining: int = 0  # units still to pick across the shipment
+    shipment_remaining: int = 0  # units still to pick (or, at the pack stage, to verify)
+    stage: Literal["pick", "pack"] = "pick"
 
 
 class PackInput(BaseModel):

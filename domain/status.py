@@ -53,12 +53,14 @@ class ScanRefusal(StrEnum):
     WRONG_ITEM = "wrong_item"
     OVER_SCAN = "over_scan"
     NOT_PICKABLE = "not_pickable"
+    NOT_PICKED = "not_picked"  # a pack-station re-scan of something not picked
     EXPIRED = "expired"  # a GS1 expiry date (AI 17) in the past
     DUPLICATE_SERIAL = "duplicate_serial"  # a GS1 serial (AI 21) already picked
 
 
 class PackRefusal(StrEnum):
     ITEMS_MISSING = "items_missing"
+    ITEMS_UNVERIFIED = "items_unverified"  # the pack-station re-scan is not complete
     WEIGHT_MISMATCH = "weight_mismatch"
     NOT_PACKABLE = "not_packable"
 

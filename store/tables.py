@@ -242,6 +242,7 @@ class ScanEvent(Base):
     warehouse: Mapped[str] = mapped_column(String(32))
     scan_id: Mapped[str] = mapped_column(String(100))
     station: Mapped[str | None] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(8), default="pick", server_default="pick")
     key_id: Mapped[str | None] = mapped_column(String(32))
     barcode: Mapped[str] = mapped_column(String(100))
     sku: Mapped[str | None] = mapped_column(String(64))

@@ -280,19 +280,30 @@ class FulfillmentWorkflow:
 
     @workflow.update
     def scan(self, scan: ScanInput) -> ScanResult:
-        """Count one accepted pick scan; a repeated ``scan_id`` returns the first answer."""
+        """Count one accepted scan; a repeated ``scan_id`` returns the first answer.
+
+        Pick-stage scans take items off the shelf; pack-stage scans re-check each picked item
+        at the pack station (required when ``verify_at_pack``).
+        """
         if scan.scan_id in self.scans:
             return self.scans[scan.scan_id]
         line = self.lines[scan.sku]
-        line.picked += scan.quantity
-        if scan.serial is not None:
-            self.serials.add((scan.sku, scan.serial))
+        if scan.stage == "pack":
+            line.verified += scan.quantity
+            done, left = line.verified, line.picked - line.verified
+            total_left = sum(ln.quantity - ln.verified for ln in self.lines.values())
+        else:
+            line.picked += scan.quantity
+            if scan.serial is not None:
+                self.serials.add((scan.sku, scan.serial))
+            done, left, total_left = line.picked, line.quantity - line.picked, self._remaining()
         result = ScanResult(
             accepted=True,
             sku=scan.sku,
-            picked=line.picked,
-            remaining=line.quantity - line.picked,
-            shipment_remaining=self._remaining(),
+            picked=done,
+            remaining=left,
+            shipment_remaining=total_left,
+            stage=scan.stage,
         )
         self.scans[scan.scan_id] = result
         return result
@@ -304,11 +315,7 @@ class FulfillmentWorkflow:
         if (
             self._stopped()
             or self.pack_request is not None
-            or self.status
-            not in (
-                ShipmentStatus.OPEN,
-                ShipmentStatus.PICKING,
-            )
+            or self.status not in (ShipmentStatus.OPEN, ShipmentStatus.PICKING)
         ):
             raise ApplicationError(
                 f"shipment is {self.status.value}, not being picked",
@@ -319,6 +326,13 @@ class FulfillmentWorkflow:
             raise ApplicationError(
                 f"{scan.sku} is not in this shipment", type=ScanRefusal.WRONG_ITEM.value
             )
+        if scan.stage == "pack":
+            if line.verified + scan.quantity > line.picked:
+                raise ApplicationError(
+                    f"{scan.sku}: {line.picked} picked, {line.verified} already verified",
+                    type=ScanRefusal.NOT_PICKED.value,
+                )
+            return
         if scan.serial is not None and (scan.sku, scan.serial) in self.serials:
             raise ApplicationError(
                 f"{scan.sku} serial {scan.serial} was already picked",
@@ -355,6 +369,17 @@ class FulfillmentWorkflow:
             raise ApplicationError(
                 "not picked yet: " + ", ".join(f"{q} x {s}" for s, q in sorted(missing.items())),
                 type=PackRefusal.ITEMS_MISSING.value,
+            )
+        unverified = {
+            s: ln.quantity - ln.verified
+            for s, ln in self.lines.items()
+            if ln.verified < ln.quantity
+        }
+        if self.input.verify_at_pack and unverified:
+            raise ApplicationError(
+                "re-scan at the pack station first: "
+                + ", ".join(f"{q} x {s}" for s, q in sorted(unverified.items())),
+                type=PackRefusal.ITEMS_UNVERIFIED.value,
             )
         lines = list(self.lines.values())
         if not weight_ok(lines, request.weight_grams):

@@ -49,6 +49,7 @@ from domain.status import (
     OrderStatus,
     ShipmentStatus,
 )
+from domain.templates import needs_pack_verification
 from domain.verification import verify_order
 from workflows import names, policies
 from workflows.fulfillment import FulfillmentWorkflow
@@ -218,6 +219,7 @@ class OrderWorkflow:
                     shipping_method=self.order.shipping_method,
                     address=self.order.shipping_address,
                     lines=shipment.lines,
+                    verify_at_pack=needs_pack_verification(self.tags),
                 ),
                 id=names.fulfillment_workflow_id(shipment.shipment_id),
             )

@@ -122,6 +122,7 @@ async def scan(
             warehouse=shipment.warehouse,
             scan_id=body.scan_id,
             station=body.station,
+            stage=body.stage,
             key_id=who.key_id,
             barcode=barcode,
             sku=sku,
@@ -167,7 +168,8 @@ async def _pick(
         return *unknown, None, units
     sku, multiplier = resolved
     units *= multiplier
-    if code.serial is not None and await read.serial_picked(session, sku, code.serial):
+    serial_check = code.serial is not None and body.stage == "pick"
+    if serial_check and await read.serial_picked(session, sku, code.serial or ""):
         duplicate = _refused(
             ScanRefusal.DUPLICATE_SERIAL, f"{sku} serial {code.serial} was already picked"
         )
@@ -193,6 +195,7 @@ async def _scan_update(
         station=body.station,
         lot=code.lot,
         serial=code.serial,
+        stage=body.stage,
     )
     try:
         result = await handle.execute_update(
@@ -210,6 +213,7 @@ async def _scan_update(
         picked=result.picked,
         remaining=result.remaining,
         shipment_remaining=result.shipment_remaining,
+        stage=result.stage,
     )
     return 200, out.model_dump()
 

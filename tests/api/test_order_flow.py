@@ -104,6 +104,7 @@ async def test_pick_pack_track(
         "picked": 1,
         "remaining": 1,
         "shipment_remaining": 2,
+        "stage": "pick",
     }
     retry = await http.post(
         url, headers=staff, json={"barcode": cat.barcodes[sku0], "scan_id": "s4"}

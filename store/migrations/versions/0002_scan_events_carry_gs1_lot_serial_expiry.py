@@ -1,4 +1,4 @@
-"""scan events carry GS1 lot serial expiry
+"""scan events carry the stage (pick / pack re-scan) and GS1 lot, serial, expiry
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "scan_events",
+        sa.Column("stage", sa.String(length=8), server_default="pick", nullable=False),
+    )
     op.add_column("scan_events", sa.Column("lot", sa.String(length=20), nullable=True))
     op.add_column("scan_events", sa.Column("serial", sa.String(length=20), nullable=True))
     op.add_column("scan_events", sa.Column("expiry", sa.Date(), nullable=True))
@@ -38,3 +42,4 @@ def downgrade() -> None:
     op.drop_column("scan_events", "expiry")
     op.drop_column("scan_events", "serial")
     op.drop_column("scan_events", "lot")
+    op.drop_column("scan_events", "stage")
