@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from api import problems
 from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from api.pages import scan as scan_page
 from api.routers import carriers, catalog, inventory, keys, ops, orders, shipments, webhooks
 from oms.settings import Settings, get_settings
 from oms.temporal import connect
@@ -83,6 +84,7 @@ def create_app(
     problems.install(app)
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops):
         app.include_router(module.router)
+    app.include_router(scan_page.router)
 
     @app.middleware("http")
     async def observe(

@@ -1,0 +1,141 @@
+"""Browser fixtures: the app on a real HTTP port, Debian's chromium driven by Playwright.
+
+The server runs with uvicorn in the session's event loop, wired to the session's real
+Postgres and Temporal (and the shared worker), so the browser talks to the same system the
+API tests do. Playwright's own browser download doesn't work here: it launches
+``/usr/bin/chromium`` (``.ci/run`` installs Debian's package when it is missing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.app import create_app
+from integrations.shopify import sign
+from oms.seed import seed_catalog
+from oms.settings import Settings
+from store.keys import create_key
+from tests.api.helpers import SAMPLE, eventually
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+async def live_url(
+    settings: Settings, client: Client, engine: AsyncEngine, worker: Worker
+) -> AsyncIterator[str]:
+    """The API (and its pages) served over real HTTP on a free 127.0.0.1 port."""
+    app = create_app(settings, client=client, engine=engine)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(200):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if not server.started:
+        raise RuntimeError("uvicorn did not start") from task.exception() if task.done() else None
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+async def browser(live_url: str) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def page(browser: Any, live_url: str) -> AsyncIterator[Any]:
+    """A phone-sized page (360 px wide) on the live server."""
+    context = await browser.new_context(
+        viewport={"width": 360, "height": 740}, base_url=live_url, has_touch=True
+    )
+    pg = await context.new_page()
+    yield pg
+    await context.close()
+
+
+@dataclass
+class SampleShipment:
+    order_id: str
+    shipment_id: str
+    warehouse: str
+    staff_key: str
+    admin_key: str
+
+
+@pytest.fixture
+def sample_shipment(
+    live_url: str, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Callable[[], Awaitable[SampleShipment]]:
+    """Post the Shopify sample (fresh id) over HTTP and wait until it is on the work list."""
+
+    async def make() -> SampleShipment:
+        async with sessions.begin() as s:
+            await seed_catalog(s)
+            admin_key, _ = await create_key(s, "admin", None, name="e2e admin")
+            staff_key, _ = await create_key(s, "staff", "WH-PDX", name="e2e staff")
+        payload = json.loads(SAMPLE.read_bytes())
+        payload["id"] = int(uuid.uuid4().int % 10**13)
+        body = json.dumps(payload).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": "demo.myshopify.com",
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+            "X-Shopify-Hmac-Sha256": sign(body, settings.shopify_webhook_secret),
+        }
+        async with httpx.AsyncClient(base_url=live_url) as http:
+            r = await http.post("/webhooks/shopify", content=body, headers=headers)
+            assert r.status_code == 202, r.text
+            order_id = r.json()["order_id"]
+            staff = {"Authorization": f"Bearer {staff_key}"}
+
+            async def listed() -> dict[str, Any] | None:
+                items = (await http.get("/api/v1/shipments", headers=staff)).json()
+                mine = [i for i in items if i["order_id"] == order_id and i["status"] == "open"]
+                return mine[0] if mine else None
+
+            item = await eventually(listed)
+        return SampleShipment(
+            order_id, item["shipment_id"], item["warehouse"], staff_key, admin_key
+        )
+
+    return make
