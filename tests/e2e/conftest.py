@@ -104,16 +104,18 @@ class SampleShipment:
 @pytest.fixture
 def sample_shipment(
     live_url: str, settings: Settings, sessions: async_sessionmaker[AsyncSession]
-) -> Callable[[], Awaitable[SampleShipment]]:
+) -> Callable[..., Awaitable[SampleShipment]]:
     """Post the Shopify sample (fresh id) over HTTP and wait until it is on the work list."""
 
-    async def make() -> SampleShipment:
+    async def make(tags: str | None = None) -> SampleShipment:
         async with sessions.begin() as s:
             await seed_catalog(s)
             admin_key, _ = await create_key(s, "admin", None, name="e2e admin")
             staff_key, _ = await create_key(s, "staff", "WH-PDX", name="e2e staff")
         payload = json.loads(SAMPLE.read_bytes())
         payload["id"] = int(uuid.uuid4().int % 10**13)
+        if tags is not None:
+            payload["tags"] = tags
         body = json.dumps(payload).encode()
         headers = {
             "Content-Type": "application/json",

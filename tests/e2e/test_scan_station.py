@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 MUG, TEA = ("MUG-CER-350", "4006381333931", 420), ("TEA-SEN-100", "5901234123457", 610)
 WRONG = next(p for p in PRODUCTS if p.sku == "TEA-EARL-100").barcode  # valid, not in the order
 
-Make = Callable[[], Awaitable[SampleShipment]]
+Make = Callable[..., Awaitable[SampleShipment]]
 
 
 async def sign_in_and_open(page: Any, shipment: SampleShipment) -> Any:
@@ -111,6 +111,35 @@ async def test_scan_pack_ship(
             .where(ScanEvent.shipment_id == shipment.shipment_id, ScanEvent.reason == "wrong_item")
         )
     assert refused == 1
+
+
+async def test_high_value_order_is_re_scanned_at_the_pack_station(
+    page: Any, sample_shipment: Make
+) -> None:
+    shipment = await sample_shipment(tags="VIP, high-value")
+    await sign_in_and_open(page, shipment)
+    feedback = page.get_by_role("status")
+    for code in (MUG[1], MUG[1], TEA[1]):
+        await scan(page, code)
+    await expect(feedback).to_contain_text("0 left in shipment")
+    weight = page.get_by_label("Package weight (grams)")
+    await weight.fill(str(2 * MUG[2] + TEA[2] + 80))
+    await page.get_by_role("button", name="Pack").click()
+    await expect(feedback).to_contain_text("items unverified", ignore_case=True)
+    await expect(page.locator("#shipment-remaining")).to_have_text("3 items left to verify")
+
+    # The pack station scans each item again; the counts now track the re-scan.
+    await expect(page.get_by_label("Scan barcode")).to_be_focused()
+    await scan(page, TEA[1])
+    await expect(left(page, TEA[0])).to_have_text("0")
+    await scan(page, TEA[1])  # only one tea was picked
+    await expect(feedback).to_contain_text("not picked", ignore_case=True)
+    await scan(page, MUG[1])
+    await scan(page, MUG[1])
+    await expect(left(page, MUG[0])).to_have_text("0")
+    await expect(weight).to_be_focused()
+    await page.get_by_role("button", name="Pack").click()
+    await expect(page.locator("#tracking-number")).to_have_text(re.compile(r"^SBX"))
 
 
 async def test_scan_retried_with_same_scan_id(

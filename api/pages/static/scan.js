@@ -155,7 +155,7 @@ $("next").addEventListener("click", () => { clearFeedback(); loadWorkList(); });
 // ---- scanning ------------------------------------------------------------------------
 
 function openShipment(s) {
-  current = { ...s, lines: s.lines.map((l) => ({ ...l })) };
+  current = { ...s, stage: "pick", lines: s.lines.map((l) => ({ ...l, verified: 0 })) };
   view("station");
   clearFeedback();
   $("shipment-title").textContent = `${s.order_id} · ${s.shipment_id}`;
@@ -167,15 +167,18 @@ function openShipment(s) {
   else focusScan();
 }
 
-const remaining = () => current.lines.reduce((n, l) => n + Math.max(l.quantity - l.picked, 0), 0);
+// At the "pack" stage (high-value orders) every picked item is scanned again at the pack
+// station; the counts then track that re-scan.
+const done = (l) => (current.stage === "pack" ? l.verified : l.picked);
+const remaining = () => current.lines.reduce((n, l) => n + Math.max(l.quantity - done(l), 0), 0);
 
 function renderLines() {
   const rows = current.lines.map((l) => {
     const tr = document.createElement("tr");
     tr.dataset.sku = l.sku;
-    const left = Math.max(l.quantity - l.picked, 0);
+    const left = Math.max(l.quantity - done(l), 0);
     tr.className = left === 0 ? "done" : "";
-    for (const [cls, text] of [["sku", l.sku], ["quantity", l.quantity], ["picked", l.picked], ["remaining", left]]) {
+    for (const [cls, text] of [["sku", l.sku], ["quantity", l.quantity], ["picked", done(l)], ["remaining", left]]) {
       const td = document.createElement("td");
       td.className = cls;
       td.textContent = text;
@@ -185,7 +188,9 @@ function renderLines() {
   });
   $("lines").tBodies[0].replaceChildren(...rows);
   const n = remaining();
-  $("shipment-remaining").textContent = n === 0 ? "All items picked" : `${n} item${n === 1 ? "" : "s"} left to pick`;
+  const verb = current.stage === "pack" ? "verify" : "pick";
+  $("shipment-remaining").textContent =
+    n === 0 ? `All items ${verb === "pick" ? "picked" : "verified"}` : `${n} item${n === 1 ? "" : "s"} left to ${verb}`;
 }
 
 function focusScan() {
@@ -202,24 +207,26 @@ $("scan-form").addEventListener("submit", (e) => {
   if (!barcode || !current) return;
   const shipmentId = current.shipment_id;
   const scanId = newId();
-  queue = queue.then(() => sendScan(shipmentId, barcode, scanId));
+  const stage = current.stage;
+  queue = queue.then(() => sendScan(shipmentId, barcode, scanId, stage));
 });
 
-async function sendScan(shipmentId, barcode, scanId) {
+async function sendScan(shipmentId, barcode, scanId, stage) {
   const station = sessionStorage.getItem(STATION) || null;
   try {
     const answer = await call(
       "POST",
       `${API}/${encodeURIComponent(shipmentId)}/scans`,
-      { barcode, scan_id: scanId, quantity: 1, station },
+      { barcode, scan_id: scanId, quantity: 1, station, stage },
       (attempt) => show("pending", "Retrying…", `${barcode} (attempt ${attempt} of ${RETRIES})`),
     );
     if (!current || current.shipment_id !== shipmentId) return;
     const line = current.lines.find((l) => l.sku === answer.sku);
-    if (line) line.picked = answer.picked;
+    const verb = stage === "pack" ? "verified" : "picked";
+    if (line) line[stage === "pack" ? "verified" : "picked"] = answer.picked;
     renderLines();
     show("ok", `✓ ${answer.sku}`,
-      `picked ${answer.picked} · ${answer.remaining} left of this item · ${answer.shipment_remaining} left in shipment`);
+      `${verb} ${answer.picked} · ${answer.remaining} left of this item · ${answer.shipment_remaining} left in shipment`);
     vibrate(80);
     if (answer.shipment_remaining === 0) showPack();
   } catch (err) {
@@ -286,6 +293,15 @@ $("pack-form").addEventListener("submit", async (e) => {
     if (err instanceof Refused) {
       if (err.status === 401) return;
       show("bad", reasonText(err.body.reason), err.message);
+      if (err.body.reason === "items_unverified") {
+        // This order's template wants every item re-scanned at the pack station first.
+        current.stage = "pack";
+        $("pack-form").hidden = true;
+        $("scan-form").hidden = false;
+        renderLines();
+        focusScan();
+        return;
+      }
     } else {
       show("bad", "NOT SENT", "The network is down — try Pack again");
     }
