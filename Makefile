@@ -33,6 +33,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+## bench-scans: scan latency under 100 concurrent scanners vs the bare Update (bench/RESULTS.md)
+.PHONY: bench-scans
+bench-scans: $(STAMP)
+	$(BIN)/python -m bench.scans
+
 ## clean: remove the venv, caches and build output (keeps .oms/, the dev stack's data)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts

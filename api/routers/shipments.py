@@ -94,6 +94,7 @@ async def scan(
     shipment_id: str, body: ScanIn, session: Session, client: Temporal, who: Floor
 ) -> JSONResponse:
     shipment = await _shipment(session, shipment_id, who)
+    session.expunge(shipment)  # a plain snapshot: stays readable after the rollback in _pick
     first = await session.scalar(
         select(ScanEvent.response).where(
             ScanEvent.shipment_id == shipment_id, ScanEvent.scan_id == body.scan_id
@@ -174,6 +175,9 @@ async def _pick(
             ScanRefusal.DUPLICATE_SERIAL, f"{sku} serial {code.serial} was already picked"
         )
         return *duplicate, sku, units
+    # Give the connection back before waiting on the workflow: a pool held through every
+    # Update round trip caps a floor of scanners at the pool size (bench/RESULTS.md).
+    await session.rollback()
     status, answer = await _scan_update(client, shipment, body, sku, units, code)
     return status, answer, sku, units
 
