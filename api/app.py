@@ -60,7 +60,7 @@ def create_app(
         if engine is None:
             if not settings.database_url:
                 raise RuntimeError("OMS_DATABASE_URL is not set")
-            db = create_engine(settings.database_url)
+            db = create_engine(settings.database_url, pool_size=settings.db_pool_size)
         else:
             db = engine
         temporal = client if client is not None else await connect(settings)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     #: How often a backordered order retries allocation when no adjustment wakes it.
     backorder_recheck_seconds: int = Field(default=6 * 3600, alias="OMS_BACKORDER_RECHECK_SECONDS")
     worker_metrics_port: int | None = Field(default=None, alias="OMS_WORKER_METRICS_PORT")
+    #: Pooled Postgres connections per process, and as many again in overflow: keep
+    #: 2 x pool size x processes under the server's max_connections (100 by default).
+    db_pool_size: int = Field(default=10, alias="OMS_DB_POOL_SIZE")
 
     @property
     def temporal_port(self) -> int:

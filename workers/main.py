@@ -15,7 +15,7 @@ async def run_worker(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if not settings.database_url:
         raise SystemExit("OMS_DATABASE_URL is not set (oms dev sets it for its worker)")
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     try:
         runtime = (
             metrics_runtime(settings.worker_metrics_port) if settings.worker_metrics_port else None
