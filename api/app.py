@@ -7,35 +7,20 @@ closes only that).
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.routing import Match
 from temporalio.client import Client
 
 from api import problems
-from api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from api.metrics import RequestMetrics
 from api.pages import scan as scan_page
 from api.routers import carriers, catalog, inventory, keys, ops, orders, shipments, webhooks
 from oms.settings import Settings, get_settings
 from oms.temporal import connect
 from store.db import create_engine, sessionmaker
-
-
-def _route_template(request: Request) -> str:
-    """The matched route's path template, so metrics labels stay low-cardinality."""
-    route = request.scope.get("route")
-    if route is not None and getattr(route, "path", None):
-        return str(route.path)
-    for candidate in request.app.router.routes:
-        match, child = candidate.matches(request.scope)
-        if match == Match.FULL:
-            inner = child.get("route", candidate)
-            return str(getattr(inner, "path", "unmatched"))
-    return "unmatched"
 
 
 def create_app(
@@ -85,20 +70,5 @@ def create_app(
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops):
         app.include_router(module.router)
     app.include_router(scan_page.router)
-
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = _route_template(request)
-            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-
+    app.add_middleware(RequestMetrics)
     return app

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from api.auth import Floor, ensure_warehouse
@@ -93,13 +93,25 @@ def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
 async def scan(
     shipment_id: str, body: ScanIn, session: Session, client: Temporal, who: Floor
 ) -> JSONResponse:
-    shipment = await _shipment(session, shipment_id, who)
-    session.expunge(shipment)  # a plain snapshot: stays readable after the rollback in _pick
-    first = await session.scalar(
-        select(ScanEvent.response).where(
-            ScanEvent.shipment_id == shipment_id, ScanEvent.scan_id == body.scan_id
+    # One round trip for the shipment and any earlier answer to this scan_id.
+    found = (
+        await session.execute(
+            select(ShipmentRow, ScanEvent.response)
+            .outerjoin(
+                ScanEvent,
+                and_(
+                    ScanEvent.shipment_id == ShipmentRow.shipment_id,
+                    ScanEvent.scan_id == body.scan_id,
+                ),
+            )
+            .where(ShipmentRow.shipment_id == shipment_id)
         )
-    )
+    ).first()
+    if found is None:
+        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
+    shipment, first = found
+    ensure_warehouse(who, shipment.warehouse)
+    session.expunge(shipment)  # a plain snapshot: stays readable after the rollback in _pick
     if first is not None:
         return _answer(int(first["status_code"]), first["body"])
 
