@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -17,6 +19,8 @@ from api.routers.carriers import carrier_signature
 from integrations.shopify import sign
 from oms.settings import Settings
 from store.keys import create_key
+from store.tables import ShipmentRow
+from tests.api.helpers import eventually, shopify_order
 
 
 @pytest.fixture(scope="session")
@@ -104,3 +108,52 @@ def carrier_post(
         )
 
     return post
+
+
+@dataclass(frozen=True)
+class OpenShipment:
+    """A Shopify order's shipment on its warehouse's work list, and a picker's key there."""
+
+    order_id: str
+    shipment_id: str
+    warehouse: str
+    staff: dict[str, str]  # Authorization header of a staff key for that warehouse
+
+    @property
+    def scans_url(self) -> str:
+        return f"/api/v1/shipments/{self.shipment_id}/scans"
+
+    @property
+    def pack_url(self) -> str:
+        return f"/api/v1/shipments/{self.shipment_id}/pack"
+
+
+@pytest.fixture
+def open_shipment(
+    worker: Any,
+    shopify_post: Callable[..., Awaitable[httpx.Response]],
+    make_key: KeyMaker,
+    sessions: async_sessionmaker[AsyncSession],
+) -> Callable[..., Awaitable[OpenShipment]]:
+    """Post a signed Shopify order for ``skus`` x ``quantities`` and wait for its shipment."""
+
+    async def open_(
+        skus: list[str], quantities: list[int], *, tags: str | None = None
+    ) -> OpenShipment:
+        payload = shopify_order(skus, quantities)
+        if tags is not None:
+            payload["tags"] = tags
+        r = await shopify_post(payload, webhook_id=f"wh-{uuid.uuid4()}")
+        assert r.status_code == 202, r.text
+        order_id = r.json()["order_id"]
+        shipment_id = f"{order_id}-1"
+
+        async def row() -> ShipmentRow | None:
+            async with sessions() as s:
+                return await s.get(ShipmentRow, shipment_id)
+
+        found = await eventually(row)
+        staff = await make_key("staff", found.warehouse)
+        return OpenShipment(order_id, shipment_id, found.warehouse, staff)
+
+    return open_

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.worker import Worker
 
-from store.tables import ScanEvent, ShipmentRow
-from tests.api.helpers import eventually, shopify_order
+from store.tables import ScanEvent
+from tests.api.conftest import OpenShipment
 from tests.conftest import Catalog
 
 GS = "\x1d"
@@ -23,30 +21,19 @@ def yymmdd(days_from_today: int) -> str:
 
 
 async def test_gs1_lot_expiry_and_serial(
-    worker: Worker,
     http: httpx.AsyncClient,
-    make_key: Any,
     make_catalog: Any,
-    shopify_post: Any,
+    open_shipment: Any,
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     cat: Catalog = await make_catalog(n_products=1)
     sku = cat.skus[0]
     gtin14 = cat.barcodes[sku].zfill(14)
-    r = await shopify_post(shopify_order([sku], [3]), webhook_id=f"wh-{uuid.uuid4()}")
-    assert r.status_code == 202, r.text
-    shipment_id = f"{r.json()['order_id']}-1"
-
-    async def shipment() -> ShipmentRow | None:
-        async with sessions() as s:
-            return await s.get(ShipmentRow, shipment_id)
-
-    row = await eventually(shipment)
-    staff = await make_key("staff", row.warehouse)
-    url = f"/api/v1/shipments/{shipment_id}/scans"
+    ship: OpenShipment = await open_shipment([sku], [3])
 
     async def scan(barcode: str, scan_id: str) -> httpx.Response:
-        return await http.post(url, headers=staff, json={"barcode": barcode, "scan_id": scan_id})
+        body = {"barcode": barcode, "scan_id": scan_id}
+        return await http.post(ship.scans_url, headers=ship.staff, json=body)
 
     # An expired lot is refused before it reaches the shipment.
     r = await scan(f"(01){gtin14}(17){yymmdd(-1)}(10)OLD-LOT", "g1")
@@ -77,7 +64,7 @@ async def test_gs1_lot_expiry_and_serial(
                     ScanEvent.lot,
                     ScanEvent.serial,
                 )
-                .where(ScanEvent.shipment_id == shipment_id)
+                .where(ScanEvent.shipment_id == ship.shipment_id)
                 .order_by(ScanEvent.id)
             )
         ).all()

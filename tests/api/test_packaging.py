@@ -6,11 +6,8 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.worker import Worker
 
-from store.tables import ShipmentRow
-from tests.api.helpers import eventually, shopify_order
+from tests.api.conftest import OpenShipment
 from tests.conftest import Catalog, make_gtin13
 
 
@@ -33,20 +30,12 @@ async def test_packaging_barcode_must_hold_two_or_more(
 
 
 async def test_case_scan_picks_the_case_quantity(
-    worker: Worker,
-    http: httpx.AsyncClient,
-    admin: dict[str, str],
-    make_key: Any,
-    make_catalog: Any,
-    shopify_post: Any,
-    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient, admin: dict[str, str], make_catalog: Any, open_shipment: Any
 ) -> None:
     cat: Catalog = await make_catalog(stock={}, n_products=1)  # warehouses only
     sku = f"CASE-{uuid.uuid4().hex[:6]}"
-    unit, case = (
-        make_gtin13(90_100_000 + hash(sku) % 1000),
-        make_gtin13(90_200_000 + hash(sku) % 1000),
-    )
+    n = int(uuid.uuid4().int % 10**5)
+    unit, case = make_gtin13(90_000_000 + n), make_gtin13(91_000_000 + n)
     r = await http.post(
         "/api/v1/products",
         headers=admin,
@@ -68,17 +57,8 @@ async def test_case_scan_picks_the_case_quantity(
     )
     assert r.status_code == 200, r.text
 
-    r = await shopify_post(shopify_order([sku], [8]), webhook_id=f"wh-{uuid.uuid4()}")
-    assert r.status_code == 202, r.text
-    shipment_id = f"{r.json()['order_id']}-1"
-
-    async def shipment() -> ShipmentRow | None:
-        async with sessions() as s:
-            return await s.get(ShipmentRow, shipment_id)
-
-    await eventually(shipment)
-    staff = await make_key("staff", wh)
-    url = f"/api/v1/shipments/{shipment_id}/scans"
+    ship: OpenShipment = await open_shipment([sku], [8])
+    url, staff = ship.scans_url, ship.staff
 
     r = await http.post(url, headers=staff, json={"barcode": case, "scan_id": "c1"})
     assert r.status_code == 200, r.text
