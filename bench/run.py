@@ -8,13 +8,10 @@ section to the results file and tears everything down, also on error or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shlex
-import signal
 import sys
 import time
-import traceback
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +32,8 @@ from bench.stack import (
     SANDBOX_LATENCY_MS,
     SHOPIFY_SECRET,
     BenchStack,
+    log,
+    run_on_stack,
 )
 from bench.workload import (
     SIGNALS_PER_ORDER,
@@ -49,18 +48,6 @@ from oms.seed import PRODUCTS, WAREHOUSES
 from store import inventory
 from store.db import create_engine, sessionmaker
 from store.keys import create_key
-
-
-def log(line: str) -> None:
-    print(line, flush=True)
-
-
-class _Stop(Exception):
-    pass
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    raise _Stop(signal.Signals(signum).name)
 
 
 async def prepare(database_url: str, total_orders: int) -> tuple[Keys, str]:
@@ -249,25 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.orders < 1 or args.concurrency < 1 or args.warmup < 0:
         log("error: --orders and --concurrency must be >= 1, --warmup >= 0")
         return 2
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    stack = BenchStack(out=log, keep=args.keep)
-    report: Report | None = None
-    try:
-        log("starting the bench stack ...")
-        stack.start()
-        report = asyncio.run(measure(stack, args))
-    except (KeyboardInterrupt, _Stop):
-        log("interrupted")
-        return 130
-    except Exception as exc:
-        traceback.print_exc()
-        log(f"error: {type(exc).__name__}: {exc}")
-        return 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        log("stopping the bench stack ...")
-        stack.stop()
-        signal.signal(signal.SIGTERM, previous)
+    outcome = run_on_stack(lambda stack: measure(stack, args), keep=args.keep)
+    if isinstance(outcome, int):
+        return outcome
+    report = outcome
     log("")
     log(report.table())
     log("\n".join(report.breakdown()))

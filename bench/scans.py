@@ -24,10 +24,8 @@ import json
 import math
 import os
 import shlex
-import signal
 import sys
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,8 +39,8 @@ from temporalio.worker import Worker
 from bench.bare import BARE_TASK_QUEUE, BareOrder, BareOrderWorkflow, BareScan, bare_step
 from bench.procstat import CpuMeter
 from bench.report import RESULTS_HEADER, Machine, ms, percentile
-from bench.run import _on_sigterm, _pids, _Stop, prepare
-from bench.stack import SHOPIFY_SECRET, BenchStack
+from bench.run import _pids, prepare
+from bench.stack import SHOPIFY_SECRET, BenchStack, log, run_on_stack
 from bench.workload import _FALLBACK_SAMPLE, BARCODES, SAMPLE
 from integrations.shopify import sign
 from oms.devstack import temporal_executable
@@ -53,10 +51,6 @@ SCAN_P99_TARGET = 1.5
 TIMEOUT = 180.0
 INTAKE_CONCURRENCY = 16
 POLL_INTERVAL = 0.5
-
-
-def log(line: str) -> None:
-    print(line, flush=True)
 
 
 class BenchFailure(Exception):
@@ -434,25 +428,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.scanners < 1 or args.scans_per_scanner < 1:
         log("error: --scanners and --scans-per-scanner must be >= 1")
         return 2
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    stack = BenchStack(out=log, keep=args.keep)
-    report: ScanReport | None = None
-    try:
-        log("starting the bench stack ...")
-        stack.start()
-        report = asyncio.run(measure(stack, args))
-    except (KeyboardInterrupt, _Stop):
-        log("interrupted")
-        return 130
-    except Exception as exc:
-        traceback.print_exc()
-        log(f"error: {type(exc).__name__}: {exc}")
-        return 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        log("stopping the bench stack ...")
-        stack.stop()
-        signal.signal(signal.SIGTERM, previous)
+    outcome = run_on_stack(lambda stack: measure(stack, args), keep=args.keep)
+    if isinstance(outcome, int):
+        return outcome
+    report = outcome
     log("")
     log(report.table())
     log("\n".join(report.cpu_lines()))

@@ -11,18 +11,24 @@ and dropped at the end), otherwise an embedded PostgreSQL inside the temp dir.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import tempfile
+import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from oms.devstack import Child, DevStack
 from oms.settings import Settings
+
+R = TypeVar("R")
 
 #: Fixed sandbox behaviour of the worker's payment/carrier adapters for every bench run.
 SANDBOX_LATENCY_MS = (20, 80)
@@ -171,3 +177,41 @@ class BenchStack:
                 self.out(f"  kept {self.directory} (logs: temporal.log, worker.log, api.log)")
             elif self.directory != Path() and self.directory.exists():
                 shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+class _Stop(Exception):
+    """SIGTERM while measuring: unwind so the stack is torn down."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def run_on_stack(measure: Callable[[BenchStack], Coroutine[Any, Any, R]], *, keep: bool) -> R | int:
+    """Start a bench stack, run ``measure`` on it, always tear it down.
+
+    Returns what ``measure`` returned, or an exit code when it was interrupted (130) or
+    failed (1, with the traceback printed).
+    """
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    stack = BenchStack(out=log, keep=keep)
+    try:
+        log("starting the bench stack ...")
+        stack.start()
+        return asyncio.run(measure(stack))
+    except (KeyboardInterrupt, _Stop):
+        log("interrupted")
+        return 130
+    except Exception as exc:
+        traceback.print_exc()
+        log(f"error: {type(exc).__name__}: {exc}")
+        return 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        log("stopping the bench stack ...")
+        stack.stop()
+        signal.signal(signal.SIGTERM, previous)
