@@ -8,7 +8,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.models import Hold, OrderLine, RoutingDecision, ShipmentLine, Tracking
+from domain.models import (
+    Hold,
+    OrderLine,
+    RoutingDecision,
+    ShipmentLine,
+    ShipmentView,
+    Tracking,
+)
 from domain.status import (
     FinancialStatus,
     HoldReason,
@@ -174,15 +181,6 @@ class OrderPage(BaseModel):
     next_cursor: str | None
 
 
-class ShipmentOut(BaseModel):
-    shipment_id: str
-    warehouse: str
-    status: str
-    lines: list[ShipmentLine]
-    tracking: Tracking | None = None
-    label_url: str | None = None
-
-
 class EventOut(BaseModel):
     at: datetime
     type: str
@@ -197,7 +195,7 @@ class OrderDetail(BaseModel):
     priority: int
     holds: list[Hold]
     lines: list[OrderLine]
-    shipments: list[ShipmentOut]
+    shipments: list[ShipmentView]
     routing: RoutingDecision | None = None
     payment: str | None = None
     cancel_reason: str | None = None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy import select
@@ -34,7 +35,6 @@ from api.schemas import (
     OrderPage,
     OrderSummary,
     ReleaseOut,
-    ShipmentOut,
 )
 from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavailable
 from domain.models import (
@@ -49,9 +49,10 @@ from domain.models import (
     ReleaseInput,
     RoutingDecision,
     ShipmentLine,
+    ShipmentView,
     Tracking,
 )
-from domain.status import SHIPPED_OR_LATER, OrderStatus
+from domain.status import SHIPPED_OR_LATER, OrderStatus, ShipmentStatus
 from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
@@ -244,7 +245,7 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
     if state is not None:
         return OrderDetail(
             **state.model_dump(exclude={"shipments"}),
-            shipments=shipments or [ShipmentOut(**s.model_dump()) for s in state.shipments],
+            shipments=shipments or state.shipments,
             events=events,
             live=True,
         )
@@ -278,12 +279,12 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
     )
 
 
-def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentOut]:
+def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentView]:
     return [
-        ShipmentOut(
+        ShipmentView(
             shipment_id=s.shipment_id,
             warehouse=s.warehouse,
-            status=s.status,
+            status=ShipmentStatus(s.status),
             lines=[ShipmentLine.model_validate(ln) for ln in s.lines],
             tracking=Tracking(carrier=s.carrier, number=s.tracking_number, url=s.tracking_url or "")
             if s.carrier and s.tracking_number
@@ -314,6 +315,29 @@ async def history(order_id: str, client: Temporal, _: Ops) -> OrderHistory:
 # --- acting -------------------------------------------------------------------------------
 
 
+T = TypeVar("T")
+
+
+async def _order_update(
+    call: Awaitable[T], *, not_found_reasons: frozenset[str] = frozenset()
+) -> T | None:
+    """Run an Update on an order workflow; None when the workflow has already finished.
+
+    A validator's refusal becomes 409 with its reason (404 for ``not_found_reasons``);
+    Temporal out of reach becomes 503.
+    """
+    try:
+        return await call
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            status = 404 if refused[0] in not_found_reasons else 409
+            raise Problem(status, refused[1], reason=refused[0]) from exc
+        if not is_not_found(exc):
+            raise unavailable(exc) from exc
+    return None
+
+
 async def _closed_order_status(session: Session, order_id: str) -> str:
     row = await read.get_order(session, order_id)
     if row is None:
@@ -326,15 +350,11 @@ async def cancel(
     order_id: str, body: CancelIn, session: Session, client: Temporal, _: Ops
 ) -> CancelOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    try:
-        result = await handle.execute_update(OrderWorkflow.cancel, CancelInput(reason=body.reason))
+    result = await _order_update(
+        handle.execute_update(OrderWorkflow.cancel, CancelInput(reason=body.reason))
+    )
+    if result is not None:
         return CancelOut(order_id=result.order_id, status=result.status)
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            raise Problem(409, refused[1], reason=refused[0]) from exc
-        if not is_not_found(exc):
-            raise unavailable(exc) from exc
     # The workflow has finished: answer from what it left behind.
     status = await _closed_order_status(session, order_id)
     if status == OrderStatus.CANCELLED:
@@ -353,17 +373,13 @@ async def place_hold(
     order_id: str, body: HoldIn, session: Session, client: Temporal, _: Ops
 ) -> HoldOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    try:
-        placed = await handle.execute_update(
+    placed = await _order_update(
+        handle.execute_update(
             OrderWorkflow.place_hold, HoldInput(reason=body.reason, note=body.note)
         )
+    )
+    if placed is not None:
         return HoldOut(hold_id=placed.hold_id)
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            raise Problem(409, refused[1], reason=refused[0]) from exc
-        if not is_not_found(exc):
-            raise unavailable(exc) from exc
     status = await _closed_order_status(session, order_id)
     raise Problem(409, f"an order that is {status} cannot be held", reason="not_holdable")
 
@@ -377,21 +393,15 @@ async def release_hold(
     order_id: str, hold_id: str, session: Session, client: Temporal, _: Ops
 ) -> ReleaseOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    try:
-        state = await handle.execute_update(
-            OrderWorkflow.release_hold,
-            ReleaseInput(hold_id=hold_id),
-            id=f"release-{hold_id}",
-        )
+    state = await _order_update(
+        handle.execute_update(
+            OrderWorkflow.release_hold, ReleaseInput(hold_id=hold_id), id=f"release-{hold_id}"
+        ),
+        not_found_reasons=frozenset({"hold_not_found"}),
+    )
+    if state is not None:
         return ReleaseOut(
             order_id=order_id, hold_id=hold_id, status=state.status, holds=state.holds
         )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            status = 404 if refused[0] == "hold_not_found" else 409
-            raise Problem(status, refused[1], reason=refused[0]) from exc
-        if not is_not_found(exc):
-            raise unavailable(exc) from exc
     await _closed_order_status(session, order_id)
     raise Problem(404, f"no active hold {hold_id}", reason="hold_not_found")
