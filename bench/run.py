@@ -34,6 +34,7 @@ from bench.stack import (
     BenchStack,
     log,
     run_on_stack,
+    show_and_record,
 )
 from bench.workload import (
     SIGNALS_PER_ORDER,
@@ -240,16 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(outcome, int):
         return outcome
     report = outcome
-    log("")
-    log(report.table())
-    log("\n".join(report.breakdown()))
-    if not args.no_record:
-        report.append_to(args.out)
-        log(f"\nappended to {args.out}")
-    failed = report.real.failures + report.bare.failures
-    for failure in failed[:5]:
-        log(f"failure: {failure}")
-    return 1 if failed else 0
+    return show_and_record(report, out=None if args.no_record else args.out)
 
 
 if __name__ == "__main__":

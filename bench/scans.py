@@ -40,7 +40,7 @@ from bench.bare import BARE_TASK_QUEUE, BareOrder, BareOrderWorkflow, BareScan, 
 from bench.procstat import CpuMeter
 from bench.report import RESULTS_HEADER, Machine, ms, percentile
 from bench.run import _pids, prepare
-from bench.stack import SHOPIFY_SECRET, BenchStack, log, run_on_stack
+from bench.stack import SHOPIFY_SECRET, BenchStack, log, run_on_stack, show_and_record
 from bench.workload import _FALLBACK_SAMPLE, BARCODES, SAMPLE
 from integrations.shopify import sign
 from oms.devstack import temporal_executable
@@ -278,7 +278,7 @@ class ScanReport:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)
 
-    def cpu_lines(self) -> list[str]:
+    def breakdown(self) -> list[str]:
         if not self.cpu:
             return []
         phases = list(self.cpu)
@@ -314,7 +314,7 @@ class ScanReport:
             "| figure | real scan (HTTP API) | bare Update (Temporal) | note |",
             "| --- | --- | --- | --- |",
             *("| " + " | ".join(row) + " |" for row in self.rows()),
-            *self.cpu_lines(),
+            *self.breakdown(),
         ]
         failures = self.real.failures + self.bare.failures
         if failures:
@@ -432,16 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(outcome, int):
         return outcome
     report = outcome
-    log("")
-    log(report.table())
-    log("\n".join(report.cpu_lines()))
-    if not args.no_record:
-        report.append_to(args.out)
-        log(f"\nappended to {args.out}")
-    failed = report.real.failures + report.bare.failures
-    for failure in failed[:5]:
-        log(f"failure: {failure}")
-    return 1 if failed else 0
+    return show_and_record(report, out=None if args.no_record else args.out)
 
 
 if __name__ == "__main__":

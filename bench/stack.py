@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from oms.devstack import Child, DevStack
 from oms.settings import Settings
@@ -215,3 +215,37 @@ def run_on_stack(measure: Callable[[BenchStack], Coroutine[Any, Any, R]], *, kee
         log("stopping the bench stack ...")
         stack.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+class _Phase(Protocol):
+    failures: list[str]
+
+
+class BenchReport(Protocol):
+    """What both benches' reports offer: a table, a breakdown, and a RESULTS.md section."""
+
+    @property
+    def real(self) -> _Phase: ...
+
+    @property
+    def bare(self) -> _Phase: ...
+
+    def table(self) -> str: ...
+
+    def breakdown(self) -> list[str]: ...
+
+    def append_to(self, path: Path) -> None: ...
+
+
+def show_and_record(report: BenchReport, *, out: Path | None) -> int:
+    """Print the figures, append them to ``out`` (unless None); exit 1 if anything failed."""
+    log("")
+    log(report.table())
+    log("\n".join(report.breakdown()))
+    if out is not None:
+        report.append_to(out)
+        log(f"\nappended to {out}")
+    failed = report.real.failures + report.bare.failures
+    for failure in failed[:5]:
+        log(f"failure: {failure}")
+    return 1 if failed else 0
