@@ -53,7 +53,24 @@ class Warehouse(Base):
     priority: Mapped[int] = mapped_column(Integer, default=100)
     daily_capacity: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: IANA zone the warehouse's day and carrier cut-off are counted in.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    #: Local "HH:MM" after which express/overnight parcels miss today's carrier pickup.
+    carrier_cutoff: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = _now()
+
+
+class WarehouseDailyLoad(Base):
+    """Shipments a warehouse accepted on one local day; the capacity rule's counter.
+
+    Incremented in the reservation's transaction with a predicate against the capacity, so
+    two concurrent allocations cannot both take the last slot.
+    """
+
+    __tablename__ = "warehouse_daily_load"
+    warehouse: Mapped[str] = mapped_column(ForeignKey("warehouses.code"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shipments: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Product(Base):
@@ -62,6 +79,8 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(300))
     weight_grams: Mapped[int] = mapped_column(Integer)
     tags: Mapped[list[Any]] = mapped_column(default=list)
+    #: Below this many units available (all warehouses), a ``low_stock`` event is raised.
+    low_stock_threshold: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now()
 
 
@@ -118,13 +137,97 @@ class Reservation(Base):
 
 
 class Backorder(Base):
-    """An order waiting for stock; adjustments wake waiters in arrival order."""
+    """An order waiting for stock; adjustments wake waiters in arrival order.
+
+    ``quantities`` is the claim the order has on incoming stock: a later order may only use
+    what is left after every earlier open backorder's claim, which is what makes arrival
+    order hold when several waiters are woken at once.
+    """
 
     __tablename__ = "backorders"
     order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     skus: Mapped[list[Any]] = mapped_column()
+    quantities: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = _now()
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InventoryOutbox(Base):
+    """One row per stock change, written in the change's own transaction.
+
+    Channel sync workflows read it in id order, each from its own cursor, and push the
+    SKU's current available quantity; a crash between the stock change and the push can
+    therefore delay a channel update but never lose it.
+    """
+
+    __tablename__ = "inventory_outbox"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    warehouse: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _now()
+
+
+class Channel(Base):
+    """A sales channel that is told how many units of each SKU it may sell."""
+
+    __tablename__ = "channels"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # shopify | sandbox
+    #: Units held back from this channel per SKU, so a slow channel cannot oversell.
+    safety_buffer: Mapped[int] = mapped_column(Integer, default=0)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _now()
+
+
+class ChannelCursor(Base):
+    """How far in the outbox a channel has been brought up to date."""
+
+    __tablename__ = "channel_cursors"
+    channel: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = _now()
+
+
+class ChannelPush(Base):
+    """The last quantity a channel accepted for a SKU (skips pushes that change nothing)."""
+
+    __tablename__ = "channel_pushes"
+    channel: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    available: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    pushed_at: Mapped[datetime] = _now()
+
+
+class StockEvent(Base):
+    """Stock happenings ops act on: ``low_stock`` when a SKU falls under its threshold,
+    ``restocked`` when it comes back above."""
+
+    __tablename__ = "stock_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _now()
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+class RuleSet(Base):
+    """A version of a rule set (``routing`` or ``tags``); the highest version is in force.
+
+    Versions are never edited, so every decision can name the rules that made it.
+    """
+
+    __tablename__ = "rule_sets"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rules: Mapped[list[Any]] = mapped_column()
+    actor: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _now()
 
 
 # --- access and intake -----------------------------------------------------------------
@@ -309,6 +412,18 @@ class Notification(Base):
 
 
 # --- the sandbox world's own memory ----------------------------------------------------
+
+
+class SandboxChannelReceipt(Base):
+    """What a sandbox sales channel received: one row per distinct idempotency key."""
+
+    __tablename__ = "sandbox_channel_receipts"
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    available: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = _now()
 
 
 class SandboxOperation(Base):
