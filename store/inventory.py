@@ -17,7 +17,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.allocation import WarehouseStock
-from store.tables import Backorder, InventoryAdjustment, InventoryLevel, Reservation, Warehouse
+from store.tables import (
+    Backorder,
+    InventoryAdjustment,
+    InventoryLevel,
+    InventoryOutbox,
+    Reservation,
+    Warehouse,
+)
 
 
 class InsufficientStock(Exception):
@@ -38,6 +45,15 @@ class Level:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+
+def note_change(session: AsyncSession, sku: str, warehouse: str) -> None:
+    """Queue a channel update for ``sku`` in the caller's transaction (the outbox).
+
+    Every function here that changes a level calls this, so a stock change and the promise
+    to tell the channels about it commit or roll back together.
+    """
+    session.add(InventoryOutbox(sku=sku, warehouse=warehouse))
 
 
 async def stock_for(session: AsyncSession, skus: list[str]) -> list[WarehouseStock]:
@@ -95,6 +111,7 @@ async def try_reserve(
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
+        note_change(session, sku, warehouse)
         session.add(
             Reservation(
                 order_id=order_id,
@@ -134,6 +151,7 @@ async def _settle(session: AsyncSession, which: ColumnElement[bool], outcome: st
             .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
             .values(**change, updated_at=func.now())
         )
+        note_change(session, r.sku, r.warehouse)
         r.status = outcome
         r.updated_at = func.now()  # type: ignore[assignment]
         units += r.quantity
@@ -180,6 +198,7 @@ async def adjust(
         raise InsufficientStock(sku, warehouse, level.on_hand - level.reserved)
     level.on_hand += change
     level.updated_at = func.now()  # type: ignore[assignment]
+    note_change(session, sku, warehouse)
     session.add(
         InventoryAdjustment(sku=sku, warehouse=warehouse, delta=change, reason=reason, actor=actor)
     )
