@@ -1,29 +1,83 @@
-"""Allocation (choose a warehouse + reserve), release and commit of stock."""
+"""Allocation (route + reserve), moving and rejecting shipments, release and commit."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from domain.allocation import rank_warehouses
+from domain.geo import locate
 from domain.models import (
+    AllocatedShipment,
     AllocationRequest,
     AllocationResult,
     CommitRequest,
+    MoveRequest,
+    MoveResult,
+    RejectRequest,
     ReleaseRequest,
     RoutingDecision,
     ShipmentLine,
 )
-from store import inventory
-from store.tables import Product
+from domain.routing import DEFAULT_RULES, RoutingOutcome, RoutingRules, route
+from store import allocation, inventory, rules
+from store.tables import InventoryLevel, Product, Reservation
 from workflows import names
+
+#: A plan that loses its stock to a concurrent order is re-routed this many times before
+#: the order waits as a backorder (the next stock change or recheck tries again).
+ROUTING_ATTEMPTS = 3
 
 
 class _LostRace(Exception):
-    """Rolls back a reservation attempt that found less stock than the ranking saw."""
+    """Rolls back a plan whose stock or capacity went to a concurrent order meanwhile."""
+
+
+async def load_rules(session: AsyncSession) -> tuple[int, RoutingRules]:
+    """The routing rules in force: the newest stored version, else the defaults (v0)."""
+    stored = await rules.current(session, "routing")
+    if stored is None:
+        return 0, DEFAULT_RULES
+    return stored.version, RoutingRules.model_validate({"rules": stored.rules})
+
+
+async def decide(
+    session: AsyncSession,
+    req: AllocationRequest,
+    now: datetime,
+) -> tuple[int, RoutingOutcome]:
+    """Route ``req`` against current stock without reserving anything (also the preview)."""
+    wanted = Counter[str]()
+    for line in req.lines:
+        wanted[line.sku] += line.quantity
+    version, rule_set = await load_rules(session)
+    sites = await allocation.load_sites(session, sorted(wanted), now, req.exclude)
+    claims = await allocation.claims_before(session, req.order_id, sorted(wanted))
+    a = req.address
+    outcome = route(
+        needed=dict(wanted),
+        destination=locate(a.latitude, a.longitude, a.country_code),
+        country_code=a.country_code,
+        shipping_method=req.shipping_method,
+        sites=sites,
+        rules=rule_set,
+        now=now,
+        claims=claims,
+    )
+    return version, outcome
+
+
+def decision_of(version: int, outcome: RoutingOutcome, extra: list[str]) -> RoutingDecision:
+    return RoutingDecision(
+        decision=" + ".join(s.warehouse for s in outcome.shipments) or "backordered",
+        reasons=extra + outcome.reasons,
+        rules_version=version,
+        candidates=outcome.sites,
+        runners_up=outcome.runners_up,
+    )
 
 
 class StockActivities:
@@ -32,7 +86,7 @@ class StockActivities:
 
     @activity.defn(name=names.ALLOCATE_STOCK)
     async def allocate_stock(self, req: AllocationRequest) -> AllocationResult:
-        """Reserve the whole order at the best warehouse that has it, or record a backorder.
+        """Route the lines and reserve the winning plan, or record a backorder.
 
         Idempotent: a retry after a crash finds the reservations it already made.
         """
@@ -40,7 +94,7 @@ class StockActivities:
         for line in req.lines:
             wanted[line.sku] += line.quantity
         async with self.sessions() as session:
-            weights = dict(
+            weights: dict[str, int] = dict(
                 (
                     await session.execute(
                         select(Product.sku, Product.weight_grams).where(
@@ -49,82 +103,177 @@ class StockActivities:
                     )
                 ).all()
             )
-            lines = [
-                ShipmentLine(sku=sku, quantity=qty, weight_grams=weights.get(sku, 0))
-                for sku, qty in sorted(wanted.items())
-            ]
-            held = await inventory.existing_reservations(session, req.shipment_id)
-            if held:
-                warehouse = held[0].warehouse
-                return AllocationResult(
-                    shipment_id=req.shipment_id,
-                    warehouse=warehouse,
-                    lines=lines,
-                    routing=RoutingDecision(
-                        decision=warehouse, reasons=["reservation already held for this shipment"]
-                    ),
-                )
-            unknown = sorted(set(wanted) - set(weights))
-            stock = await inventory.stock_for(session, list(wanted))
-            ranked = rank_warehouses(stock, req.lines, req.address)
+            held = await self._held(session, req, weights)
+            if held is not None:
+                return held
             await session.rollback()
-            reasons = [c.verdict for c in ranked]
-            if unknown:
-                reasons.insert(0, "not in the catalog: " + ", ".join(unknown))
-            for candidate in ranked:
-                if not candidate.complete or unknown:
-                    continue
-                if not await self._reserve_at(req, candidate.code, wanted):
-                    reasons.append(f"{candidate.code}: lost the stock to a concurrent order")
-                    continue
-                return AllocationResult(
-                    shipment_id=req.shipment_id,
-                    warehouse=candidate.code,
-                    lines=lines,
-                    routing=RoutingDecision(
-                        decision=candidate.code,
-                        reasons=[f"chosen {candidate.code}: nearest warehouse with every line"]
-                        + reasons,
-                    ),
+
+        unknown = sorted(set(wanted) - set(weights))
+        notes: list[str] = []
+        if unknown:
+            notes.append("not in the catalog: " + ", ".join(unknown))
+        version, outcome = 0, RoutingOutcome()
+        for _ in range(ROUTING_ATTEMPTS):
+            now = datetime.now(UTC)
+            async with self.sessions() as session:
+                version, outcome = await decide(session, req, now)
+            if unknown or not outcome.routed:
+                break
+            planned = [
+                allocation.PlannedReservation(
+                    shipment_id=names.shipment_id_for(req.order_id, req.next_seq + i),
+                    warehouse=s.warehouse,
+                    quantities=s.lines,
                 )
-            # Short: SKUs no single warehouse has enough of. Any SKU of the order arriving
-            # anywhere may make it allocatable, so the backorder waits on all of them.
-            short = sorted(
-                sku
-                for sku, qty in wanted.items()
-                if not any(w.available.get(sku, 0) >= qty for w in stock)
-            )
-            async with session.begin():
-                await inventory.record_backorder(session, req.order_id, sorted(wanted))
-            return AllocationResult(
-                shipment_id=req.shipment_id,
-                backordered=True,
-                short_skus=short or sorted(wanted),
-                routing=RoutingDecision(decision="backordered", reasons=reasons),
-            )
+                for i, s in enumerate(outcome.shipments)
+            ]
+            if await self._reserve(req.order_id, planned, now):
+                shipments = [
+                    AllocatedShipment(
+                        shipment_id=p.shipment_id,
+                        warehouse=p.warehouse,
+                        lines=_lines(p.quantities, weights),
+                    )
+                    for p in planned
+                ]
+                return AllocationResult(
+                    shipment_id=shipments[0].shipment_id,
+                    warehouse=shipments[0].warehouse,
+                    lines=shipments[0].lines,
+                    shipments=shipments,
+                    routing=decision_of(version, outcome, notes),
+                )
+            notes.append("lost stock or capacity to a concurrent order; routed again")
 
-    async def _reserve_at(
-        self, req: AllocationRequest, warehouse: str, wanted: Counter[str]
+        short = sorted(outcome.short) if outcome.short else sorted(wanted)
+        async with self.sessions.begin() as session:
+            await inventory.record_backorder(session, req.order_id, dict(wanted))
+        decision = decision_of(version, outcome, notes)
+        decision.decision = "backordered"
+        return AllocationResult(
+            shipment_id=req.shipment_id,
+            backordered=True,
+            short_skus=sorted(set(unknown) | set(short)),
+            routing=decision,
+        )
+
+    async def _held(
+        self, session: AsyncSession, req: AllocationRequest, weights: dict[str, int]
+    ) -> AllocationResult | None:
+        """Reservations an earlier attempt of this allocation already made, if any."""
+        rows = [
+            r
+            for r in (
+                await session.scalars(
+                    select(Reservation)
+                    .where(
+                        Reservation.order_id == req.order_id,
+                        Reservation.status == "reserved",
+                    )
+                    .order_by(Reservation.id)
+                )
+            ).all()
+            if r.shipment_id not in req.existing
+        ]
+        if not rows:
+            return None
+        by_shipment: dict[str, list[Reservation]] = {}
+        for r in rows:
+            by_shipment.setdefault(r.shipment_id, []).append(r)
+        shipments = [
+            AllocatedShipment(
+                shipment_id=sid,
+                warehouse=rs[0].warehouse,
+                lines=_lines({r.sku: r.quantity for r in rs}, weights),
+            )
+            for sid, rs in by_shipment.items()
+        ]
+        return AllocationResult(
+            shipment_id=shipments[0].shipment_id,
+            warehouse=shipments[0].warehouse,
+            lines=shipments[0].lines,
+            shipments=shipments,
+            routing=RoutingDecision(
+                decision=" + ".join(s.warehouse for s in shipments),
+                reasons=["reservation already held for this order"],
+            ),
+        )
+
+    async def _reserve(
+        self, order_id: str, planned: list[allocation.PlannedReservation], now: datetime
     ) -> bool:
-        """One all-or-nothing transaction: reserve every line and close any backorder.
+        """One transaction: reserve every shipment of the plan and close any backorder.
 
-        The shipment's row in the work list is written by its FulfillmentWorkflow once it
+        Each shipment's row in the work list is written by its FulfillmentWorkflow once it
         runs, so a picker never sees a shipment that cannot take scans yet.
         """
         try:
             async with self.sessions.begin() as session:
-                if not await inventory.try_reserve(
-                    session,
-                    order_id=req.order_id,
-                    shipment_id=req.shipment_id,
-                    warehouse=warehouse,
-                    quantities=dict(wanted),
+                if not await allocation.reserve_plan(
+                    session, order_id=order_id, shipments=planned, now=now
                 ):
                     raise _LostRace()
-                await inventory.resolve_backorder(session, req.order_id)
+                await inventory.resolve_backorder(session, order_id)
         except _LostRace:
             return False
         return True
+
+    @activity.defn(name=names.MOVE_SHIPMENT)
+    async def move_shipment(self, req: MoveRequest) -> MoveResult:
+        """Move a shipment's reservations to another warehouse in one transaction.
+
+        The reservation rows change warehouse in place (release at the old site, reserve
+        at the new one, re-checking its stock and capacity); if anything is short, nothing
+        changes. Idempotent: rows already at the target are left alone.
+        """
+        now = datetime.now(UTC)
+        try:
+            async with self.sessions.begin() as session:
+                rows = (
+                    await session.scalars(
+                        select(Reservation)
+                        .where(
+                            Reservation.shipment_id == req.shipment_id,
+                            Reservation.status == "reserved",
+                        )
+                        .order_by(Reservation.sku)
+                        .with_for_update()
+                    )
+                ).all()
+                to_move = [r for r in rows if r.warehouse != req.to_warehouse]
+                if not rows:
+                    return MoveResult(moved=False, detail="the shipment holds no reservations")
+                if not to_move:
+                    return MoveResult(moved=True, detail="already there")
+                for r in to_move:
+                    short = await _shift(session, r, req.to_warehouse)
+                    if short is not None:
+                        raise _LostRace(short)
+                if not await allocation.take_slot(session, req.to_warehouse, now):
+                    raise _LostRace(f"{req.to_warehouse} is at its daily capacity")
+        except _LostRace as exc:
+            return MoveResult(moved=False, detail=str(exc))
+        return MoveResult(moved=True, detail=f"moved to {req.to_warehouse}")
+
+    @activity.defn(name=names.REJECT_SHIPMENT)
+    async def reject_shipment(self, req: RejectRequest) -> int:
+        """A warehouse cannot ship: give back its reservations and, when the shelf was
+        found empty for a SKU, correct that SKU's count so routing stops sending it there.
+        """
+        async with self.sessions.begin() as session:
+            freed = await inventory.release_shipment(session, req.shipment_id)
+            if req.sku:
+                level = await session.get(InventoryLevel, (req.sku, req.warehouse))
+                if level is not None and level.on_hand > level.reserved:
+                    await inventory.adjust(
+                        session,
+                        sku=req.sku,
+                        warehouse=req.warehouse,
+                        delta=level.reserved - level.on_hand,
+                        reason=f"shelf empty, reported on shipment {req.shipment_id}",
+                        actor=req.actor,
+                    )
+            return freed
 
     @activity.defn(name=names.RELEASE_STOCK)
     async def release_stock(self, req: ReleaseRequest) -> int:
@@ -135,3 +284,34 @@ class StockActivities:
     async def commit_stock(self, req: CommitRequest) -> int:
         async with self.sessions.begin() as session:
             return await inventory.commit_shipment(session, req.shipment_id)
+
+
+def _lines(quantities: dict[str, int], weights: dict[str, int]) -> list[ShipmentLine]:
+    return [
+        ShipmentLine(sku=sku, quantity=qty, weight_grams=weights.get(sku, 0))
+        for sku, qty in sorted(quantities.items())
+    ]
+
+
+async def _shift(session: AsyncSession, r: Reservation, to: str) -> str | None:
+    """Move one reservation row to warehouse ``to``; the reason when ``to`` lacks stock."""
+    took = await session.execute(
+        update(InventoryLevel)
+        .where(
+            InventoryLevel.sku == r.sku,
+            InventoryLevel.warehouse == to,
+            InventoryLevel.on_hand - InventoryLevel.reserved >= r.quantity,
+        )
+        .values(reserved=InventoryLevel.reserved + r.quantity)
+    )
+    if took.rowcount != 1:  # type: ignore[attr-defined]
+        return f"{to} has fewer than {r.quantity} of {r.sku} available"
+    await session.execute(
+        update(InventoryLevel)
+        .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
+        .values(reserved=InventoryLevel.reserved - r.quantity)
+    )
+    inventory.note_change(session, r.sku, r.warehouse)
+    inventory.note_change(session, r.sku, to)
+    r.warehouse = to
+    return None

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from domain.routing import PlanView, SiteVerdict
 from domain.status import (
     FinancialStatus,
     HoldReason,
@@ -113,8 +114,17 @@ class ShipmentView(BaseModel):
 
 
 class RoutingDecision(BaseModel):
+    """Where an order went and why: kept on the order and shown in its detail.
+
+    ``decision`` is the warehouse codes joined with " + " (or ``backordered``);
+    ``candidates`` carries every warehouse's verdict under every rule.
+    """
+
     decision: str
     reasons: list[str] = Field(default_factory=list)
+    rules_version: int | None = None
+    candidates: list[SiteVerdict] = Field(default_factory=list)
+    runners_up: list[PlanView] = Field(default_factory=list)
 
 
 class OrderState(BaseModel):
@@ -199,27 +209,75 @@ class PaymentResult(BaseModel):
 
 class AllocationRequest(BaseModel):
     order_id: str
+    #: The first shipment's id; a split numbers the others on from ``next_seq``.
     shipment_id: str
     lines: list[OrderLine]
     address: Address
     shipping_method: ShippingMethod = ShippingMethod.STANDARD
     priority: int = 0
+    next_seq: int = 1
+    #: Warehouses not to use (one that rejected these lines).
+    exclude: list[str] = Field(default_factory=list)
+    #: Shipments the order already has; their reservations are not this allocation's.
+    existing: list[str] = Field(default_factory=list)
+
+
+class AllocatedShipment(BaseModel):
+    shipment_id: str
+    warehouse: str
+    lines: list[ShipmentLine]
 
 
 class AllocationResult(BaseModel):
-    """Either a reservation (``warehouse`` set) or a backorder (``backordered`` True)."""
+    """Either reservations (``shipments``) or a backorder (``backordered`` True).
+
+    ``warehouse``/``lines`` repeat the first shipment: results recorded before splits
+    existed carry only those, and workflows replaying them read them.
+    """
 
     shipment_id: str
     warehouse: str | None = None
     lines: list[ShipmentLine] = Field(default_factory=list)
+    shipments: list[AllocatedShipment] = Field(default_factory=list)
     backordered: bool = False
     short_skus: list[str] = Field(default_factory=list)
     routing: RoutingDecision
+
+    def allocated(self) -> list[AllocatedShipment]:
+        if self.shipments:
+            return self.shipments
+        if self.warehouse is None:
+            return []
+        return [
+            AllocatedShipment(
+                shipment_id=self.shipment_id, warehouse=self.warehouse, lines=self.lines
+            )
+        ]
 
 
 class ReleaseRequest(BaseModel):
     order_id: str
     reason: str
+
+
+class MoveRequest(BaseModel):
+    order_id: str
+    shipment_id: str
+    to_warehouse: str
+    reason: str = ""
+
+
+class MoveResult(BaseModel):
+    moved: bool
+    detail: str = ""
+
+
+class RejectRequest(BaseModel):
+    order_id: str
+    shipment_id: str
+    warehouse: str
+    sku: str | None = None
+    actor: str | None = None
 
 
 class CommitRequest(BaseModel):
@@ -275,6 +333,12 @@ class FulfillmentResult(BaseModel):
     shipment_id: str
     status: ShipmentStatus
     tracking: Tracking | None = None
+    #: The warehouse gave the shipment back (shelf empty...): the order routes its lines
+    #: again elsewhere. ``warehouse``/``lines`` say what came back from where.
+    rejected: bool = False
+    reject_reason: str | None = None
+    warehouse: str | None = None
+    lines: list[ShipmentLine] = Field(default_factory=list)
 
 
 class ShipmentUpdate(BaseModel):
@@ -285,6 +349,7 @@ class ShipmentUpdate(BaseModel):
     tracking: Tracking | None = None
     label_url: str | None = None
     lines: list[ShipmentLine] = Field(default_factory=list)
+    warehouse: str | None = None  # set when ops moved the shipment
 
 
 # --- updates and signals from people and carriers ---------------------------------------
@@ -320,6 +385,21 @@ class PackInput(BaseModel):
 class PackResult(BaseModel):
     tracking: Tracking
     label_url: str
+
+
+class MoveInput(BaseModel):
+    """Ops moves an open shipment to another warehouse."""
+
+    warehouse: str
+    reason: str = "moved by ops"
+
+
+class RejectInput(BaseModel):
+    """A warehouse gives a shipment back; ``sku`` names the item found missing."""
+
+    reason: str
+    sku: str | None = None
+    actor: str | None = None
 
 
 class CancelInput(BaseModel):

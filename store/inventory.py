@@ -16,14 +16,12 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.allocation import WarehouseStock
 from store.tables import (
     Backorder,
     InventoryAdjustment,
     InventoryLevel,
     InventoryOutbox,
     Reservation,
-    Warehouse,
 )
 
 
@@ -54,35 +52,6 @@ def note_change(session: AsyncSession, sku: str, warehouse: str) -> None:
     to tell the channels about it commit or roll back together.
     """
     session.add(InventoryOutbox(sku=sku, warehouse=warehouse))
-
-
-async def stock_for(session: AsyncSession, skus: list[str]) -> list[WarehouseStock]:
-    """Active warehouses with what each has available of ``skus``."""
-    warehouses = (await session.scalars(select(Warehouse).where(Warehouse.active))).all()
-    rows = (
-        await session.execute(
-            select(
-                InventoryLevel.warehouse,
-                InventoryLevel.sku,
-                InventoryLevel.on_hand - InventoryLevel.reserved,
-            ).where(InventoryLevel.sku.in_(skus))
-        )
-    ).all()
-    available: dict[str, dict[str, int]] = {}
-    for wh, sku, qty in rows:
-        available.setdefault(wh, {})[sku] = qty
-    return [
-        WarehouseStock(w.code, w.latitude, w.longitude, w.priority, available.get(w.code, {}))
-        for w in warehouses
-    ]
-
-
-async def existing_reservations(session: AsyncSession, shipment_id: str) -> list[Reservation]:
-    return list(
-        (
-            await session.scalars(select(Reservation).where(Reservation.shipment_id == shipment_id))
-        ).all()
-    )
 
 
 async def try_reserve(
@@ -165,6 +134,11 @@ async def release_order(session: AsyncSession, order_id: str) -> int:
     return freed
 
 
+async def release_shipment(session: AsyncSession, shipment_id: str) -> int:
+    """Give back one shipment's units (a warehouse rejected it). Idempotent."""
+    return await _settle(session, Reservation.shipment_id == shipment_id, "released")
+
+
 async def commit_shipment(session: AsyncSession, shipment_id: str) -> int:
     """Stock leaves the building: on_hand and reserved both drop. Idempotent."""
     return await _settle(session, Reservation.shipment_id == shipment_id, "committed")
@@ -220,13 +194,17 @@ async def levels(
     ]
 
 
-async def record_backorder(session: AsyncSession, order_id: str, skus: list[str]) -> None:
+async def record_backorder(
+    session: AsyncSession, order_id: str, quantities: dict[str, int]
+) -> None:
+    """Queue the order for stock; a re-check keeps its place in line (``created_at``)."""
+    skus = sorted(quantities)
     await session.execute(
         insert(Backorder)
-        .values(order_id=order_id, skus=sorted(skus))
+        .values(order_id=order_id, skus=skus, quantities=quantities)
         .on_conflict_do_update(
             index_elements=[Backorder.order_id],
-            set_={"skus": sorted(skus), "resolved_at": None},
+            set_={"skus": skus, "quantities": quantities, "resolved_at": None},
         )
     )
 

@@ -46,6 +46,8 @@ def build_activities(
         stock.allocate_stock,
         stock.release_stock,
         stock.commit_stock,
+        stock.move_shipment,
+        stock.reject_shipment,
         payments.capture_payment,
         payments.reverse_payment,
         shipping.buy_label,

@@ -18,11 +18,16 @@ from domain.models import (
     FulfillmentResult,
     LabelRequest,
     LabelResult,
+    MoveInput,
+    MoveRequest,
+    MoveResult,
     NotifyRequest,
     OrderEvent,
     PackInput,
     PackResult,
     ProjectShipmentInput,
+    RejectInput,
+    RejectRequest,
     ScanInput,
     ScanResult,
     ShipmentLine,
@@ -58,6 +63,10 @@ class FulfillmentWorkflow:
     @workflow.init
     def __init__(self, shipment: FulfillmentInput) -> None:
         self.input = shipment
+        #: Where the shipment ships from; ops may move it before picking starts.
+        self.warehouse = shipment.warehouse
+        self.moving = False
+        self.rejected: RejectInput | None = None
         self.status = ShipmentStatus.OPEN
         self.lines: dict[str, ShipmentLine] = {
             line.sku: line.model_copy() for line in shipment.lines
@@ -104,7 +113,7 @@ class FulfillmentWorkflow:
             LabelRequest(
                 order_id=shipment.order_id,
                 shipment_id=shipment.shipment_id,
-                warehouse=shipment.warehouse,
+                warehouse=self.warehouse,
                 address=shipment.address,
                 shipping_method=shipment.shipping_method,
                 weight_grams=self.pack_request.weight_grams,
@@ -162,10 +171,16 @@ class FulfillmentWorkflow:
         return sum(line.quantity - line.picked for line in self.lines.values())
 
     def _stopped(self) -> bool:
-        return self.cancel_reason is not None
+        return self.cancel_reason is not None or self.rejected is not None
 
     async def _cancelled(self) -> FulfillmentResult:
-        """Cancelled before shipping: void a purchased label; the parent releases stock."""
+        """Cancelled before shipping: void a purchased label; the parent releases stock.
+
+        A rejected shipment gives its own reservations back here and reports its lines, so
+        the parent can route them again without the warehouse that refused them.
+        """
+        if self.rejected is not None and self.cancel_reason is None:
+            return await self._rejected(self.rejected)
         if self.tracking is not None:
             await workflow.execute_activity(
                 names.VOID_LABEL,
@@ -177,6 +192,38 @@ class FulfillmentWorkflow:
         self._event("shipment_cancelled", reason=self.cancel_reason)
         await self._move(ShipmentStatus.CANCELLED)
         return FulfillmentResult(shipment_id=self.input.shipment_id, status=self.status)
+
+    async def _rejected(self, rejection: RejectInput) -> FulfillmentResult:
+        await workflow.execute_activity(
+            names.REJECT_SHIPMENT,
+            RejectRequest(
+                order_id=self.input.order_id,
+                shipment_id=self.input.shipment_id,
+                warehouse=self.warehouse,
+                sku=rejection.sku,
+                actor=rejection.actor,
+            ),
+            start_to_close_timeout=policies.DATABASE_TIMEOUT,
+            retry_policy=policies.DATABASE,
+        )
+        self._event(
+            "shipment_rejected",
+            warehouse=self.warehouse,
+            reason=rejection.reason,
+            sku=rejection.sku,
+        )
+        # The parent hears it from the result (it re-routes), not from a status signal.
+        await self._move(ShipmentStatus.CANCELLED, tell_parent=False)
+        return FulfillmentResult(
+            shipment_id=self.input.shipment_id,
+            status=self.status,
+            rejected=True,
+            reject_reason=rejection.reason,
+            warehouse=self.warehouse,
+            lines=[
+                ln.model_copy(update={"picked": 0, "verified": 0}) for ln in self.lines.values()
+            ],
+        )
 
     def _event(self, type_: str, **detail: Any) -> None:
         self.event_seq += 1
@@ -209,7 +256,7 @@ class FulfillmentWorkflow:
                 shipment_id=self.input.shipment_id,
                 order_id=self.input.order_id,
                 version=self.version,
-                warehouse=self.input.warehouse,
+                warehouse=self.warehouse,
                 status=status,
                 priority=self.input.priority,
                 lines=lines,
@@ -245,6 +292,7 @@ class FulfillmentWorkflow:
                     tracking=self.tracking,
                     label_url=self.label_url,
                     lines=lines,
+                    warehouse=self.warehouse if self.warehouse != self.input.warehouse else None,
                 ),
             )
 
@@ -265,7 +313,7 @@ class FulfillmentWorkflow:
     def _view(self) -> ShipmentView:
         return ShipmentView(
             shipment_id=self.input.shipment_id,
-            warehouse=self.input.warehouse,
+            warehouse=self.warehouse,
             status=self.status,
             lines=list(self.lines.values()),
             tracking=self.tracking,
@@ -314,6 +362,7 @@ class FulfillmentWorkflow:
             return
         if (
             self._stopped()
+            or self.moving
             or self.pack_request is not None
             or self.status not in (ShipmentStatus.OPEN, ShipmentStatus.PICKING)
         ):
@@ -388,6 +437,79 @@ class FulfillmentWorkflow:
                 f"measured {request.weight_grams} g; expected {expected_weight(lines)} g "
                 f"(accepted {low}-{high} g)",
                 type=PackRefusal.WEIGHT_MISMATCH.value,
+            )
+
+    @workflow.update
+    async def move(self, request: MoveInput) -> ShipmentView:
+        """Ops moves the shipment to another warehouse before picking starts.
+
+        The reservations move in one transaction; if the target lacks stock or capacity,
+        the Update fails and the shipment stays where it was.
+        """
+        self.moving = True
+        try:
+            result: MoveResult = await workflow.execute_activity(
+                names.MOVE_SHIPMENT,
+                MoveRequest(
+                    order_id=self.input.order_id,
+                    shipment_id=self.input.shipment_id,
+                    to_warehouse=request.warehouse,
+                    reason=request.reason,
+                ),
+                result_type=MoveResult,
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+        finally:
+            self.moving = False
+        if not result.moved:
+            raise ApplicationError(result.detail, type="cannot_move")
+        before, self.warehouse = self.warehouse, request.warehouse
+        self._event("shipment_moved", source=before, to=request.warehouse, reason=request.reason)
+        await self._move(self.status, person_waiting=True)
+        return self._view()
+
+    @move.validator
+    def _validate_move(self, request: MoveInput) -> None:
+        if self._stopped() or self.status != ShipmentStatus.OPEN or self._picked_units():
+            raise ApplicationError(
+                f"shipment is {self.status.value}; only an open shipment nobody has started "
+                "picking can move",
+                type="not_movable",
+            )
+        if self.moving:
+            raise ApplicationError("the shipment is already being moved", type="not_movable")
+        if request.warehouse == self.warehouse:
+            raise ApplicationError(
+                f"the shipment already ships from {self.warehouse}", type="same_warehouse"
+            )
+
+    @workflow.update
+    async def reject(self, request: RejectInput) -> ShipmentView:
+        """The warehouse cannot ship this (e.g. the shelf is empty): hand it back."""
+        if self.rejected is None:
+            self.rejected = request
+        await workflow.wait_condition(lambda: self.status == ShipmentStatus.CANCELLED)
+        return self._view()
+
+    @reject.validator
+    def _validate_reject(self, request: RejectInput) -> None:
+        if self.rejected is not None:
+            return  # a repeat gets the same answer
+        if (
+            self.cancel_reason is not None
+            or self.moving
+            or self.pack_request is not None
+            or self.status not in (ShipmentStatus.OPEN, ShipmentStatus.PICKING)
+        ):
+            raise ApplicationError(
+                f"shipment is {self.status.value}; only a shipment not yet packed can be "
+                "handed back",
+                type="not_rejectable",
+            )
+        if request.sku is not None and request.sku not in self.lines:
+            raise ApplicationError(
+                f"{request.sku} is not in this shipment", type=ScanRefusal.WRONG_ITEM.value
             )
 
     @workflow.signal

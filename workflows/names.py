@@ -13,6 +13,8 @@ REVERSE_PAYMENT = "reverse_payment"
 ALLOCATE_STOCK = "allocate_stock"
 RELEASE_STOCK = "release_stock"
 COMMIT_STOCK = "commit_stock"
+MOVE_SHIPMENT = "move_shipment"
+REJECT_SHIPMENT = "reject_shipment"
 BUY_LABEL = "buy_label"
 VOID_LABEL = "void_label"
 NOTIFY_CUSTOMER = "notify_customer"
@@ -28,3 +30,14 @@ def shipment_id_for(order_id: str, n: int) -> str:
 
 def fulfillment_workflow_id(shipment_id: str) -> str:
     return f"ful-{shipment_id}"
+
+
+# channel sync and the low-stock watch (workflows/channel_sync.py)
+READ_CHANNEL_BATCH = "read_channel_batch"
+PUSH_CHANNEL_BATCH = "push_channel_batch"
+CHECK_LOW_STOCK = "check_low_stock"
+LOW_STOCK_WATCH_WORKFLOW_ID = "low-stock-watch"
+
+
+def channel_sync_workflow_id(channel: str) -> str:
+    return f"channel-sync-{channel}"

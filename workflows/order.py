@@ -9,6 +9,7 @@ workflow fails only on bugs.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 from domain.models import (
+    AllocatedShipment,
     AllocationRequest,
     AllocationResult,
     CancelInput,
@@ -30,6 +32,7 @@ from domain.models import (
     NotifyRequest,
     OrderEvent,
     OrderInput,
+    OrderLine,
     OrderProjection,
     OrderState,
     PaymentRequest,
@@ -85,6 +88,10 @@ class OrderWorkflow:
         self.pending_events: list[OrderEvent] = []
         self.allocated = False
         self.backordered = False
+        self.next_seq = 1  # shipment numbering: <order>-1, -2, ... across splits/reroutes
+        self.rejected: set[str] = set()  # shipments a warehouse handed back
+        self.refused_by: set[str] = set()  # warehouses that handed back lines
+        self.rerouting = 0  # re-allocations in flight after a rejection
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -160,41 +167,60 @@ class OrderWorkflow:
             await self._proceed()
 
     async def _allocate(self) -> None:
-        shipment_id = names.shipment_id_for(self.order.order_id, 1)
+        """Route and reserve the whole order; wait as a backorder until stock comes."""
+        shipments = await self._route(self.order.lines, exclude=[], first_pass=True)
+        self.allocated = True
+        self._adopt(shipments)
+        self._check_cancel()
+
+    async def _route(
+        self, lines: list[OrderLine], exclude: list[str], first_pass: bool
+    ) -> list[AllocatedShipment]:
+        """Allocate ``lines`` (all of them, or a rejected shipment's), backordering as needed.
+
+        Returns the new shipments; raises ``_Cancelled`` if the order is cancelled while
+        it waits. ``first_pass`` keeps the order's status and hold handling of the spine.
+        """
         while True:
-            await self._proceed()
-            await self._flush()  # the order is visible before the allocation query runs
+            if first_pass:
+                await self._proceed()
+                await self._flush()  # the order is visible before the allocation query runs
             result: AllocationResult = await workflow.execute_activity(
                 names.ALLOCATE_STOCK,
                 AllocationRequest(
                     order_id=self.order.order_id,
-                    shipment_id=shipment_id,
-                    lines=self.order.lines,
+                    shipment_id=names.shipment_id_for(self.order.order_id, self.next_seq),
+                    lines=lines,
                     address=self.order.shipping_address,
                     shipping_method=self.order.shipping_method,
                     priority=self.priority,
+                    next_seq=self.next_seq,
+                    exclude=exclude,
+                    existing=list(self.shipments),
                 ),
                 result_type=AllocationResult,
                 start_to_close_timeout=policies.DATABASE_TIMEOUT,
                 retry_policy=policies.DATABASE,
             )
             self.routing = result.routing
-            if result.warehouse is not None:
-                self.allocated = True
-                self.shipments[shipment_id] = ShipmentView(
-                    shipment_id=shipment_id,
-                    warehouse=result.warehouse,
-                    status=ShipmentStatus.OPEN,
-                    lines=result.lines,
+            shipments = result.allocated()
+            if shipments:
+                self.next_seq += len(shipments)
+                self._event(
+                    "allocated",
+                    warehouse=result.routing.decision,
+                    shipments={s.shipment_id: s.warehouse for s in shipments},
+                    reasons=result.routing.reasons,
+                    rules_version=result.routing.rules_version,
                 )
-                workflow.upsert_search_attributes([WAREHOUSE.value_set([result.warehouse])])
-                self._event("allocated", warehouse=result.warehouse, reasons=result.routing.reasons)
-                self._check_cancel()
-                return
+                return shipments
             self.stock_signal = False
             self.backordered = True
             self._event("backordered", short_skus=result.short_skus)
-            await self._set_status(OrderStatus.BACKORDERED)
+            if first_pass:
+                await self._set_status(OrderStatus.BACKORDERED)
+            else:
+                await self._flush()
             recheck = timedelta(seconds=self.order.options.backorder_recheck_seconds)
             try:
                 await workflow.wait_condition(
@@ -204,31 +230,85 @@ class OrderWorkflow:
                 self._event("backorder_recheck")
             self._check_cancel()
 
+    def _adopt(self, shipments: list[AllocatedShipment]) -> None:
+        for s in shipments:
+            self.shipments[s.shipment_id] = ShipmentView(
+                shipment_id=s.shipment_id,
+                warehouse=s.warehouse,
+                status=ShipmentStatus.OPEN,
+                lines=s.lines,
+            )
+        self._upsert_warehouses()
+
+    def _upsert_warehouses(self) -> None:
+        active = {v.warehouse for sid, v in self.shipments.items() if sid not in self.rejected}
+        workflow.upsert_search_attributes([WAREHOUSE.value_set(sorted(active))])
+
+    async def _start_child(self, shipment: ShipmentView) -> None:
+        self.children[shipment.shipment_id] = await workflow.start_child_workflow(
+            FulfillmentWorkflow.run,
+            FulfillmentInput(
+                order_id=self.order.order_id,
+                shipment_id=shipment.shipment_id,
+                warehouse=shipment.warehouse,
+                priority=self.priority,
+                email=self.order.email,
+                shipping_method=self.order.shipping_method,
+                address=self.order.shipping_address,
+                lines=shipment.lines,
+                verify_at_pack=needs_pack_verification(self.tags),
+            ),
+            id=names.fulfillment_workflow_id(shipment.shipment_id),
+        )
+
+    async def _reroute(self, result: FulfillmentResult) -> None:
+        """A warehouse handed a shipment back: route its lines again without it."""
+        try:
+            if result.warehouse:
+                self.refused_by.add(result.warehouse)
+            self._event(
+                "rerouting",
+                shipment_id=result.shipment_id,
+                warehouse=result.warehouse,
+                reason=result.reject_reason,
+            )
+            lines = [OrderLine(sku=ln.sku, quantity=ln.quantity) for ln in result.lines]
+            try:
+                shipments = await self._route(
+                    lines, exclude=sorted(self.refused_by), first_pass=False
+                )
+            except _Cancelled:
+                return  # the run loop compensates the whole order
+            self._adopt(shipments)
+            for s in shipments:
+                await self._start_child(self.shipments[s.shipment_id])
+            await self._set_status(self._status_from_shipments())
+        finally:
+            self.rerouting -= 1
+
+    def _rejections(self) -> list[FulfillmentResult]:
+        """Finished children that handed their shipment back and are not re-routed yet."""
+        found = []
+        for sid, child in self.children.items():
+            if sid in self.rejected or not child.done():
+                continue
+            r = child.result()
+            if r.rejected:
+                found.append(r)
+        return found
+
     async def _fulfil(self) -> None:
         await self._set_status(OrderStatus.READY_TO_PICK)
         for shipment in list(self.shipments.values()):
             await self._proceed()
-            self.children[shipment.shipment_id] = await workflow.start_child_workflow(
-                FulfillmentWorkflow.run,
-                FulfillmentInput(
-                    order_id=self.order.order_id,
-                    shipment_id=shipment.shipment_id,
-                    warehouse=shipment.warehouse,
-                    priority=self.priority,
-                    email=self.order.email,
-                    shipping_method=self.order.shipping_method,
-                    address=self.order.shipping_address,
-                    lines=shipment.lines,
-                    verify_at_pack=needs_pack_verification(self.tags),
-                ),
-                id=names.fulfillment_workflow_id(shipment.shipment_id),
-            )
+            await self._start_child(shipment)
         while True:
             await workflow.wait_condition(
                 lambda: (
                     bool(self.inbox)
-                    or all(c.done() for c in self.children.values())
+                    or (self.rerouting == 0 and all(c.done() for c in self.children.values()))
                     or (self.cancel_reason is not None and not self.cancel_forwarded)
+                    or bool(self._rejections())
                 )
             )
             if self.cancel_reason is not None and not self.cancel_forwarded:
@@ -238,9 +318,17 @@ class OrderWorkflow:
                     if not child.done():
                         await child.signal(FulfillmentWorkflow.cancel, self.cancel_reason)
             await self._apply_shipment_updates()
-            if all(c.done() for c in self.children.values()):
+            for rejection in self._rejections():
+                self.rejected.add(rejection.shipment_id)
+                self.shipments[rejection.shipment_id].status = ShipmentStatus.CANCELLED
+                self.rerouting += 1
+                asyncio.create_task(self._reroute(rejection))
+            if self.rerouting == 0 and all(c.done() for c in self.children.values()):
                 break
-        results = [c.result() for c in self.children.values()]
+        results = [c.result() for sid, c in self.children.items() if sid not in self.rejected]
+        if not results:  # every shipment was handed back and the order cancelled meanwhile
+            self.cancel_reason = self.cancel_reason or "no warehouse could ship the order"
+            raise _Cancelled()
         for r in results:
             self.shipments[r.shipment_id].status = r.status
         if all(r.status == ShipmentStatus.DELIVERED for r in results):
@@ -257,6 +345,15 @@ class OrderWorkflow:
             update = self.inbox.pop(0)
             view = self.shipments[update.shipment_id]
             view.status = update.status
+            if update.warehouse and update.warehouse != view.warehouse:
+                self._event(
+                    "shipment_moved",
+                    shipment_id=view.shipment_id,
+                    source=view.warehouse,
+                    to=update.warehouse,
+                )
+                view.warehouse = update.warehouse
+                self._upsert_warehouses()
             if update.lines:
                 view.lines = update.lines
             if update.tracking is not None:
@@ -267,7 +364,8 @@ class OrderWorkflow:
             await self._set_status(self._status_from_shipments())
 
     def _status_from_shipments(self) -> OrderStatus:
-        statuses = [s.status for s in self.shipments.values()]
+        live = [v for sid, v in self.shipments.items() if sid not in self.rejected]
+        statuses = [s.status for s in live]
         shipped = {
             ShipmentStatus.SHIPPED,
             ShipmentStatus.IN_TRANSIT,
@@ -283,7 +381,7 @@ class OrderWorkflow:
             return OrderStatus.PARTIALLY_SHIPPED
         if any(s == ShipmentStatus.PACKED for s in statuses):
             return OrderStatus.PACKING
-        lines = [line for s in self.shipments.values() for line in s.lines]
+        lines = [line for s in live for line in s.lines]
         if lines and all(line.picked >= line.quantity for line in lines):
             return OrderStatus.PACKING
         if any(line.picked for line in lines) or ShipmentStatus.PICKING in statuses:

@@ -1,0 +1,173 @@
+"""What the routing engine needs from Postgres, and the all-or-nothing reservation of a plan.
+
+Loading: active warehouses as ``domain.routing.Site`` (stock for the order's SKUs, today's
+shipment count in the warehouse's own time zone), and the claims earlier backorders hold.
+Reserving: every shipment of a plan in one transaction, capacity slot included, so a
+split order never ends up half reserved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.routing import Site
+from store.inventory import note_change
+from store.tables import (
+    Backorder,
+    InventoryLevel,
+    Reservation,
+    Warehouse,
+    WarehouseDailyLoad,
+)
+
+
+def local_day(now: datetime, timezone: str) -> date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+async def load_sites(
+    session: AsyncSession, skus: list[str], now: datetime, exclude: list[str] | None = None
+) -> list[Site]:
+    """Active warehouses (minus ``exclude``) with their stock of ``skus`` and today's load."""
+    query = select(Warehouse).where(Warehouse.active).order_by(Warehouse.code)
+    if exclude:
+        query = query.where(Warehouse.code.not_in(exclude))
+    warehouses = (await session.scalars(query)).all()
+    rows = (
+        await session.execute(
+            select(
+                InventoryLevel.warehouse,
+                InventoryLevel.sku,
+                InventoryLevel.on_hand - InventoryLevel.reserved,
+            ).where(InventoryLevel.sku.in_(skus))
+        )
+    ).all()
+    available: dict[str, dict[str, int]] = {}
+    for wh, sku, qty in rows:
+        available.setdefault(wh, {})[sku] = qty
+    days = {w.code: local_day(now, w.timezone) for w in warehouses}
+    loads: dict[tuple[str, date], int] = {}
+    if days:
+        load_rows = await session.execute(
+            select(
+                WarehouseDailyLoad.warehouse, WarehouseDailyLoad.day, WarehouseDailyLoad.shipments
+            ).where(WarehouseDailyLoad.day.in_(set(days.values())))
+        )
+        loads = {(w, d): n for w, d, n in load_rows.all()}
+    return [
+        Site(
+            code=w.code,
+            country_code=w.country_code,
+            latitude=w.latitude,
+            longitude=w.longitude,
+            priority=w.priority,
+            available=available.get(w.code, {}),
+            daily_capacity=w.daily_capacity,
+            shipments_today=loads.get((w.code, days[w.code]), 0),
+            timezone=w.timezone,
+            carrier_cutoff=w.carrier_cutoff,
+        )
+        for w in warehouses
+    ]
+
+
+async def claims_before(session: AsyncSession, order_id: str, skus: list[str]) -> dict[str, int]:
+    """Units of ``skus`` that open backorders older than this order's are waiting for.
+
+    An order that is not backordered yet is younger than every open backorder.
+    """
+    mine = await session.scalar(
+        select(Backorder.created_at).where(
+            Backorder.order_id == order_id, Backorder.resolved_at.is_(None)
+        )
+    )
+    query = select(Backorder.quantities).where(
+        Backorder.resolved_at.is_(None), Backorder.order_id != order_id
+    )
+    if mine is not None:
+        query = query.where(Backorder.created_at < mine)
+    claims: dict[str, int] = {}
+    wanted = set(skus)
+    for quantities in (await session.scalars(query)).all():
+        for sku, qty in (quantities or {}).items():
+            if sku in wanted:
+                claims[sku] = claims.get(sku, 0) + int(qty)
+    return claims
+
+
+@dataclass(frozen=True)
+class PlannedReservation:
+    shipment_id: str
+    warehouse: str
+    quantities: dict[str, int]
+
+
+async def reserve_plan(
+    session: AsyncSession, *, order_id: str, shipments: list[PlannedReservation], now: datetime
+) -> bool:
+    """Reserve every line of every shipment and take a capacity slot per shipment.
+
+    All or nothing inside the caller's transaction; on False the caller must roll back.
+    Rows are locked in one global (sku, warehouse) order so concurrent plans cannot
+    deadlock; each UPDATE re-checks availability, each slot re-checks the capacity.
+    """
+    lines = sorted(
+        (sku, s.warehouse, qty, s.shipment_id)
+        for s in shipments
+        for sku, qty in s.quantities.items()
+    )
+    for sku, warehouse, qty, shipment_id in lines:
+        result = await session.execute(
+            update(InventoryLevel)
+            .where(
+                InventoryLevel.sku == sku,
+                InventoryLevel.warehouse == warehouse,
+                InventoryLevel.on_hand - InventoryLevel.reserved >= qty,
+            )
+            .values(reserved=InventoryLevel.reserved + qty, updated_at=func.now())
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        note_change(session, sku, warehouse)
+        session.add(
+            Reservation(
+                order_id=order_id,
+                shipment_id=shipment_id,
+                sku=sku,
+                warehouse=warehouse,
+                quantity=qty,
+                status="reserved",
+            )
+        )
+    for s in sorted(shipments, key=lambda s: s.warehouse):
+        if not await take_slot(session, s.warehouse, now):
+            return False
+    await session.flush()
+    return True
+
+
+async def take_slot(session: AsyncSession, warehouse: str, now: datetime) -> bool:
+    """Count one more shipment for the warehouse's day, unless that passes its capacity."""
+    wh = await session.get(Warehouse, warehouse)
+    if wh is None:
+        return False
+    day = local_day(now, wh.timezone)
+    stmt = insert(WarehouseDailyLoad).values(warehouse=warehouse, day=day, shipments=1)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[WarehouseDailyLoad.warehouse, WarehouseDailyLoad.day],
+        set_={"shipments": WarehouseDailyLoad.shipments + 1},
+        where=(
+            WarehouseDailyLoad.shipments < wh.daily_capacity
+            if wh.daily_capacity is not None
+            else None
+        ),
+    ).returning(WarehouseDailyLoad.shipments)
+    if wh.daily_capacity is not None and wh.daily_capacity <= 0:
+        return False
+    return (await session.execute(upsert)).scalar_one_or_none() is not None
