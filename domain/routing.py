@@ -10,8 +10,9 @@ every rule, so "why this warehouse?" always has an answer (Saleor users' complai
 Filter rules:
 - ``daily_capacity``: a warehouse that accepted its daily limit of shipments is skipped.
 - ``shipping_method_cutoff``: for the listed methods (default overnight), only warehouses
-  whose carrier cut-off has not passed today; *relaxed* when no warehouse qualifies, since
-  shipping tomorrow beats not shipping at all (the relaxation is recorded).
+  whose carrier cut-off has not passed today; *relaxed* when the warehouses before their
+  cut-off cannot ship every line between them, since shipping tomorrow beats not shipping
+  at all (the relaxation is recorded).
 
 Ranking rules (lower is better, compared in configured order):
 - ``minimize_shipments``: fewer parcels.
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
 from itertools import combinations
+from math import comb
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -38,8 +40,11 @@ from domain.status import ShippingMethod
 #: How many stocked warehouses, nearest first, split plans are built from. 12 gives 66
 #: pairs and 220 triples: enough to find the fewest parcels, bounded for 50+ warehouses.
 SPLIT_SEARCH_WIDTH = 12
-#: The most parcels an exhaustive search tries; beyond that a greedy cover is used.
+#: The most parcels an exhaustive search always tries; beyond that a greedy cover is used...
 EXHAUSTIVE_MAX_SHIPMENTS = 3
+#: ...unless the search width has at most this many combinations of the larger size, so
+#: a handful of warehouses still gets the true fewest parcels (greedy can use one more).
+EXHAUSTIVE_MAX_COMBINATIONS = 500
 
 
 class RuleType(StrEnum):
@@ -206,8 +211,8 @@ def route(
                         f"skipped: at daily capacity ({s.shipments_today}/{s.daily_capacity})"
                     )
                 else:
-                    cap = "no limit" if s.daily_capacity is None else f"/{s.daily_capacity}"
-                    verdicts[s.code][rule.type] = f"ok: {s.shipments_today}{cap} today"
+                    cap = " (no limit)" if s.daily_capacity is None else f" of {s.daily_capacity}"
+                    verdicts[s.code][rule.type] = f"ok: {s.shipments_today} today{cap}"
                     kept.append(s)
             eligible = kept
         elif rule.type == RuleType.SHIPPING_METHOD_CUTOFF:
@@ -216,21 +221,26 @@ def route(
                     verdicts[s.code][rule.type] = f"not applied to {shipping_method.value}"
                 continue
             before = [s for s in eligible if not s.cutoff_passed(now)]
-            stocked_before = [s for s in before if _has_any(s, needed)]
+            # Only worth enforcing when the sites before their cut-off can ship it all.
+            before_covers = all(
+                sum(s.available.get(k, 0) for s in before) - claims.get(k, 0) >= q
+                for k, q in needed.items()
+            )
             for s in eligible:
                 verdicts[s.code][rule.type] = (
                     f"cut-off {s.carrier_cutoff} passed"
                     if s.cutoff_passed(now)
                     else f"before cut-off {s.carrier_cutoff or '(none)'}"
                 )
-            if stocked_before:
+            if before_covers:
                 for s in eligible:
                     if s not in before:
                         verdicts[s.code][rule.type] = "skipped: " + verdicts[s.code][rule.type]
                 eligible = before
             else:
                 relaxed.append(
-                    f"{rule.type.value}: no stocked warehouse before its cut-off; "
+                    f"{rule.type.value}: the warehouses before their cut-off cannot ship "
+                    "every line; "
                     f"{shipping_method.value} ships with the next pickup"
                 )
 
@@ -346,14 +356,21 @@ def _candidate_plans(
         ),
     )
     width = stocked[:SPLIT_SEARCH_WIDTH]
-    for k in range(2, EXHAUSTIVE_MAX_SHIPMENTS + 1):
-        plans = []
+    plans: list[_Plan] = []
+    for k in range(2, len(width) + 1):
+        if k > EXHAUSTIVE_MAX_SHIPMENTS and (
+            singles or plans or comb(len(width), k) > EXHAUSTIVE_MAX_COMBINATIONS
+        ):
+            break
         for combo in combinations(width, k):
             parts = _assign(needed, list(combo))
             if parts is not None and len(parts) == k:
                 plans.append(_Plan(parts))
-        if plans:
-            return singles + plans
+        # A rule ranked above "fewest shipments" may prefer a split with more parcels.
+        if plans and not splits_compete:
+            break
+    if plans:
+        return singles + plans
     if singles:
         return singles
     greedy = _greedy_cover(needed, stocked)
@@ -452,8 +469,10 @@ _RULE_WORDS = {
 def _explain(best: _Plan, others: list[_Plan], rankers: list[RuleType]) -> list[str]:
     """One line naming the winner and the rule that decided against the runner-up."""
     where = " + ".join(sorted(best.parts))
-    if not others:
-        return [f"chosen {where}: the only warehouse plan that can ship every line"]
+    if not others:  # every single-warehouse plan is a candidate, so this one is alone
+        if len(best.parts) == 1:
+            return [f"chosen {where} (1 shipment): the only warehouse with every line"]
+        return [f"chosen {where} ({len(best.parts)} shipments): no warehouse has every line"]
     runner = others[0]
     for rule in rankers:
         if best.scores[rule.value] != runner.scores[rule.value]:
