@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from domain.geo import locate
 from domain.models import (
     AllocatedShipment,
     AllocationRequest,
@@ -22,8 +21,8 @@ from domain.models import (
     RoutingDecision,
     ShipmentLine,
 )
-from domain.routing import DEFAULT_RULES, RoutingOutcome, RoutingRules, route
-from store import allocation, inventory, rules
+from domain.routing import RoutingOutcome
+from store import allocation, inventory
 from store.tables import InventoryLevel, Product, Reservation
 from workflows import names
 
@@ -34,40 +33,6 @@ ROUTING_ATTEMPTS = 3
 
 class _LostRace(Exception):
     """Rolls back a plan whose stock or capacity went to a concurrent order meanwhile."""
-
-
-async def load_rules(session: AsyncSession) -> tuple[int, RoutingRules]:
-    """The routing rules in force: the newest stored version, else the defaults (v0)."""
-    stored = await rules.current(session, "routing")
-    if stored is None:
-        return 0, DEFAULT_RULES
-    return stored.version, RoutingRules.model_validate({"rules": stored.rules})
-
-
-async def decide(
-    session: AsyncSession,
-    req: AllocationRequest,
-    now: datetime,
-) -> tuple[int, RoutingOutcome]:
-    """Route ``req`` against current stock without reserving anything (also the preview)."""
-    wanted = Counter[str]()
-    for line in req.lines:
-        wanted[line.sku] += line.quantity
-    version, rule_set = await load_rules(session)
-    sites = await allocation.load_sites(session, sorted(wanted), now, req.exclude)
-    claims = await allocation.claims_before(session, req.order_id, sorted(wanted))
-    a = req.address
-    outcome = route(
-        needed=dict(wanted),
-        destination=locate(a.latitude, a.longitude, a.country_code),
-        country_code=a.country_code,
-        shipping_method=req.shipping_method,
-        sites=sites,
-        rules=rule_set,
-        now=now,
-        claims=claims,
-    )
-    return version, outcome
 
 
 def decision_of(version: int, outcome: RoutingOutcome, extra: list[str]) -> RoutingDecision:
@@ -116,7 +81,7 @@ class StockActivities:
         for _ in range(ROUTING_ATTEMPTS):
             now = datetime.now(UTC)
             async with self.sessions() as session:
-                version, outcome = await decide(session, req, now)
+                version, outcome = await allocation.decide(session, req, now)
             if unknown or not outcome.routed:
                 break
             planned = [

@@ -17,7 +17,17 @@ from temporalio.client import Client
 from api import problems
 from api.metrics import RequestMetrics
 from api.pages import scan as scan_page
-from api.routers import carriers, catalog, inventory, keys, ops, orders, shipments, webhooks
+from api.routers import (
+    carriers,
+    catalog,
+    inventory,
+    keys,
+    ops,
+    orders,
+    routing,
+    shipments,
+    webhooks,
+)
 from oms.settings import Settings, get_settings
 from oms.temporal import connect
 from store.db import create_engine, sessionmaker
@@ -67,7 +77,7 @@ def create_app(
     )
     app.state.settings = settings
     problems.install(app)
-    for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops):
+    for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
         app.include_router(module.router)
     app.include_router(scan_page.router)
     app.add_middleware(RequestMetrics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -61,6 +62,43 @@ class WarehouseIn(BaseModel):
     priority: int = 100
     daily_capacity: int | None = Field(default=None, ge=0)
     active: bool = True
+    timezone: str = Field(default="UTC", description="IANA zone for its day and cut-off")
+    carrier_cutoff: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="local HH:MM after which express/overnight miss today's pickup",
+    )
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> WarehouseIn:
+        _check_zone(self.timezone)
+        return self
+
+
+def _check_zone(zone: str | None) -> None:
+    if zone is None:
+        return
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {zone!r}") from exc
+
+
+class WarehousePatch(BaseModel):
+    """Ops tuning a warehouse: what routing reads (rank, capacity, cut-off, active)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    priority: int | None = None
+    daily_capacity: int | None = Field(default=None, ge=0)
+    active: bool | None = None
+    timezone: str | None = None
+    carrier_cutoff: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+    @model_validator(mode="after")
+    def _known_zone(self) -> WarehousePatch:
+        _check_zone(self.timezone)
+        return self
 
 
 class WarehouseOut(WarehouseIn):

@@ -8,6 +8,7 @@ split order never ends up half reserved.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -16,7 +17,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.routing import Site
+from domain.geo import locate
+from domain.models import AllocationRequest
+from domain.routing import DEFAULT_RULES, RoutingOutcome, RoutingRules, Site, route
+from store import rules
 from store.inventory import note_change
 from store.tables import (
     Backorder,
@@ -25,6 +29,40 @@ from store.tables import (
     Warehouse,
     WarehouseDailyLoad,
 )
+
+
+async def load_rules(session: AsyncSession) -> tuple[int, RoutingRules]:
+    """The routing rules in force: the newest stored version, else the defaults (v0)."""
+    stored = await rules.current(session, "routing")
+    if stored is None:
+        return 0, DEFAULT_RULES
+    return stored.version, RoutingRules.model_validate({"rules": stored.rules})
+
+
+async def decide(
+    session: AsyncSession,
+    req: AllocationRequest,
+    now: datetime,
+) -> tuple[int, RoutingOutcome]:
+    """Route ``req`` against current stock without reserving anything (also the preview)."""
+    wanted = Counter[str]()
+    for line in req.lines:
+        wanted[line.sku] += line.quantity
+    version, rule_set = await load_rules(session)
+    sites = await load_sites(session, sorted(wanted), now, req.exclude)
+    claims = await claims_before(session, req.order_id, sorted(wanted))
+    a = req.address
+    outcome = route(
+        needed=dict(wanted),
+        destination=locate(a.latitude, a.longitude, a.country_code),
+        country_code=a.country_code,
+        shipping_method=req.shipping_method,
+        sites=sites,
+        rules=rule_set,
+        now=now,
+        claims=claims,
+    )
+    return version, outcome
 
 
 def local_day(now: datetime, timezone: str) -> date:

@@ -63,6 +63,8 @@ async def create_warehouse(
     priority: int = 100,
     daily_capacity: int | None = None,
     active: bool = True,
+    timezone: str = "UTC",
+    carrier_cutoff: str | None = None,
 ) -> Warehouse:
     """Add a warehouse. The caller commits.
 
@@ -80,6 +82,8 @@ async def create_warehouse(
         priority=priority,
         daily_capacity=daily_capacity,
         active=active,
+        timezone=timezone,
+        carrier_cutoff=carrier_cutoff,
     )
     session.add(row)
     await session.flush()

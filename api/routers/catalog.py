@@ -8,7 +8,14 @@ from sqlalchemy.exc import IntegrityError
 from api.auth import Ops, Reader
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import PackagingBarcode, ProductIn, ProductOut, WarehouseIn, WarehouseOut
+from api.schemas import (
+    PackagingBarcode,
+    ProductIn,
+    ProductOut,
+    WarehouseIn,
+    WarehouseOut,
+    WarehousePatch,
+)
 from store import catalog
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=problem_responses(401, 403))
@@ -23,6 +30,25 @@ async def create_warehouse(body: WarehouseIn, session: Session, _: Ops) -> Wareh
         await session.commit()
     except (catalog.AlreadyExists, IntegrityError) as exc:
         raise Problem(409, f"warehouse {body.code} already exists", reason="duplicate") from exc
+    return WarehouseOut.model_validate(row)
+
+
+@router.patch(
+    "/warehouses/{code}", response_model=WarehouseOut, responses=problem_responses(404, 422)
+)
+async def patch_warehouse(
+    code: str, body: WarehousePatch, session: Session, _: Ops
+) -> WarehouseOut:
+    """Change what routing reads; only the fields sent change (``null`` clears capacity
+    and cut-off)."""
+    row = await catalog.get_warehouse(session, code)
+    if row is None:
+        raise Problem(404, f"no warehouse {code}", reason="unknown_warehouse")
+    for field, value in body.model_dump(exclude_unset=True).items():
+        if value is None and field not in ("daily_capacity", "carrier_cutoff"):
+            continue
+        setattr(row, field, value)
+    await session.commit()
     return WarehouseOut.model_validate(row)
 
 

@@ -8,23 +8,32 @@ analytics count it once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import and_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from api.auth import Floor, ensure_warehouse
+from api.auth import Floor, Ops, ensure_warehouse
 from api.deps import Session, Temporal
 from api.metrics import SCANS
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
 from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
 from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
-from domain.models import PackInput, ScanInput, ShipmentLine
+from domain.models import (
+    MoveInput,
+    PackInput,
+    RejectInput,
+    ScanInput,
+    ShipmentLine,
+    ShipmentView,
+)
 from domain.status import ScanRefusal, ShipmentStatus
 from store import catalog
 from store import orders as read
@@ -259,3 +268,77 @@ async def pack(
             ) from exc
         raise unavailable(exc) from exc
     return PackOut(tracking=result.tracking, label_url=result.label_url)
+
+
+class MoveIn(BaseModel):
+    warehouse: str = Field(min_length=1, max_length=32)
+    reason: str = Field(default="moved by ops", max_length=500)
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+    sku: str | None = Field(default=None, description="the item found missing on the shelf")
+
+
+async def _shipment_update(call: Awaitable[ShipmentView], shipment_id: str) -> ShipmentView:
+    """Run an Update on a shipment workflow: refusals → 409 with reason, gone → 409."""
+    try:
+        return await call
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            raise Problem(409, refused[1], reason=refused[0]) from exc
+        if is_not_found(exc):
+            raise Problem(
+                409, f"shipment {shipment_id} is no longer open", reason="not_open"
+            ) from exc
+        raise unavailable(exc) from exc
+
+
+@router.post(
+    "/{shipment_id}/move", response_model=ShipmentView, responses=problem_responses(409, 503)
+)
+async def move(
+    shipment_id: str, body: MoveIn, session: Session, client: Temporal, _: Ops
+) -> ShipmentView:
+    """Ops sends an open shipment to another warehouse; its stock moves atomically.
+
+    409 ``not_movable`` once picking started, ``cannot_move`` when the target lacks stock or
+    capacity (nothing changes), ``same_warehouse``; 404 for an unknown warehouse.
+    """
+    await _shipment(session, shipment_id, _)
+    target = await catalog.get_warehouse(session, body.warehouse)
+    if target is None or not target.active:
+        raise Problem(404, f"no active warehouse {body.warehouse}", reason="unknown_warehouse")
+    await session.rollback()
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
+    return await _shipment_update(
+        handle.execute_update(
+            FulfillmentWorkflow.move, MoveInput(warehouse=body.warehouse, reason=body.reason)
+        ),
+        shipment_id,
+    )
+
+
+@router.post(
+    "/{shipment_id}/reject", response_model=ShipmentView, responses=problem_responses(409, 503)
+)
+async def reject(
+    shipment_id: str, body: RejectIn, session: Session, client: Temporal, who: Floor
+) -> ShipmentView:
+    """The warehouse cannot ship this (shelf empty...): the order re-routes it elsewhere.
+
+    Naming the missing ``sku`` also corrects that SKU's count at this warehouse, so
+    routing stops sending it here.
+    """
+    await _shipment(session, shipment_id, who)
+    await session.rollback()
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
+    return await _shipment_update(
+        handle.execute_update(
+            FulfillmentWorkflow.reject,
+            RejectInput(reason=body.reason, sku=body.sku, actor=who.key_id),
+            id=f"reject-{shipment_id}",
+        ),
+        shipment_id,
+    )

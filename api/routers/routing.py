@@ -1,0 +1,131 @@
+"""Routing rules (versioned, validated) and the dry run "where would this order go, and why".
+
+The rules are data in Postgres (``rule_sets``): an edit is a new version, the allocation
+activity reads the newest, and each order's routing decision names the version it used.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, ValidationError
+
+from api.auth import Admin, Ops
+from api.deps import Session
+from api.problems import Problem, problem_responses
+from api.schemas import AddressIn, LineIn
+from domain.models import Address, AllocationRequest, OrderLine
+from domain.routing import PlanView, RoutingRule, RoutingRules, SiteVerdict
+from domain.status import ShippingMethod
+from store import rules
+from store.allocation import decide, load_rules
+
+router = APIRouter(tags=["routing"], responses=problem_responses(401, 403))
+
+
+class RoutingRulesOut(BaseModel):
+    version: int = Field(description="0 = the built-in defaults, never saved")
+    rules: list[RoutingRule]
+    actor: str | None = None
+    created_at: datetime | None = None
+
+
+class RoutingRulesIn(BaseModel):
+    rules: list[RoutingRule] = Field(min_length=1)
+    #: The version the editor started from; a newer saved version meanwhile → 409.
+    expected_version: int | None = None
+
+
+class PreviewIn(BaseModel):
+    shipping_address: AddressIn
+    shipping_method: ShippingMethod = ShippingMethod.STANDARD
+    lines: list[LineIn] = Field(min_length=1)
+
+
+class PreviewShipment(BaseModel):
+    warehouse: str
+    lines: dict[str, int]
+
+
+class PreviewOut(BaseModel):
+    decision: str
+    routed: bool
+    shipments: list[PreviewShipment]
+    short: dict[str, int]
+    reasons: list[str]
+    rules_version: int
+    candidates: list[SiteVerdict]
+    runners_up: list[PlanView]
+
+
+@router.get("/api/v1/rules/routing", response_model=RoutingRulesOut)
+async def get_rules(session: Session, _: Ops) -> RoutingRulesOut:
+    stored = await rules.current(session, "routing")
+    if stored is None:
+        version, rule_set = await load_rules(session)
+        return RoutingRulesOut(version=version, rules=rule_set.rules)
+    return RoutingRulesOut(
+        version=stored.version,
+        rules=RoutingRules.model_validate({"rules": stored.rules}).rules,
+        actor=stored.actor,
+        created_at=stored.created_at,
+    )
+
+
+@router.put(
+    "/api/v1/rules/routing", response_model=RoutingRulesOut, responses=problem_responses(409, 422)
+)
+async def put_rules(body: RoutingRulesIn, session: Session, who: Admin) -> RoutingRulesOut:
+    try:
+        rule_set = RoutingRules(rules=body.rules)
+    except ValidationError as exc:
+        raise Problem(
+            422,
+            "; ".join(e["msg"] for e in exc.errors()),
+            reason="invalid_rules",
+            extra={"errors": [{"loc": ["body", "rules"], "msg": e["msg"]} for e in exc.errors()]},
+        ) from exc
+    payload = [r.model_dump(mode="json") for r in rule_set.rules]
+    try:
+        version = await rules.save(
+            session, "routing", payload, actor=who.key_id, expected=body.expected_version
+        )
+    except rules.VersionConflict as exc:
+        await session.rollback()
+        raise Problem(
+            409,
+            f"the routing rules changed meanwhile (now version {exc.current}); reload and retry",
+            reason="version_conflict",
+            extra={"current_version": exc.current},
+        ) from exc
+    await session.commit()
+    return RoutingRulesOut(
+        version=version, rules=rule_set.rules, actor=who.key_id, created_at=datetime.now(UTC)
+    )
+
+
+@router.post("/api/v1/routing/preview", response_model=PreviewOut)
+async def preview(body: PreviewIn, session: Session, _: Ops) -> PreviewOut:
+    """Route a would-be order against live stock and rules; reserves nothing."""
+    req = AllocationRequest(
+        order_id="preview",
+        shipment_id="preview-1",
+        lines=[OrderLine(sku=ln.sku, quantity=ln.quantity) for ln in body.lines],
+        address=Address(**body.shipping_address.model_dump()),
+        shipping_method=body.shipping_method,
+    )
+    version, outcome = await decide(session, req, datetime.now(UTC))
+    await session.rollback()
+    return PreviewOut(
+        decision=" + ".join(s.warehouse for s in outcome.shipments) or "backordered",
+        routed=outcome.routed,
+        shipments=[
+            PreviewShipment(warehouse=s.warehouse, lines=s.lines) for s in outcome.shipments
+        ],
+        short=outcome.short,
+        reasons=outcome.reasons,
+        rules_version=version,
+        candidates=outcome.sites,
+        runners_up=outcome.runners_up,
+    )
