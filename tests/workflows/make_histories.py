@@ -19,6 +19,10 @@ database on the Postgres server, drives four orders through the Temporal client,
 - ``order-hist-held``: high risk → held → released by a person → delivered.
 - ``order-hist-backorder``: pending → ``payment_received`` → backordered →
   ``stock_available`` → allocated → delivered.
+- ``order-hist-split``: one line only at PDX, one only at NJ → two shipments, both delivered.
+- ``order-hist-rerouted``: PDX rejects its shipment (shelf empty) → re-routed to NJ as
+  shipment 2 → delivered.
+- ``order-hist-moved``: ops moves the open shipment from PDX to NJ → delivered.
 """
 
 from __future__ import annotations
@@ -44,9 +48,11 @@ from temporalio.testing import WorkflowEnvironment
 from domain.models import (
     Address,
     CancelInput,
+    MoveInput,
     OrderInput,
     OrderLine,
     PackInput,
+    RejectInput,
     ReleaseInput,
     ScanInput,
     TrackingEvent,
@@ -66,7 +72,8 @@ from workflows.order import OrderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "oms-histories"
-SKUS = {"HIST-MUG": 350, "HIST-TEE": 200, "HIST-CAP": 120}  # no CAP in stock
+#: No CAP in stock; HAT only at NJ; BAG at both.
+SKUS = {"HIST-MUG": 350, "HIST-TEE": 200, "HIST-CAP": 120, "HIST-HAT": 150, "HIST-BAG": 400}
 WAREHOUSES = [("HIST-PDX", 45.52, -122.68), ("HIST-NJ", 40.73, -74.17)]
 ADDRESS = Address(
     name="Mara Lindqvist",
@@ -115,8 +122,8 @@ class Driver:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"{handle.id} never reached {status}")
 
-    async def child(self, order_id: str) -> WorkflowHandle[Any, Any]:
-        fh = self.client.get_workflow_handle(fulfillment_workflow_id(f"{order_id}-1"))
+    async def child(self, order_id: str, n: int = 1) -> WorkflowHandle[Any, Any]:
+        fh = self.client.get_workflow_handle(fulfillment_workflow_id(f"{order_id}-{n}"))
         for _ in range(600):
             try:
                 await fh.describe()
@@ -125,14 +132,15 @@ class Driver:
                 await asyncio.sleep(0.05)
         raise TimeoutError(f"no shipment for {order_id}")
 
-    async def ship_and_deliver(self, o: OrderInput) -> None:
-        fh = await self.child(o.order_id)
-        for line in o.lines:
+    async def ship_and_deliver(self, o: OrderInput, n: int = 1) -> None:
+        fh = await self.child(o.order_id, n)
+        lines = (await fh.query(FulfillmentWorkflow.details)).lines
+        for line in lines:
             for i in range(line.quantity):
                 await fh.execute_update(
                     FulfillmentWorkflow.scan, ScanInput(scan_id=f"{line.sku}-{i}", sku=line.sku)
                 )
-        weight = sum(SKUS[line.sku] * line.quantity for line in o.lines)
+        weight = sum(SKUS[line.sku] * line.quantity for line in lines)
         packed = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
         for status in (
             TrackingStatus.IN_TRANSIT,
@@ -196,6 +204,36 @@ class Driver:
         assert (await h.result()).status == OrderStatus.DELIVERED
         return o
 
+    async def split(self) -> OrderInput:
+        o = order(
+            "hist-split", {"HIST-MUG": 1, "HIST-HAT": 1}, financial_status=FinancialStatus.PAID
+        )
+        h = await self.start(o)
+        await self.ship_and_deliver(o, 1)
+        await self.ship_and_deliver(o, 2)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+    async def rerouted(self) -> OrderInput:
+        o = order("hist-rerouted", {"HIST-BAG": 1}, financial_status=FinancialStatus.PAID)
+        h = await self.start(o)
+        fh = await self.child(o.order_id, 1)
+        await fh.execute_update(
+            FulfillmentWorkflow.reject, RejectInput(reason="shelf empty", sku="HIST-BAG")
+        )
+        await self.ship_and_deliver(o, 2)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+    async def moved(self) -> OrderInput:
+        o = order("hist-moved", {"HIST-BAG": 1}, financial_status=FinancialStatus.PAID)
+        h = await self.start(o)
+        fh = await self.child(o.order_id, 1)
+        await fh.execute_update(FulfillmentWorkflow.move, MoveInput(warehouse="HIST-NJ"))
+        await self.ship_and_deliver(o, 1)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
 
 async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as s:
@@ -214,8 +252,14 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
         for sku, grams in SKUS.items():
             s.add(Product(sku=sku, name=sku, weight_grams=grams, tags=[]))
         await s.flush()
-        for sku in ("HIST-MUG", "HIST-TEE"):
-            await inventory.adjust(s, sku=sku, warehouse="HIST-PDX", delta=10, reason="history")
+        for sku, warehouse in (
+            ("HIST-MUG", "HIST-PDX"),
+            ("HIST-TEE", "HIST-PDX"),
+            ("HIST-HAT", "HIST-NJ"),
+            ("HIST-BAG", "HIST-PDX"),
+            ("HIST-BAG", "HIST-NJ"),
+        ):
+            await inventory.adjust(s, sku=sku, warehouse=warehouse, delta=10, reason="history")
 
 
 async def generate(database_url: str, out: Path) -> list[Path]:
@@ -238,11 +282,24 @@ async def generate(database_url: str, out: Path) -> list[Path]:
         written: list[Path] = []
         async with worker:
             driver = Driver(env.client, sessions)
-            for scenario in (driver.happy, driver.cancelled, driver.held, driver.backorder):
+            scenarios = (
+                driver.happy,
+                driver.cancelled,
+                driver.held,
+                driver.backorder,
+                driver.split,
+                driver.moved,  # before rerouted, whose rejection empties PDX's BAG shelf
+                driver.rerouted,
+            )
+            for scenario in scenarios:
                 o = await scenario()
+                shipments = 2 if scenario in (driver.split, driver.rerouted) else 1
                 for wf_id in (
                     order_workflow_id(o.order_id),
-                    fulfillment_workflow_id(f"{o.order_id}-1"),
+                    *(
+                        fulfillment_workflow_id(f"{o.order_id}-{n}")
+                        for n in range(1, shipments + 1)
+                    ),
                 ):
                     history = await env.client.get_workflow_handle(wf_id).fetch_history()
                     path = out / f"{wf_id}.json"

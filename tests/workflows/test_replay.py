@@ -78,6 +78,20 @@ def test_histories_exercise_the_messages_they_claim(generation: Path) -> None:
         assert types[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED", stem
 
 
+def test_the_newest_histories_cover_routing() -> None:
+    """Splits, re-routing after a rejection and an ops move (recorded since v3)."""
+    newest = GENERATIONS[-1]
+    starts = "EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED"
+    assert _types(newest / "order-hist-split.json").count(starts) == 2
+    assert _types(newest / "order-hist-rerouted.json").count(starts) == 2
+    assert (
+        _types(newest / "ful-hist-rerouted-1.json")[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    )
+    moved = _types(newest / "ful-hist-moved-1.json")
+    # move, then the scans and the pack: every Update of the shipment completed
+    assert moved.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED") >= 3
+
+
 @workflow.defn(name="OrderWorkflow")
 class _OrderWorkflowThatSkipsCapture(OrderWorkflow):
     """Today's workflow minus one step: what an unguarded edit to ``run`` looks like."""
