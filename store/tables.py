@@ -152,16 +152,28 @@ class Backorder(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+#: The writing transaction's id (xid8 as bigint): the outbox's read order.
+OUTBOX_TXID_DEFAULT = text("(pg_current_xact_id())::text::bigint")
+
+
 class InventoryOutbox(Base):
     """One row per stock change, written in the change's own transaction.
 
-    Channel sync workflows read it in id order, each from its own cursor, and push the
-    SKU's current available quantity; a crash between the stock change and the push can
-    therefore delay a channel update but never lose it.
+    Channel sync workflows read it, each from its own cursor, and push the SKU's current
+    available quantity; a crash between the stock change and the push can therefore delay
+    a channel update but never lose it.
+
+    Readers go in ``(txid, id)`` order and only take rows whose transaction is older than
+    every transaction still running (``pg_snapshot_xmin``). Ids alone would not do: two
+    transactions commit in any order, so a reader that saw id 11 committed could move its
+    cursor past id 10 a moment before id 10 commits, and never see it. A transaction still
+    running always has a txid at or above the snapshot's xmin, so it sorts after any cursor.
     """
 
     __tablename__ = "inventory_outbox"
+    __table_args__ = (Index("ix_inventory_outbox_txid_id", "txid", "id"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    txid: Mapped[int] = mapped_column(BigInteger, server_default=OUTBOX_TXID_DEFAULT)
     sku: Mapped[str] = mapped_column(String(64))
     warehouse: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = _now()
@@ -182,10 +194,21 @@ class Channel(Base):
 
 
 class ChannelCursor(Base):
-    """How far in the outbox a channel has been brought up to date."""
+    """How far in the outbox (``(txid, id)`` order) a channel has been brought up to date."""
 
     __tablename__ = "channel_cursors"
     channel: Mapped[str] = mapped_column(ForeignKey("channels.code"), primary_key=True)
+    last_txid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = _now()
+
+
+class OutboxCursor(Base):
+    """The outbox position of a reader that is not a channel (the low-stock watch)."""
+
+    __tablename__ = "outbox_cursors"
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_txid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_id: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = _now()
 

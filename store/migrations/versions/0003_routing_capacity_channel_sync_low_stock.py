@@ -38,6 +38,12 @@ def upgrade() -> None:
     op.create_table(
         "inventory_outbox",
         sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "txid",
+            sa.BigInteger(),
+            server_default=sa.text("(pg_current_xact_id())::text::bigint"),
+            nullable=False,
+        ),
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("warehouse", sa.String(length=32), nullable=False),
         sa.Column(
@@ -47,6 +53,20 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_inventory_outbox_txid_id", "inventory_outbox", ["txid", "id"], unique=False)
+    op.create_table(
+        "outbox_cursors",
+        sa.Column("consumer", sa.String(length=64), nullable=False),
+        sa.Column("last_txid", sa.BigInteger(), nullable=False),
+        sa.Column("last_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("consumer"),
     )
     op.create_table(
         "rule_sets",
@@ -101,6 +121,7 @@ def upgrade() -> None:
     op.create_table(
         "channel_cursors",
         sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("last_txid", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("last_id", sa.BigInteger(), nullable=False),
         sa.Column(
             "updated_at",
@@ -174,6 +195,8 @@ def downgrade() -> None:
     )
     op.drop_table("sandbox_channel_receipts")
     op.drop_table("rule_sets")
+    op.drop_table("outbox_cursors")
+    op.drop_index("ix_inventory_outbox_txid_id", table_name="inventory_outbox")
     op.drop_table("inventory_outbox")
     op.drop_table("channels")
     # ### end Alembic commands ###
