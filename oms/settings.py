@@ -53,10 +53,27 @@ class Settings(BaseSettings):
     #: Pooled Postgres connections per process, and as many again in overflow: keep
     #: 2 x pool size x processes under the server's max_connections (100 by default).
     db_pool_size: int = Field(default=10, alias="OMS_DB_POOL_SIZE")
+    #: Seconds between a channel sync's (and the low-stock watch's) outbox drains when
+    #: nothing pokes them; API adjustments and imports poke, worker reservations don't.
+    channel_sync_poll_seconds: float = Field(
+        default=5.0, gt=0, alias="OMS_CHANNEL_SYNC_POLL_SECONDS"
+    )
+    #: The API's base URL as the worker reaches it (the seeded Shopify channel points at
+    #: the API's sandbox Shopify endpoint). Unset: http://OMS_API_HOST:OMS_API_PORT.
+    api_url: str | None = Field(default=None, alias="OMS_API_URL")
 
     @property
     def temporal_port(self) -> int:
         return int(self.temporal_address.rsplit(":", 1)[1])
+
+    @property
+    def api_base_url(self) -> str:
+        if self.api_url:
+            return self.api_url.rstrip("/")
+        host = self.api_host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.api_port}"
 
 
 @lru_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from oms.background import ensure_standing_workflows
 from oms.settings import Settings
 from oms.temporal import connect, metrics_runtime
 from store.db import create_engine, sessionmaker
@@ -21,10 +22,15 @@ async def run_worker(settings: Settings) -> None:
             metrics_runtime(settings.worker_metrics_port) if settings.worker_metrics_port else None
         )
         client = await connect(settings, runtime=runtime)
-        worker = build_worker(client, sessionmaker(engine), settings)
-        logging.getLogger(__name__).info(
-            "worker polling %s on %s", settings.task_queue, settings.temporal_address
-        )
+        sessions = sessionmaker(engine)
+        worker = build_worker(client, sessions, settings)
+        log = logging.getLogger(__name__)
+        try:
+            started = await ensure_standing_workflows(client, sessions, settings)
+            log.info("standing workflows: %s", ", ".join(started))
+        except Exception:  # the worker is still useful; the next start tries again
+            log.exception("could not start the standing workflows")
+        log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
         await worker.run()
     finally:
         await engine.dispose()

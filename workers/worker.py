@@ -5,24 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.channel_sync import ChannelSyncActivities, LowStockActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.shipping import ShippingActivities
 from activities.stock import StockActivities
 from integrations.carriers import SandboxCarrier
+from integrations.channels import ChannelFactory
 from integrations.payments import SandboxPaymentGateway
 from integrations.sandbox import SandboxBehaviour
 from oms.settings import Settings
+from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
 
-WORKFLOWS: Sequence[type] = (OrderWorkflow, FulfillmentWorkflow)
+WORKFLOWS: Sequence[type] = (
+    OrderWorkflow,
+    FulfillmentWorkflow,
+    ChannelSyncWorkflow,
+    LowStockWatchWorkflow,
+)
 
 #: ``domain`` is pure and deterministic by design (no I/O, clocks or randomness), so the
 #: sandbox may share the already-imported modules instead of re-importing them (and
@@ -33,13 +42,20 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 
 
 def build_activities(
-    sessions: async_sessionmaker[AsyncSession], behaviour: SandboxBehaviour
+    sessions: async_sessionmaker[AsyncSession],
+    behaviour: SandboxBehaviour,
+    http: httpx.AsyncClient | None = None,
 ) -> list[Callable[..., Any]]:
     projection = ProjectionActivities(sessions)
     stock = StockActivities(sessions)
     payments = PaymentActivities(sessions, SandboxPaymentGateway(sessions, behaviour))
     shipping = ShippingActivities(sessions, SandboxCarrier(sessions, behaviour))
     notifications = NotificationActivities(sessions)
+    # One HTTP client (connection pool) for every channel adapter of this worker.
+    channels = ChannelSyncActivities(
+        sessions, ChannelFactory(sessions, behaviour, http or httpx.AsyncClient())
+    )
+    low_stock = LowStockActivities(sessions)
     return [
         projection.record_order,
         projection.record_shipment,
@@ -53,6 +69,9 @@ def build_activities(
         shipping.buy_label,
         shipping.void_label,
         notifications.notify_customer,
+        channels.read_channel_batch,
+        channels.push_channel_batch,
+        low_stock.check_low_stock,
     ]
 
 

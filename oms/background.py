@@ -1,0 +1,77 @@
+"""The standing workflows: one ``ChannelSyncWorkflow`` per active channel and the
+``LowStockWatchWorkflow``. Started idempotently (fixed ids, ``USE_EXISTING``) by the worker
+at start-up and by the API when a channel is created; poked by the API after stock changes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from domain.channels import ChannelSyncInput, LowStockWatchInput
+from oms.settings import Settings
+from store.channels import active_channel_codes
+from workflows import names
+from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow
+
+log = logging.getLogger(__name__)
+
+
+async def start_channel_sync(
+    client: Client, settings: Settings, channel: str, *, task_queue: str | None = None
+) -> None:
+    """Start the channel's sync workflow, or leave the running one alone.
+
+    ``ALLOW_DUPLICATE`` lets a channel whose workflow ended (deactivated, terminated) be
+    started again once it is active.
+    """
+    await client.start_workflow(
+        ChannelSyncWorkflow.run,
+        ChannelSyncInput(channel=channel, poll_seconds=settings.channel_sync_poll_seconds),
+        id=names.channel_sync_workflow_id(channel),
+        task_queue=task_queue or settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+
+
+async def start_low_stock_watch(
+    client: Client, settings: Settings, *, task_queue: str | None = None
+) -> None:
+    await client.start_workflow(
+        LowStockWatchWorkflow.run,
+        LowStockWatchInput(poll_seconds=settings.channel_sync_poll_seconds),
+        id=names.LOW_STOCK_WATCH_WORKFLOW_ID,
+        task_queue=task_queue or settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+    )
+
+
+async def ensure_standing_workflows(
+    client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[str]:
+    """Start whatever standing workflow is not running. Returns the workflow ids."""
+    async with sessions() as session:
+        codes = await active_channel_codes(session)
+    for code in codes:
+        await start_channel_sync(client, settings, code)
+    await start_low_stock_watch(client, settings)
+    return [*(names.channel_sync_workflow_id(c) for c in codes), names.LOW_STOCK_WATCH_WORKFLOW_ID]
+
+
+async def poke_stock_watchers(client: Client, channels: list[str]) -> None:
+    """Tell the sync workflows of ``channels`` and the low-stock watch to drain now.
+
+    Best effort: a missed poke only means waiting for the poll timer.
+    """
+    ids = [names.channel_sync_workflow_id(c) for c in channels]
+    for workflow_id in [*ids, names.LOW_STOCK_WATCH_WORKFLOW_ID]:
+        try:
+            await client.get_workflow_handle(workflow_id).signal("poke")
+        except (RPCError, RuntimeError) as exc:
+            log.debug("poke %s: %s", workflow_id, exc)

@@ -1,0 +1,171 @@
+"""``ChannelSyncWorkflow`` (one per sales channel) and ``LowStockWatchWorkflow`` (one).
+
+Both drain the inventory outbox from their own cursor, then wait for a ``poke`` Signal
+(the API sends one after adjustments and imports) or the poll timer (reservations and
+shipments happen in worker activities, which do not poke), and continue-as-new after
+``max_iterations`` drains so their histories stay bounded. A channel that keeps failing
+retries under the activity retry policy inside its own workflow, so the other channels
+go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from domain.channels import (
+    ChannelBatch,
+    ChannelBatchRequest,
+    ChannelPushResult,
+    ChannelSyncInput,
+    ChannelSyncStatus,
+    LowStockCheckRequest,
+    LowStockCheckResult,
+    LowStockWatchInput,
+    OutboxPosition,
+)
+from workflows import names
+
+#: Outbox reads and event writes: our own database, retried quickly, forever.
+DATABASE = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+DATABASE_TIMEOUT = timedelta(seconds=30)
+
+#: Pushing to a channel: backs off to a minute between attempts and never gives up on a
+#: transient fault (the channel catches up when it is back); a refusal is final.
+CHANNEL = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=["ChannelRejected"],
+)
+#: A batch is up to ``batch_size`` sequential calls; the heartbeat after each call is what
+#: notices a stuck attempt, the start-to-close timeout only bounds a whole batch.
+PUSH_TIMEOUT = timedelta(minutes=10)
+PUSH_HEARTBEAT = timedelta(seconds=30)
+
+
+@workflow.defn
+class ChannelSyncWorkflow:
+    """Keeps one channel's quantities equal to available stock less its safety buffer."""
+
+    @workflow.init
+    def __init__(self, inp: ChannelSyncInput) -> None:
+        self.channel = inp.channel
+        self.poked = False
+        self.drains = 0
+        self.pushed = 0
+        self.cursor = OutboxPosition()
+        self.last_error: str | None = None
+
+    @workflow.run
+    async def run(self, inp: ChannelSyncInput) -> ChannelSyncStatus:
+        for _ in range(inp.max_iterations):
+            # Cleared before reading: a poke that lands during the drain means another drain.
+            self.poked = False
+            batch: ChannelBatch = await workflow.execute_activity(
+                names.READ_CHANNEL_BATCH,
+                ChannelBatchRequest(channel=inp.channel, limit=inp.batch_size),
+                result_type=ChannelBatch,
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE,
+            )
+            if not batch.active:
+                return self.status()  # channel deactivated or removed: nothing to keep in sync
+            self.cursor = batch.after
+            if batch.changes:
+                try:
+                    result: ChannelPushResult = await workflow.execute_activity(
+                        names.PUSH_CHANNEL_BATCH,
+                        batch,
+                        result_type=ChannelPushResult,
+                        start_to_close_timeout=PUSH_TIMEOUT,
+                        heartbeat_timeout=PUSH_HEARTBEAT,
+                        retry_policy=CHANNEL,
+                    )
+                except ActivityError as err:
+                    # Refused as a whole (credentials, config): park until poked or the
+                    # blocked timer; the cursor did not move, so nothing is lost.
+                    self.last_error = _message(err)
+                    self.drains += 1
+                    await self._pause(inp.blocked_retry_seconds)
+                    continue
+                self.pushed += result.pushed
+                self.cursor = result.cursor
+                self.last_error = None
+            self.drains += 1
+            if batch.full:
+                continue  # more rows are waiting: no pause
+            if workflow.info().is_continue_as_new_suggested():
+                break
+            await self._pause(inp.poll_seconds)
+        workflow.continue_as_new(inp)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self.poked, timeout=timedelta(seconds=seconds))
+
+    @workflow.signal
+    def poke(self) -> None:
+        """Stock changed: drain now instead of at the next poll."""
+        self.poked = True
+
+    @workflow.query
+    def status(self) -> ChannelSyncStatus:
+        return ChannelSyncStatus(
+            channel=self.channel,
+            drains=self.drains,
+            pushed=self.pushed,
+            cursor=self.cursor,
+            last_error=self.last_error,
+        )
+
+
+@workflow.defn
+class LowStockWatchWorkflow:
+    """Writes ``low_stock`` / ``restocked`` events for SKUs the outbox says changed."""
+
+    @workflow.init
+    def __init__(self, inp: LowStockWatchInput) -> None:
+        self.poked = False
+        self.events = 0
+
+    @workflow.run
+    async def run(self, inp: LowStockWatchInput) -> None:
+        for _ in range(inp.max_iterations):
+            self.poked = False
+            result: LowStockCheckResult = await workflow.execute_activity(
+                names.CHECK_LOW_STOCK,
+                LowStockCheckRequest(limit=inp.batch_size),
+                result_type=LowStockCheckResult,
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE,
+            )
+            self.events += result.events
+            if result.full:
+                continue
+            if workflow.info().is_continue_as_new_suggested():
+                break
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self.poked, timeout=timedelta(seconds=inp.poll_seconds)
+                )
+        workflow.continue_as_new(inp)
+
+    @workflow.signal
+    def poke(self) -> None:
+        self.poked = True
+
+
+def _message(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return f"{cause.type}: {cause.message}"
+    return str(cause or err)
