@@ -20,11 +20,14 @@ from api.pages import scan as scan_page
 from api.routers import (
     carriers,
     catalog,
+    channels,
     inventory,
     keys,
+    low_stock,
     ops,
     orders,
     routing,
+    sandbox_shopify,
     shipments,
     webhooks,
 )
@@ -78,6 +81,8 @@ def create_app(
     app.state.settings = settings
     problems.install(app)
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
+        app.include_router(module.router)
+    for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
     app.include_router(scan_page.router)
     app.add_middleware(RequestMetrics)

@@ -15,6 +15,7 @@ from api.auth import Ops
 from api.deps import Session
 from api.problems import problem_responses
 from api.schemas import AccuracyRow, Health, StuckOrder
+from api.stock_metrics import STOCK_METRICS
 from store import orders as read
 
 router = APIRouter(tags=["ops"])
@@ -54,7 +55,8 @@ async def accuracy(
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=True)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    await STOCK_METRICS.refresh(request.app.state.sessions)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -1,0 +1,118 @@
+"""Request and response models of channel sync, CSV import and low stock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.channels import ChannelKind
+
+# --- channels -----------------------------------------------------------------------------
+
+
+class ChannelIn(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: ChannelKind
+    #: Units per SKU held back from this channel (it is offered available - buffer, >= 0).
+    safety_buffer: int = Field(default=0, ge=0)
+    #: Adapter settings; see README "Channel sync" (secrets are never shown back).
+    config: dict[str, Any] = Field(default_factory=dict)
+    active: bool = True
+
+
+class ChannelOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    safety_buffer: int
+    config: dict[str, Any]
+    active: bool
+    created_at: datetime
+    workflow_id: str
+    #: Outbox rows the channel has not been brought past yet (capped at 100000).
+    lag: int = 0
+    last_push_at: datetime | None = None
+    pushed_skus: int = 0
+
+
+class ChannelCreated(ChannelOut):
+    #: False when Temporal could not be reached: the worker starts it at its next start,
+    #: or ``POST /api/v1/channels/{code}/sync`` does now.
+    sync_started: bool
+
+
+class ChannelPushOut(BaseModel):
+    sku: str
+    available: int
+    idempotency_key: str
+    pushed_at: datetime
+
+
+class SyncRequested(BaseModel):
+    workflow_id: str
+    status: str = "poked"
+
+
+# --- sandbox Shopify ------------------------------------------------------------------------
+
+
+class ShopifyInventoryLevelSet(BaseModel):
+    """Shopify's ``inventory_levels/set.json`` body."""
+
+    location_id: int
+    inventory_item_id: int
+    available: int
+    disconnect_if_necessary: bool = False
+
+
+class ShopifyInventoryLevel(BaseModel):
+    inventory_item_id: int
+    location_id: int
+    available: int
+    updated_at: datetime
+    admin_graphql_api_id: str
+
+
+class ShopifyInventoryLevelAnswer(BaseModel):
+    inventory_level: ShopifyInventoryLevel
+
+
+# --- CSV import -----------------------------------------------------------------------------
+
+
+class ImportSummary(BaseModel):
+    #: Data rows in the file.
+    rows: int
+    #: Rows that changed a level (a count equal to the level is recorded, but changes nothing).
+    applied: int
+    unchanged: int
+    #: Distinct SKUs in the file.
+    skus: int
+
+
+# --- low stock ------------------------------------------------------------------------------
+
+
+class ThresholdIn(BaseModel):
+    #: Below this many units available (all active warehouses) the SKU is low on stock;
+    #: null removes the threshold.
+    threshold: int | None = Field(ge=0)
+
+
+class ThresholdOut(BaseModel):
+    sku: str
+    threshold: int | None
+    available: int
+    below: bool
+
+
+class LowStockOut(BaseModel):
+    sku: str
+    name: str
+    threshold: int
+    available: int
+    #: When the current ``low_stock`` event was raised (null until the watch has seen it).
+    since: datetime | None
