@@ -117,7 +117,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     with embedded_database(settings) as url:
         if not settings.database_url:
             upgrade(url)  # the embedded database may be brand new
-        result = asyncio.run(seed(url))
+        result = asyncio.run(seed(url, settings.api_base_url))
     print(f"demo catalog: {result}")
     return 0
 

@@ -8,16 +8,18 @@ overwriting products or warehouses someone edited through the API.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.barcodes import gtin_check_digit
+from oms.settings import Settings
 from store import inventory
 from store.catalog import catalog_gtin
 from store.db import create_engine, sessionmaker
-from store.tables import InventoryLevel, Product, ProductBarcode, Warehouse
+from store.tables import Channel, ChannelCursor, InventoryLevel, Product, ProductBarcode, Warehouse
 
 SEED_REASON = "seed"
 
@@ -66,7 +68,10 @@ PRODUCTS: list[DemoProduct] = [
     DemoProduct("COF-FIL-500", "Filter coffee 500 g", _gtin("590123412349"), 540, ["grocery"]),
     DemoProduct("MUG-ENA-300", "Enamel camp mug 300 ml", _gtin("400638133394"), 210, ["kitchen"]),
     DemoProduct(
-        "CUP-GLS-200", "Double-wall glass cup 200 ml", _gtin("400638133395"), 160,
+        "CUP-GLS-200",
+        "Double-wall glass cup 200 ml",
+        _gtin("400638133395"),
+        160,
         ["fragile", "kitchen"],
     ),
     DemoProduct(
@@ -81,13 +86,19 @@ PRODUCTS: list[DemoProduct] = [
     ),
     DemoProduct("FIL-PAP-100", "Paper filters (100)", _gtin("871234567890"), 120, ["kitchen"]),
     DemoProduct(
-        "DRP-CER-02", "Ceramic pour-over dripper", _gtin("871234567891"), 380,
+        "DRP-CER-02",
+        "Ceramic pour-over dripper",
+        _gtin("871234567891"),
+        380,
         ["fragile", "kitchen"],
     ),
     DemoProduct("SCL-DIG-01", "Digital coffee scale", _gtin("871234567892"), 450, ["appliance"]),
     DemoProduct("INF-STL-01", "Stainless tea infuser", _gtin("871234567893"), 60, ["kitchen"]),
     DemoProduct(
-        "HNY-RAW-350", "Raw honey 350 g (glass jar)", _gtin("871234567894"), 480,
+        "HNY-RAW-350",
+        "Raw honey 350 g (glass jar)",
+        _gtin("871234567894"),
+        480,
         ["grocery", "fragile"],
     ),
     DemoProduct("BIS-ALM-200", "Almond biscotti 200 g", _gtin("871234567895"), 230, ["grocery"]),
@@ -103,6 +114,48 @@ PRODUCTS: list[DemoProduct] = [
 ]
 
 
+#: Low-stock thresholds of a few demo SKUs (units available across all warehouses).
+LOW_STOCK_THRESHOLDS: dict[str, int] = {
+    "MUG-CER-350": 150,
+    "TEA-SEN-100": 150,
+    "GRN-BUR-01": 200,
+    "GFT-BOX-01": 250,
+}
+
+#: The sandbox Shopify store's access token for the demo ``shopify`` channel.
+DEMO_SHOPIFY_TOKEN = "shpat_sandbox_demo"
+DEMO_SHOPIFY_LOCATION = 64_000_000_001
+
+
+def demo_channels(api_url: str) -> list[dict[str, Any]]:
+    """A point-of-sale sandbox channel, and a Shopify channel whose "store" is the API's own
+    sandbox Shopify endpoint, so the real Shopify adapter runs in development."""
+    return [
+        {
+            "code": "pos",
+            "name": "Shop-floor POS (sandbox)",
+            "kind": "sandbox",
+            "safety_buffer": 0,
+            "config": {},
+        },
+        {
+            "code": "shopify",
+            "name": "Demo Shopify store (sandbox endpoint)",
+            "kind": "shopify",
+            "safety_buffer": 2,
+            "config": {
+                "base_url": f"{api_url.rstrip('/')}/sandbox/shopify/shopify",
+                "api_version": "2024-07",
+                "location_id": DEMO_SHOPIFY_LOCATION,
+                "access_token": DEMO_SHOPIFY_TOKEN,
+                "inventory_item_ids": {
+                    p.sku: 43_000_000_000 + i for i, p in enumerate(PRODUCTS, start=1)
+                },
+            },
+        },
+    ]
+
+
 def stock_quantity(sku: str, warehouse: str) -> int:
     """A deterministic 50-200 units per SKU and warehouse, so stock differs by site."""
     h = sum((i + 1) * ord(c) for i, c in enumerate(f"{sku}@{warehouse}"))
@@ -115,23 +168,35 @@ class SeedResult:
     products: int = 0
     barcodes: int = 0
     stock_levels: int = 0
+    thresholds: int = 0
+    channels: int = 0
 
     def __str__(self) -> str:
         return (
             f"inserted {self.warehouses} warehouses, {self.products} products, "
-            f"{self.barcodes} barcodes, {self.stock_levels} stock levels"
+            f"{self.barcodes} barcodes, {self.stock_levels} stock levels, "
+            f"{self.thresholds} low-stock thresholds, {self.channels} channels"
         )
 
 
-async def seed_catalog(session: AsyncSession) -> SeedResult:
-    """Insert whatever of the demo catalog is missing, in the caller's transaction."""
+async def seed_catalog(session: AsyncSession, api_url: str | None = None) -> SeedResult:
+    """Insert whatever of the demo catalog is missing, in the caller's transaction.
+
+    ``api_url`` is where the worker reaches the API (the demo Shopify channel's store);
+    from the settings when omitted.
+    """
     result = SeedResult()
     for w in WAREHOUSES:
         inserted = await session.execute(
             insert(Warehouse)
             .values(
-                code=w.code, name=w.name, country_code=w.country_code, latitude=w.latitude,
-                longitude=w.longitude, priority=w.priority, daily_capacity=w.daily_capacity,
+                code=w.code,
+                name=w.name,
+                country_code=w.country_code,
+                latitude=w.latitude,
+                longitude=w.longitude,
+                priority=w.priority,
+                daily_capacity=w.daily_capacity,
                 active=True,
             )
             .on_conflict_do_nothing()
@@ -164,18 +229,42 @@ async def seed_catalog(session: AsyncSession) -> SeedResult:
             if (p.sku, w.code) in existing:
                 continue
             await inventory.adjust(
-                session, sku=p.sku, warehouse=w.code,
-                delta=stock_quantity(p.sku, w.code), reason=SEED_REASON, actor="oms seed",
+                session,
+                sku=p.sku,
+                warehouse=w.code,
+                delta=stock_quantity(p.sku, w.code),
+                reason=SEED_REASON,
+                actor="oms seed",
             )
             result.stock_levels += 1
+    for sku, threshold in LOW_STOCK_THRESHOLDS.items():
+        # Only where none is set: a threshold someone changed stays as they left it.
+        changed = await session.execute(
+            update(Product)
+            .where(Product.sku == sku, Product.low_stock_threshold.is_(None))
+            .values(low_stock_threshold=threshold)
+            .returning(Product.sku)
+        )
+        result.thresholds += len(changed.all())
+    for channel in demo_channels(api_url or Settings().api_base_url):
+        inserted = await session.execute(
+            insert(Channel)
+            .values(**channel, active=True)
+            .on_conflict_do_nothing()
+            .returning(Channel.code)
+        )
+        if inserted.all():
+            result.channels += 1
+            session.add(ChannelCursor(channel=channel["code"], last_txid=0, last_id=0))
+    await session.flush()
     return result
 
 
-async def seed(database_url: str) -> SeedResult:
+async def seed(database_url: str, api_url: str | None = None) -> SeedResult:
     """Seed the demo catalog into the database at ``database_url`` (one transaction)."""
     engine = create_engine(database_url, pool_size=1)
     try:
         async with sessionmaker(engine)() as session, session.begin():
-            return await seed_catalog(session)
+            return await seed_catalog(session, api_url)
     finally:
         await engine.dispose()
