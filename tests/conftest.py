@@ -109,6 +109,7 @@ def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
         OMS_TASK_QUEUE=TEST_TASK_QUEUE,
         OMS_SANDBOX_LATENCY_MS=(1, 5),
         OMS_SANDBOX_FAILURE_RATE=0.0,
+        OMS_CHANNEL_SYNC_POLL_SECONDS=1.0,
     )
 
 

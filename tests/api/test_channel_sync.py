@@ -1,0 +1,225 @@
+"""Channel sync end to end: stock changes reach sandbox channels through the outbox and the
+real ``ChannelSyncWorkflow`` on the session worker, with buffers, retries and idempotency."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from store.tables import Channel, ChannelPush, SandboxChannelReceipt
+from tests.api.helpers import eventually
+from tests.conftest import Catalog
+from workflows.names import channel_sync_workflow_id
+
+MakeChannel = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+async def make_channel(
+    worker: Any, http: httpx.AsyncClient, admin: dict[str, str], client: Client
+) -> AsyncIterator[MakeChannel]:
+    """Create channels through the API; their sync workflows are stopped after the test."""
+    codes: list[str] = []
+
+    async def make(**body: Any) -> dict[str, Any]:
+        body.setdefault("code", f"ch-{uuid.uuid4().hex[:8]}")
+        body.setdefault("name", f"channel {body['code']}")
+        body.setdefault("kind", "sandbox")
+        r = await http.post("/api/v1/channels", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+        codes.append(body["code"])
+        return dict(r.json())
+
+    yield make
+    for code in codes:
+        with contextlib.suppress(RPCError):  # it ended on its own (deactivated)
+            await client.get_workflow_handle(channel_sync_workflow_id(code)).terminate()
+
+
+async def receipts(
+    sessions: async_sessionmaker[AsyncSession], channel: str, sku: str
+) -> list[SandboxChannelReceipt]:
+    async with sessions() as s:
+        rows = await s.scalars(
+            select(SandboxChannelReceipt)
+            .where(SandboxChannelReceipt.channel == channel, SandboxChannelReceipt.sku == sku)
+            .order_by(SandboxChannelReceipt.received_at, SandboxChannelReceipt.idempotency_key)
+        )
+        return list(rows.all())
+
+
+def shows(
+    sessions: async_sessionmaker[AsyncSession], channel: str, sku: str, available: int
+) -> Callable[[], Awaitable[list[SandboxChannelReceipt] | None]]:
+    """A probe: the channel's latest receipt for ``sku`` says ``available``."""
+
+    async def probe() -> list[SandboxChannelReceipt] | None:
+        got = await receipts(sessions, channel, sku)
+        return got if got and got[-1].available == available else None
+
+    return probe
+
+
+async def adjust(
+    http: httpx.AsyncClient, headers: dict[str, str], sku: str, warehouse: str, delta: int
+) -> None:
+    r = await http.post(
+        "/api/v1/inventory/adjustments",
+        json={"sku": sku, "warehouse": warehouse, "delta": delta, "reason": "test"},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_adjustment_reaches_sandbox_channel_less_safety_buffer(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 10}, "NJ": {"0": 4}}, n_products=1)
+    sku = cat.skus[0]
+    ch = await make_channel(safety_buffer=3, config={"skus": [sku]})
+    assert ch["workflow_id"] == f"channel-sync-{ch['code']}" and ch["sync_started"]
+
+    await eventually(shows(sessions, ch["code"], sku, 14 - 3))  # both warehouses, less 3
+    await adjust(http, admin, sku, cat.warehouses[0], +5)
+    await eventually(shows(sessions, ch["code"], sku, 19 - 3))
+
+    r = await http.get(f"/api/v1/channels/{ch['code']}/pushes", headers=admin)
+    assert r.status_code == 200
+    [push] = r.json()
+    assert (push["sku"], push["available"]) == (sku, 16)
+    assert push["idempotency_key"].startswith(f"{ch['code']}:{sku}:")
+
+    async def listed() -> dict[str, Any] | None:
+        r = await http.get("/api/v1/channels", headers=admin)
+        mine = next(c for c in r.json() if c["code"] == ch["code"])
+        return mine if mine["lag"] == 0 and mine["last_push_at"] else None
+
+    summary = await eventually(listed)
+    assert summary["pushed_skus"] == 1 and summary["safety_buffer"] == 3
+
+
+async def test_stock_down_to_the_buffer_shows_zero_never_negative(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 5}}, n_products=1)
+    sku = cat.skus[0]
+    ch = await make_channel(safety_buffer=5, config={"skus": [sku]})
+    await eventually(shows(sessions, ch["code"], sku, 0))
+    await adjust(http, admin, sku, cat.warehouses[0], -3)  # 2 left, buffer 5: still 0
+    await adjust(http, admin, sku, cat.warehouses[0], +4)  # 6 left: 1
+    await eventually(shows(sessions, ch["code"], sku, 1))
+    # 0 was pushed once: the drop to 2 changed nothing the channel sees.
+    assert [r.available for r in await receipts(sessions, ch["code"], sku)] == [0, 1]
+
+
+async def test_reservation_and_release_reach_the_channel(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    open_shipment: Callable[..., Awaitable[Any]],
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 10}}, n_products=1)
+    sku = cat.skus[0]
+    ch = await make_channel(config={"skus": [sku]})
+    await eventually(shows(sessions, ch["code"], sku, 10))
+
+    shipment = await open_shipment([sku], [3])  # reserved by the order's workflow
+    await eventually(shows(sessions, ch["code"], sku, 7))
+
+    r = await http.post(
+        f"/api/v1/orders/{shipment.order_id}/cancel", json={"reason": "test"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    await eventually(shows(sessions, ch["code"], sku, 10))  # released
+
+
+async def test_a_channel_that_is_down_retries_while_another_is_updated(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 10}}, n_products=1)
+    sku = cat.skus[0]
+    down = await make_channel(config={"skus": [sku], "down": True})
+    up = await make_channel(config={"skus": [sku]})
+
+    await eventually(shows(sessions, up["code"], sku, 10))
+    # The healthy channel got its update while the other one is still failing.
+    async with sessions() as s:
+        assert await s.get(ChannelPush, (down["code"], sku)) is None
+    assert await receipts(sessions, down["code"], sku) == []
+
+    # The outage ends (ops fixed it): the retrying push goes through, once.
+    async with sessions.begin() as s:
+        await s.execute(
+            update(Channel).where(Channel.code == down["code"]).values(config={"skus": [sku]})
+        )
+    got = await eventually(shows(sessions, down["code"], sku, 10), attempts=1200)
+    assert len(got) == 1
+
+
+async def test_lost_responses_are_retried_without_duplicate_receipts(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 10}}, n_products=1)
+    sku = cat.skus[0]
+    # Call 1 fails before the channel acts, call 2 after it acted (the response is lost).
+    flaky = await make_channel(config={"skus": [sku], "fail_first": 2})
+    steady = await make_channel(config={"skus": [sku]})
+
+    await eventually(shows(sessions, steady["code"], sku, 10))
+
+    async def accepted() -> ChannelPush | None:
+        async with sessions() as s:
+            push = await s.get(ChannelPush, (flaky["code"], sku))
+            return push if push is not None and push.available == 10 else None
+
+    await eventually(accepted, attempts=1200)  # recorded only once a call succeeded
+
+    await adjust(http, admin, sku, cat.warehouses[0], +5)
+    await eventually(shows(sessions, steady["code"], sku, 15))
+    await eventually(shows(sessions, flaky["code"], sku, 15))
+    # The retried key was remembered, not applied twice: one receipt per distinct update.
+    assert [r.available for r in await receipts(sessions, flaky["code"], sku)] == [10, 15]
+    assert [r.available for r in await receipts(sessions, steady["code"], sku)] == [10, 15]
+
+
+async def test_channel_api_refuses_bad_input(
+    make_key: Callable[..., Awaitable[dict[str, str]]],
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+) -> None:
+    ops = await make_key("ops")
+    body = {"code": f"ch-{uuid.uuid4().hex[:8]}", "name": "x", "kind": "sandbox", "active": False}
+    assert (await http.post("/api/v1/channels", json=body, headers=ops)).status_code == 403
+    bad = {**body, "kind": "shopify", "config": {"base_url": "ftp://x"}}
+    r = await http.post("/api/v1/channels", json=bad, headers=admin)
+    assert r.status_code == 422 and r.json()["reason"] == "invalid_channel_config"
+    assert (await http.post("/api/v1/channels", json=body, headers=admin)).status_code == 201
+    r = await http.post("/api/v1/channels", json=body, headers=admin)
+    assert r.status_code == 409 and r.json()["reason"] == "duplicate"
+    r = await http.get("/api/v1/channels/nope/pushes", headers=admin)
+    assert r.status_code == 404
