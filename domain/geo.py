@@ -1,6 +1,9 @@
 """Distances on the globe, for choosing the closest warehouse."""
 
+from collections.abc import Iterator, Mapping
 from math import asin, cos, radians, sin, sqrt
+
+from domain.geocode import country_centroids, geocode
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -13,29 +16,32 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * asin(sqrt(a))
 
 
-#: Rough centroids for countries without coordinates in the payload. The full postal-code
-#: geocoder comes with the routing engine; this keeps "nearest" meaningful until then.
-COUNTRY_CENTROIDS: dict[str, tuple[float, float]] = {
-    "US": (39.8, -98.6),
-    "CA": (56.1, -106.3),
-    "MX": (23.6, -102.6),
-    "GB": (54.0, -2.0),
-    "IE": (53.4, -8.2),
-    "DE": (51.2, 10.4),
-    "FR": (46.2, 2.2),
-    "NL": (52.1, 5.3),
-    "ES": (40.5, -3.7),
-    "IT": (41.9, 12.6),
-    "SE": (60.1, 18.6),
-    "AU": (-25.3, 133.8),
-    "JP": (36.2, 138.3),
-}
+class _CountryCentroids(Mapping[str, tuple[float, float]]):
+    """The geocoding table's country centroids, read on first use rather than at import."""
+
+    def __getitem__(self, code: str) -> tuple[float, float]:
+        return country_centroids()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(country_centroids())
+
+    def __len__(self) -> int:
+        return len(country_centroids())
+
+
+#: Country centroids (ISO 3166-1 alpha-2 -> (latitude, longitude)), from the bundled
+#: geocoding table; ``domain.geocode`` has the postal-code and region levels too.
+COUNTRY_CENTROIDS: Mapping[str, tuple[float, float]] = _CountryCentroids()
 
 
 def locate(
-    latitude: float | None, longitude: float | None, country_code: str
+    latitude: float | None,
+    longitude: float | None,
+    country_code: str,
+    postal_code: str | None = None,
+    province_code: str | None = None,
 ) -> tuple[float, float] | None:
-    """Coordinates of an address: its own when present, else its country's centroid."""
-    if latitude is not None and longitude is not None:
-        return (latitude, longitude)
-    return COUNTRY_CENTROIDS.get(country_code.upper())
+    """Coordinates of an address: its own when present, else the best of postal code,
+    province and country centroid (see ``domain.geocode.geocode``)."""
+    point = geocode(country_code, postal_code, province_code, latitude, longitude)
+    return None if point is None else (point.latitude, point.longitude)
