@@ -54,7 +54,13 @@ async def decide(
     a = req.address
     outcome = route(
         needed=dict(wanted),
-        destination=locate(a.latitude, a.longitude, a.country_code),
+        destination=locate(
+            a.latitude,
+            a.longitude,
+            a.country_code,
+            postal_code=a.zip,
+            province_code=a.province_code,
+        ),
         country_code=a.country_code,
         shipping_method=req.shipping_method,
         sites=sites,

@@ -87,7 +87,7 @@ def test_invalid_templates_are_refused(raw: dict[str, object], message: str) -> 
 
 
 def test_a_template_set_needs_every_base_sla_and_one_template_per_tag() -> None:
-    partial = {k: v for k, v in BASE.items() if k != Step.SHIP}
+    partial: dict[Step, int] = {k: v for k, v in BASE.items() if k != Step.SHIP}
     with pytest.raises(ValidationError, match="missing"):
         TemplateSet(base_sla_seconds=partial)
     with pytest.raises(ValidationError, match="repeated"):
