@@ -74,20 +74,19 @@ class ChannelSyncActivities:
                 is lost once it is fixed. Transient failures raise retryable errors.
         """
         result = ChannelPushResult(channel=batch.channel, cursor=batch.after)
-        skus = [c.sku for c in batch.changes]
         async with self.sessions() as session:
             channel = await repo.get_channel(session, batch.channel)
             if channel is None or not channel.active:
                 return result  # removed meanwhile; the next read ends the workflow
+            adapter = self.factory.adapter(channel.code, channel.kind, channel.config)
+            changes = [c for c in batch.changes if adapter.sells(c.sku)]
+            result.skipped = len(batch.changes) - len(changes)
+            skus = [c.sku for c in changes]
             totals = await outbox.total_available(session, skus)
             accepted = await repo.last_pushed(session, batch.channel, skus)
-        adapter = self.factory.adapter(channel.code, channel.kind, channel.config)
 
-        for change in batch.changes:
+        for change in changes:
             activity.heartbeat(change.sku)
-            if not adapter.sells(change.sku):
-                result.skipped += 1
-                continue
             qty = channel_quantity(totals.get(change.sku, 0), channel.safety_buffer)
             if accepted.get(change.sku) == qty:
                 result.unchanged += 1

@@ -29,11 +29,14 @@ WATCH_CONSUMER = "low-stock"
 
 
 async def _latest_state(session: AsyncSession, skus: list[str]) -> dict[str, str]:
-    rows = await session.execute(
-        select(StockEvent.sku, StockEvent.type)
+    latest = (
+        select(func.max(StockEvent.id).label("id"))
         .where(StockEvent.sku.in_(skus), StockEvent.type.in_([LOW_STOCK, RESTOCKED]))
-        .order_by(StockEvent.sku, StockEvent.id.desc())
-        .distinct(StockEvent.sku)
+        .group_by(StockEvent.sku)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(StockEvent.sku, StockEvent.type).join(latest, StockEvent.id == latest.c.id)
     )
     return {sku: kind for sku, kind in rows.all()}
 
