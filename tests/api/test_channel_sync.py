@@ -25,7 +25,11 @@ MakeChannel = Callable[..., Awaitable[dict[str, Any]]]
 
 @pytest.fixture
 async def make_channel(
-    worker: Any, http: httpx.AsyncClient, admin: dict[str, str], client: Client
+    worker: Any,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[MakeChannel]:
     """Create channels through the API; their sync workflows are stopped after the test."""
     codes: list[str] = []
@@ -40,6 +44,10 @@ async def make_channel(
         return dict(r.json())
 
     yield make
+    # Deactivated, so later stock changes in the session do not poke them; terminated, so
+    # they stop polling now.
+    async with sessions.begin() as s:
+        await s.execute(update(Channel).where(Channel.code.in_(codes)).values(active=False))
     for code in codes:
         with contextlib.suppress(RPCError):  # it ended on its own (deactivated)
             await client.get_workflow_handle(channel_sync_workflow_id(code)).terminate()
