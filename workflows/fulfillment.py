@@ -292,7 +292,7 @@ class FulfillmentWorkflow:
                     tracking=self.tracking,
                     label_url=self.label_url,
                     lines=lines,
-                    warehouse=self.warehouse if self.warehouse != self.input.warehouse else None,
+                    warehouse=self.warehouse,  # always: a move back home must reach the order too
                 ),
             )
 
