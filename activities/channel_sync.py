@@ -52,16 +52,17 @@ class ChannelSyncActivities:
             if channel is None or not channel.active:
                 return ChannelBatch(channel=req.channel, active=False, after=cursor, upto=cursor)
             rows = await outbox.read_after(session, cursor, req.limit)
-        if not rows:
-            return ChannelBatch(channel=req.channel, active=True, after=cursor, upto=cursor)
-        last_txid, last_id, _ = rows[-1]
+            upto = OutboxPosition(txid=rows[-1][0], id=rows[-1][1]) if rows else cursor
+            full = len(rows) >= req.limit
+            unsettled = not full and await outbox.unsettled_after(session, upto)
         return ChannelBatch(
             channel=req.channel,
             active=True,
             after=cursor,
-            upto=OutboxPosition(txid=last_txid, id=last_id),
+            upto=upto,
             changes=coalesce((i, sku) for _, i, sku in rows),
-            full=len(rows) >= req.limit,
+            full=full,
+            unsettled=unsettled,
         )
 
     @activity.defn(name=names.PUSH_CHANNEL_BATCH)

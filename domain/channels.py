@@ -72,6 +72,8 @@ class ChannelBatch(BaseModel):
     changes: list[SkuChange] = Field(default_factory=list)
     #: The read hit its limit: more rows are waiting, drain again without pausing.
     full: bool = False
+    #: Committed rows wait behind a transaction still running: read again shortly.
+    unsettled: bool = False
 
 
 class ChannelPushResult(BaseModel):
@@ -115,6 +117,19 @@ class LowStockCheckResult(BaseModel):
     events: int = 0
     cursor: OutboxPosition = Field(default_factory=OutboxPosition)
     full: bool = False
+    unsettled: bool = False
+
+
+#: First pause before re-reading rows held back by a running transaction; it doubles up to
+#: the poll interval while they stay held back (a long transaction must not cause a spin).
+SETTLE_SECONDS = 0.2
+
+
+def next_pause(poll_seconds: float, unsettled: bool, previous: float | None) -> float:
+    """How long to wait before the next drain (a poke ends the wait sooner)."""
+    if not unsettled:
+        return poll_seconds
+    return min(poll_seconds, SETTLE_SECONDS if previous is None else previous * 2)
 
 
 # --- rules --------------------------------------------------------------------------------

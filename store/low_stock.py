@@ -108,17 +108,23 @@ async def check_batch(session: AsyncSession, limit: int) -> LowStockCheckResult:
         session, OutboxPosition(txid=cursor.last_txid, id=cursor.last_id), limit
     )
     if not rows:
-        return LowStockCheckResult(cursor=OutboxPosition(txid=cursor.last_txid, id=cursor.last_id))
+        position = OutboxPosition(txid=cursor.last_txid, id=cursor.last_id)
+        return LowStockCheckResult(
+            cursor=position, unsettled=await outbox.unsettled_after(session, position)
+        )
     skus = sorted({sku for _, _, sku in rows})
     events = await evaluate(session, skus)
     cursor.last_txid, cursor.last_id = rows[-1][0], rows[-1][1]
     cursor.updated_at = func.now()  # type: ignore[assignment]
+    position = OutboxPosition(txid=rows[-1][0], id=rows[-1][1])
+    full = len(rows) >= limit
     return LowStockCheckResult(
         rows=len(rows),
         skus=len(skus),
         events=events,
-        cursor=OutboxPosition(txid=rows[-1][0], id=rows[-1][1]),
-        full=len(rows) >= limit,
+        cursor=position,
+        full=full,
+        unsettled=not full and await outbox.unsettled_after(session, position),
     )
 
 

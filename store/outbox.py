@@ -7,7 +7,7 @@ alone would lose rows). Writes happen in ``store.inventory.note_change``.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Text, cast, func, literal, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Text, cast, exists, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.channels import OutboxPosition
@@ -18,13 +18,13 @@ from store.tables import InventoryLevel, InventoryOutbox, Warehouse
 PENDING_CAP = 100_000
 
 
-def _settled() -> object:
+def _settled() -> ColumnElement[bool]:
     """Rows whose transaction finished before any transaction still in flight began."""
     xmin = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
     return InventoryOutbox.txid < xmin
 
 
-def _after(pos: OutboxPosition) -> object:
+def _after(pos: OutboxPosition) -> ColumnElement[bool]:
     return tuple_(InventoryOutbox.txid, InventoryOutbox.id) > tuple_(
         literal(pos.txid, BigInteger), literal(pos.id, BigInteger)
     )
@@ -36,16 +36,22 @@ async def read_after(
     """Up to ``limit`` settled rows after ``pos``, as ``(txid, id, sku)`` in read order."""
     rows = await session.execute(
         select(InventoryOutbox.txid, InventoryOutbox.id, InventoryOutbox.sku)
-        .where(_after(pos), _settled())  # type: ignore[arg-type]
+        .where(_after(pos), _settled())
         .order_by(InventoryOutbox.txid, InventoryOutbox.id)
         .limit(limit)
     )
     return [(t, i, s) for t, i, s in rows.all()]
 
 
+async def unsettled_after(session: AsyncSession, pos: OutboxPosition) -> bool:
+    """Committed rows after ``pos`` that a reader may not take yet (an older transaction
+    is still running): worth reading again in a moment rather than at the next poll."""
+    return bool(await session.scalar(select(exists().where(_after(pos), ~_settled()))))
+
+
 async def pending_after(session: AsyncSession, pos: OutboxPosition) -> int:
     """Rows after ``pos`` (settled or not), counted up to :data:`PENDING_CAP`."""
-    capped = select(InventoryOutbox.id).where(_after(pos)).limit(PENDING_CAP).subquery()  # type: ignore[arg-type]
+    capped = select(InventoryOutbox.id).where(_after(pos)).limit(PENDING_CAP).subquery()
     return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
 
 

@@ -27,6 +27,7 @@ from domain.channels import (
     LowStockCheckResult,
     LowStockWatchInput,
     OutboxPosition,
+    next_pause,
 )
 from workflows import names
 
@@ -67,6 +68,7 @@ class ChannelSyncWorkflow:
 
     @workflow.run
     async def run(self, inp: ChannelSyncInput) -> ChannelSyncStatus:
+        pause: float | None = None
         for _ in range(inp.max_iterations):
             # Cleared before reading: a poke that lands during the drain means another drain.
             self.poked = False
@@ -105,7 +107,10 @@ class ChannelSyncWorkflow:
                 continue  # more rows are waiting: no pause
             if workflow.info().is_continue_as_new_suggested():
                 break
-            await self._pause(inp.poll_seconds)
+            pause = next_pause(inp.poll_seconds, batch.unsettled, pause)
+            await self._pause(pause)
+            if not batch.unsettled:
+                pause = None
         workflow.continue_as_new(inp)
 
     async def _pause(self, seconds: float) -> None:
@@ -139,6 +144,7 @@ class LowStockWatchWorkflow:
 
     @workflow.run
     async def run(self, inp: LowStockWatchInput) -> None:
+        pause: float | None = None
         for _ in range(inp.max_iterations):
             self.poked = False
             result: LowStockCheckResult = await workflow.execute_activity(
@@ -153,10 +159,11 @@ class LowStockWatchWorkflow:
                 continue
             if workflow.info().is_continue_as_new_suggested():
                 break
+            pause = next_pause(inp.poll_seconds, result.unsettled, pause)
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self.poked, timeout=timedelta(seconds=inp.poll_seconds)
-                )
+                await workflow.wait_condition(lambda: self.poked, timeout=timedelta(seconds=pause))
+            if not result.unsettled:
+                pause = None
         workflow.continue_as_new(inp)
 
     @workflow.signal
