@@ -21,6 +21,7 @@ from domain.status import (
     ShippingMethod,
     TrackingStatus,
 )
+from domain.tagging import TaggingContext
 
 
 class Address(BaseModel):
@@ -72,6 +73,9 @@ class OrderInput(BaseModel):
     risk_level: str | None = None
     created_at: datetime | None = None
     options: OrderOptions = Field(default_factory=OrderOptions)
+    #: The tag rules, product tags and home country to tag the order with, fixed at intake
+    #: so the workflow tags it deterministically (None: taken in before tag rules existed).
+    tagging: TaggingContext | None = None
 
 
 class Hold(BaseModel):
