@@ -7,6 +7,7 @@ closes only that).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,11 +30,26 @@ from api.routers import (
     routing,
     sandbox_shopify,
     shipments,
+    tags,
     webhooks,
 )
 from oms.settings import Settings, get_settings
 from oms.temporal import connect
 from store.db import create_engine, sessionmaker
+from store.tagging import ensure_default_tag_rules
+
+log = logging.getLogger(__name__)
+
+
+async def _seed_tag_rules(app: FastAPI) -> None:
+    """Store the default tag rules on the first start. A database that cannot be reached
+    now does not stop the API: intake uses the built-in defaults (version 0) meanwhile."""
+    try:
+        async with app.state.sessions.begin() as session:
+            if await ensure_default_tag_rules(session):
+                log.info("stored the default tag rules as version 1")
+    except Exception:  # logged; the next start tries again
+        log.warning("could not seed the default tag rules", exc_info=True)
 
 
 def create_app(
@@ -66,6 +82,7 @@ def create_app(
         app.state.engine = db
         app.state.sessions = sessionmaker(db)
         app.state.temporal = temporal
+        await _seed_tag_rules(app)
         try:
             yield
         finally:
@@ -82,6 +99,7 @@ def create_app(
     problems.install(app)
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
         app.include_router(module.router)
+    app.include_router(tags.router)
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
     app.include_router(scan_page.router)

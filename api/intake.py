@@ -38,6 +38,7 @@ from domain.models import OrderInput
 from domain.status import OrderStatus
 from oms.settings import Settings
 from store.tables import OrderIntake, WebhookReceipt
+from store.tagging import tagging_context
 from workflows import names
 from workflows.order import OrderWorkflow
 
@@ -80,6 +81,15 @@ async def find_by_channel(session: AsyncSession, channel: str, external_id: str)
     )
 
 
+async def with_tagging(session: AsyncSession, settings: Settings, order: OrderInput) -> OrderInput:
+    """``order`` with what its workflow needs to tag it: the tag rules in force (and their
+    version), its products' catalog tags and the home country, read in ``session``."""
+    if order.tagging is not None:
+        return order
+    context = await tagging_context(session, order, settings.home_country)
+    return order.model_copy(update={"tagging": context})
+
+
 async def start_order(client: Client, settings: Settings, order: OrderInput) -> None:
     """Start (or attach to) the order's workflow.
 
@@ -120,8 +130,10 @@ async def take_in(
 ) -> IntakeResult:
     """Insert the intake row, start the workflow, commit (see the module docstring).
 
-    ``receipt_new`` is False when the caller's webhook receipt already existed.
+    ``receipt_new`` is False when the caller's webhook receipt already existed. The order
+    is started with its tagging context (:func:`with_tagging`).
     """
+    order = await with_tagging(session, settings, order)
     inserted = await session.scalar(
         insert(OrderIntake)
         .values(

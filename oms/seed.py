@@ -20,6 +20,7 @@ from store import inventory
 from store.catalog import catalog_gtin
 from store.db import create_engine, sessionmaker
 from store.tables import Channel, ChannelCursor, InventoryLevel, Product, ProductBarcode, Warehouse
+from store.tagging import ensure_default_tag_rules
 
 SEED_REASON = "seed"
 
@@ -170,12 +171,14 @@ class SeedResult:
     stock_levels: int = 0
     thresholds: int = 0
     channels: int = 0
+    tag_rules: int = 0  # 1 when the default tag rules were stored (as version 1)
 
     def __str__(self) -> str:
         return (
             f"inserted {self.warehouses} warehouses, {self.products} products, "
             f"{self.barcodes} barcodes, {self.stock_levels} stock levels, "
-            f"{self.thresholds} low-stock thresholds, {self.channels} channels"
+            f"{self.thresholds} low-stock thresholds, {self.channels} channels, "
+            f"{self.tag_rules} tag rule sets"
         )
 
 
@@ -256,6 +259,7 @@ async def seed_catalog(session: AsyncSession, api_url: str | None = None) -> See
         if inserted.all():
             result.channels += 1
             session.add(ChannelCursor(channel=channel["code"], last_txid=0, last_id=0))
+    result.tag_rules = int(await ensure_default_tag_rules(session))
     await session.flush()
     return result
 

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     payment_timeout_seconds: int = Field(default=3 * 24 * 3600, alias="OMS_PAYMENT_TIMEOUT_SECONDS")
     #: How often a backordered order retries allocation when no adjustment wakes it.
     backorder_recheck_seconds: int = Field(default=6 * 3600, alias="OMS_BACKORDER_RECHECK_SECONDS")
+    #: The store's home country (ISO 3166 alpha-2): orders shipping elsewhere are tagged
+    #: ``international`` by the default tag rules.
+    home_country: str = Field(
+        default="US", min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", alias="OMS_HOME_COUNTRY"
+    )
     worker_metrics_port: int | None = Field(default=None, alias="OMS_WORKER_METRICS_PORT")
     #: Pooled Postgres connections per process, and as many again in overflow: keep
     #: 2 x pool size x processes under the server's max_connections (100 by default).

@@ -68,7 +68,8 @@ QUERY_TIMEOUT = timedelta(seconds=3)
 # --- intake -------------------------------------------------------------------------------
 
 
-def _order_input(body: OrderIn, settings: AppSettings) -> OrderInput:
+def order_input(body: OrderIn, settings: AppSettings) -> OrderInput:
+    """The workflow input of an API order (also what the tag rules preview evaluates)."""
     return OrderInput(
         order_id=safe_id(f"{body.channel}-{body.external_id}"),
         external_id=body.external_id,
@@ -119,7 +120,7 @@ async def create_order(
     request_hash = hashlib.sha256(
         json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()
-    order = _order_input(body, settings)
+    order = order_input(body, settings)
 
     async def replay(row: OrderIntake) -> AcceptedOrder:
         if row.request_hash != request_hash:
@@ -130,7 +131,10 @@ async def create_order(
                 extra={"order_id": row.order_id},
             )
         if row.order_id == order.order_id:
-            await intake.start_order(client, settings, order)  # heals a crash before the start
+            # heals a crash before the start
+            await intake.start_order(
+                client, settings, await intake.with_tagging(session, settings, order)
+            )
         response.status_code = 200
         return AcceptedOrder(order_id=row.order_id)
 
