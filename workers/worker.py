@@ -17,6 +17,7 @@ from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.shipping import ShippingActivities
 from activities.stock import StockActivities
+from domain import geocode
 from integrations.carriers import SandboxCarrier
 from integrations.channels import ChannelFactory
 from integrations.payments import SandboxPaymentGateway
@@ -82,6 +83,9 @@ def build_worker(
     task_queue: str | None = None,
     behaviour: SandboxBehaviour | None = None,
 ) -> Worker:
+    # Workflow code geocodes postal codes (verification); the table is read here, outside
+    # the sandbox, once, and shared with it through the passthrough ``domain`` package.
+    geocode.preload()
     behaviour = behaviour or SandboxBehaviour(
         latency_ms=settings.sandbox_latency_ms, failure_rate=settings.sandbox_failure_rate
     )
