@@ -340,7 +340,7 @@ class DevStack:
         t = time.monotonic()
         from oms.seed import seed
 
-        result = asyncio.run(seed(self.database_url, self.api_url))
+        result = asyncio.run(seed(self.database_url, s.api_base_url))
         self._step("seed", str(result), t)
 
         self.admin_key, created = ensure_admin_key(
