@@ -111,8 +111,10 @@ class StockActivities:
             notes.append("lost stock or capacity to a concurrent order; routed again")
 
         short = sorted(outcome.short) if outcome.short else sorted(wanted)
+        # The whole need of each short SKU: the units on the shelf now are part of it.
+        claims = {sku: wanted[sku] for sku in short if sku in wanted}
         async with self.sessions.begin() as session:
-            await inventory.record_backorder(session, req.order_id, dict(wanted))
+            await inventory.record_backorder(session, req.order_id, sorted(wanted), claims)
         decision = decision_of(version, outcome, notes)
         decision.decision = "backordered"
         return AllocationResult(
@@ -210,6 +212,7 @@ class StockActivities:
                     return MoveResult(moved=False, detail="the shipment holds no reservations")
                 if not to_move:
                     return MoveResult(moved=True, detail="already there")
+                await allocation.free_slots(session, Reservation.shipment_id == req.shipment_id)
                 for r in to_move:
                     short = await _shift(session, r, req.to_warehouse)
                     if short is not None:
@@ -226,6 +229,7 @@ class StockActivities:
         found empty for a SKU, correct that SKU's count so routing stops sending it there.
         """
         async with self.sessions.begin() as session:
+            await allocation.free_slots(session, Reservation.shipment_id == req.shipment_id)
             freed = await inventory.release_shipment(session, req.shipment_id)
             if req.sku:
                 level = await session.get(InventoryLevel, (req.sku, req.warehouse))
@@ -243,6 +247,7 @@ class StockActivities:
     @activity.defn(name=names.RELEASE_STOCK)
     async def release_stock(self, req: ReleaseRequest) -> int:
         async with self.sessions.begin() as session:
+            await allocation.free_slots(session, Reservation.order_id == req.order_id)
             return await inventory.release_order(session, req.order_id)
 
     @activity.defn(name=names.COMMIT_STOCK)
@@ -259,8 +264,17 @@ def _lines(quantities: dict[str, int], weights: dict[str, int]) -> list[Shipment
 
 
 async def _shift(session: AsyncSession, r: Reservation, to: str) -> str | None:
-    """Move one reservation row to warehouse ``to``; the reason when ``to`` lacks stock."""
-    took = await session.execute(
+    """Move one reservation row to warehouse ``to``; the reason when ``to`` lacks stock.
+
+    The two level rows are updated in warehouse order, the order every other writer locks
+    (sku, warehouse) rows in, so a move cannot deadlock with an allocation.
+    """
+    give_back = (
+        update(InventoryLevel)
+        .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
+        .values(reserved=InventoryLevel.reserved - r.quantity)
+    )
+    take = (
         update(InventoryLevel)
         .where(
             InventoryLevel.sku == r.sku,
@@ -269,13 +283,12 @@ async def _shift(session: AsyncSession, r: Reservation, to: str) -> str | None:
         )
         .values(reserved=InventoryLevel.reserved + r.quantity)
     )
-    if took.rowcount != 1:  # type: ignore[attr-defined]
-        return f"{to} has fewer than {r.quantity} of {r.sku} available"
-    await session.execute(
-        update(InventoryLevel)
-        .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
-        .values(reserved=InventoryLevel.reserved - r.quantity)
-    )
+    for stmt, is_take in sorted(
+        ((give_back, False), (take, True)), key=lambda p: to if p[1] else r.warehouse
+    ):
+        result = await session.execute(stmt)
+        if is_take and result.rowcount != 1:  # type: ignore[attr-defined]
+            return f"{to} has fewer than {r.quantity} of {r.sku} available"
     inventory.note_change(session, r.sku, r.warehouse)
     inventory.note_change(session, r.sku, to)
     r.warehouse = to

@@ -353,7 +353,7 @@ class ShipmentUpdate(BaseModel):
     tracking: Tracking | None = None
     label_url: str | None = None
     lines: list[ShipmentLine] = Field(default_factory=list)
-    warehouse: str | None = None  # set when ops moved the shipment
+    warehouse: str | None = None  # where it ships from now (ops may have moved it)
 
 
 # --- updates and signals from people and carriers ---------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -215,3 +215,34 @@ async def take_slot(session: AsyncSession, warehouse: str, now: datetime) -> boo
     if wh.daily_capacity is not None and wh.daily_capacity <= 0:
         return False
     return (await session.execute(upsert)).scalar_one_or_none() is not None
+
+
+async def free_slots(session: AsyncSession, which: ColumnElement[bool]) -> None:
+    """Give back the capacity slots of shipments still holding reservations (``which``).
+
+    A shipment moved away, handed back or cancelled no longer uses its warehouse's day;
+    the slot is returned to the day the shipment was allocated on.
+    """
+    rows = (
+        await session.execute(
+            select(
+                Reservation.shipment_id,
+                Reservation.warehouse,
+                func.min(Reservation.created_at),
+                Warehouse.timezone,
+            )
+            .join(Warehouse, Warehouse.code == Reservation.warehouse)
+            .where(which, Reservation.status == "reserved")
+            .group_by(Reservation.shipment_id, Reservation.warehouse, Warehouse.timezone)
+        )
+    ).all()
+    for _shipment, warehouse, since, timezone in rows:
+        await session.execute(
+            update(WarehouseDailyLoad)
+            .where(
+                WarehouseDailyLoad.warehouse == warehouse,
+                WarehouseDailyLoad.day == local_day(since, timezone),
+                WarehouseDailyLoad.shipments > 0,
+            )
+            .values(shipments=WarehouseDailyLoad.shipments - 1)
+        )

@@ -195,16 +195,20 @@ async def levels(
 
 
 async def record_backorder(
-    session: AsyncSession, order_id: str, quantities: dict[str, int]
+    session: AsyncSession, order_id: str, skus: list[str], claims: dict[str, int]
 ) -> None:
-    """Queue the order for stock; a re-check keeps its place in line (``created_at``)."""
-    skus = sorted(quantities)
+    """Queue the order for stock; a re-check keeps its place in line (``created_at``).
+
+    ``skus`` are what wakes it (any of its SKUs arriving may complete a plan); ``claims``
+    are the units it is short of, which later orders must leave for it. SKUs it could
+    have had are not claimed, so one large backorder does not block unrelated items.
+    """
+    values = {"skus": sorted(skus), "quantities": claims}
     await session.execute(
         insert(Backorder)
-        .values(order_id=order_id, skus=skus, quantities=quantities)
+        .values(order_id=order_id, **values)
         .on_conflict_do_update(
-            index_elements=[Backorder.order_id],
-            set_={"skus": skus, "quantities": quantities, "resolved_at": None},
+            index_elements=[Backorder.order_id], set_={**values, "resolved_at": None}
         )
     )
 

@@ -92,6 +92,10 @@ class OrderWorkflow:
         self.rejected: set[str] = set()  # shipments a warehouse handed back
         self.refused_by: set[str] = set()  # warehouses that handed back lines
         self.rerouting = 0  # re-allocations in flight after a rejection
+        self.waiting_for_stock = 0  # of those, how many wait as backorders
+        #: One re-route allocates at a time: shipment numbers (``next_seq``) are handed
+        #: out by the allocation, so two at once would both take the same number.
+        self.reroute_lock = asyncio.Lock()
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -222,7 +226,8 @@ class OrderWorkflow:
             if first_pass:
                 await self._set_status(OrderStatus.BACKORDERED)
             else:
-                await self._flush()
+                self.waiting_for_stock += 1
+                await self._set_status(self._status_from_shipments())
             recheck = timedelta(seconds=self.order.options.backorder_recheck_seconds)
             try:
                 await workflow.wait_condition(
@@ -230,6 +235,9 @@ class OrderWorkflow:
                 )
             except TimeoutError:
                 self._event("backorder_recheck")
+            finally:
+                if not first_pass:
+                    self.waiting_for_stock -= 1
             self._check_cancel()
 
     def _adopt(self, shipments: list[AllocatedShipment]) -> None:
@@ -275,15 +283,16 @@ class OrderWorkflow:
                 reason=result.reject_reason,
             )
             lines = [OrderLine(sku=ln.sku, quantity=ln.quantity) for ln in result.lines]
-            try:
-                shipments = await self._route(
-                    lines, exclude=sorted(self.refused_by), first_pass=False
-                )
-            except _Cancelled:
-                return  # the run loop compensates the whole order
-            self._adopt(shipments)
-            for s in shipments:
-                await self._start_child(self.shipments[s.shipment_id])
+            async with self.reroute_lock:
+                try:
+                    shipments = await self._route(
+                        lines, exclude=sorted(self.refused_by), first_pass=False
+                    )
+                except _Cancelled:
+                    return  # the run loop compensates the whole order
+                self._adopt(shipments)
+                for s in shipments:
+                    await self._start_child(self.shipments[s.shipment_id])
             await self._set_status(self._status_from_shipments())
         finally:
             self.rerouting -= 1
@@ -368,6 +377,9 @@ class OrderWorkflow:
     def _status_from_shipments(self) -> OrderStatus:
         live = [v for sid, v in self.shipments.items() if sid not in self.rejected]
         statuses = [s.status for s in live]
+        if self.waiting_for_stock and all(s == ShipmentStatus.OPEN for s in statuses):
+            # Handed-back lines wait for stock and nothing else is under way.
+            return OrderStatus.BACKORDERED
         shipped = {
             ShipmentStatus.SHIPPED,
             ShipmentStatus.IN_TRANSIT,
@@ -491,7 +503,9 @@ class OrderWorkflow:
                     status=self.status,
                     tags=self.tags,
                     priority=self.priority,
-                    warehouses=sorted({s.warehouse for s in self.shipments.values()}),
+                    warehouses=sorted(
+                        {v.warehouse for k, v in self.shipments.items() if k not in self.rejected}
+                    ),
                     total=o.total,
                     currency=o.currency,
                     created_at=o.created_at or workflow.info().start_time,
