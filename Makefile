@@ -38,6 +38,12 @@ bench: $(STAMP)
 bench-scans: $(STAMP)
 	$(BIN)/python -m bench.scans
 
+## bench-stock: reservations on hot SKUs vs a plain UPDATE, routing vs allocation time (bench/RESULTS.md)
+.PHONY: bench-stock
+bench-stock: $(STAMP)
+	$(BIN)/python -m bench.reservations
+	$(BIN)/python -m bench.routing
+
 ## clean: remove the venv, caches and build output (keeps .oms/, the dev stack's data)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts
