@@ -81,17 +81,11 @@ class StockActivities:
         for _ in range(ROUTING_ATTEMPTS):
             now = datetime.now(UTC)
             async with self.sessions() as session:
-                version, outcome = await allocation.decide(session, req, now)
+                routed = await allocation.decide(session, req, now)
+            version, outcome = routed.version, routed.outcome
             if unknown or not outcome.routed:
                 break
-            planned = [
-                allocation.PlannedReservation(
-                    shipment_id=names.shipment_id_for(req.order_id, req.next_seq + i),
-                    warehouse=s.warehouse,
-                    quantities=s.lines,
-                )
-                for i, s in enumerate(outcome.shipments)
-            ]
+            planned = routed.planned(req.order_id, req.next_seq)
             if await self._reserve(req.order_id, planned, now):
                 shipments = [
                     AllocatedShipment(

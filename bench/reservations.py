@@ -134,7 +134,11 @@ async def reserve_plan_one(
     from store import allocation, inventory
 
     sku, warehouse = key
-    planned = [allocation.PlannedReservation(f"{order_id}-1", warehouse, {sku: 1})]
+    planned = [
+        allocation.PlannedReservation(
+            f"{order_id}-1", warehouse, {sku: 1}, capacity=None, timezone="UTC"
+        )
+    ]
     try:
         async with sessions.begin() as session:
             if not await allocation.reserve_plan(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -21,7 +22,7 @@ from domain.geo import locate
 from domain.models import AllocationRequest
 from domain.routing import DEFAULT_RULES, RoutingOutcome, RoutingRules, Site, route
 from store import rules
-from store.inventory import note_change
+from store.inventory import reserve_line
 from store.tables import (
     Backorder,
     InventoryLevel,
@@ -29,6 +30,7 @@ from store.tables import (
     Warehouse,
     WarehouseDailyLoad,
 )
+from workflows import names
 
 
 async def load_rules(session: AsyncSession) -> tuple[int, RoutingRules]:
@@ -43,7 +45,7 @@ async def decide(
     session: AsyncSession,
     req: AllocationRequest,
     now: datetime,
-) -> tuple[int, RoutingOutcome]:
+) -> Decision:
     """Route ``req`` against current stock without reserving anything (also the preview)."""
     wanted = Counter[str]()
     for line in req.lines:
@@ -68,7 +70,29 @@ async def decide(
         now=now,
         claims=claims,
     )
-    return version, outcome
+    return Decision(version, outcome, {site.code: site for site in sites})
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A routing outcome, the rule version that made it, and the sites it saw."""
+
+    version: int
+    outcome: RoutingOutcome
+    sites: dict[str, Site]
+
+    def planned(self, order_id: str, next_seq: int) -> list[PlannedReservation]:
+        """The outcome's shipments, numbered from ``next_seq``, ready to reserve."""
+        return [
+            PlannedReservation(
+                shipment_id=names.shipment_id_for(order_id, next_seq + i),
+                warehouse=s.warehouse,
+                quantities=s.lines,
+                capacity=self.sites[s.warehouse].daily_capacity,
+                timezone=self.sites[s.warehouse].timezone,
+            )
+            for i, s in enumerate(self.outcome.shipments)
+        ]
 
 
 def local_day(now: datetime, timezone: str) -> date:
@@ -150,6 +174,8 @@ class PlannedReservation:
     shipment_id: str
     warehouse: str
     quantities: dict[str, int]
+    capacity: int | None | Literal["lookup"] = "lookup"
+    timezone: str = "UTC"
 
 
 async def reserve_plan(
@@ -167,52 +193,45 @@ async def reserve_plan(
         for sku, qty in s.quantities.items()
     )
     for sku, warehouse, qty, shipment_id in lines:
-        result = await session.execute(
-            update(InventoryLevel)
-            .where(
-                InventoryLevel.sku == sku,
-                InventoryLevel.warehouse == warehouse,
-                InventoryLevel.on_hand - InventoryLevel.reserved >= qty,
-            )
-            .values(reserved=InventoryLevel.reserved + qty, updated_at=func.now())
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await reserve_line(
+            session,
+            order_id=order_id,
+            shipment_id=shipment_id,
+            sku=sku,
+            warehouse=warehouse,
+            qty=qty,
+        ):
             return False
-        note_change(session, sku, warehouse)
-        session.add(
-            Reservation(
-                order_id=order_id,
-                shipment_id=shipment_id,
-                sku=sku,
-                warehouse=warehouse,
-                quantity=qty,
-                status="reserved",
-            )
-        )
     for s in sorted(shipments, key=lambda s: s.warehouse):
-        if not await take_slot(session, s.warehouse, now):
+        if not await take_slot(session, s.warehouse, now, s.capacity, s.timezone):
             return False
-    await session.flush()
     return True
 
 
-async def take_slot(session: AsyncSession, warehouse: str, now: datetime) -> bool:
-    """Count one more shipment for the warehouse's day, unless that passes its capacity."""
-    wh = await session.get(Warehouse, warehouse)
-    if wh is None:
-        return False
-    day = local_day(now, wh.timezone)
+async def take_slot(
+    session: AsyncSession,
+    warehouse: str,
+    now: datetime,
+    capacity: int | None | Literal["lookup"] = "lookup",
+    timezone: str = "UTC",
+) -> bool:
+    """Count one more shipment for the warehouse's day, unless that passes its capacity.
+
+    Routing already knows the capacity and time zone; other callers let it be looked up.
+    """
+    if capacity == "lookup":
+        wh = await session.get(Warehouse, warehouse)
+        if wh is None:
+            return False
+        capacity, timezone = wh.daily_capacity, wh.timezone
+    day = local_day(now, timezone)
     stmt = insert(WarehouseDailyLoad).values(warehouse=warehouse, day=day, shipments=1)
     upsert = stmt.on_conflict_do_update(
         index_elements=[WarehouseDailyLoad.warehouse, WarehouseDailyLoad.day],
         set_={"shipments": WarehouseDailyLoad.shipments + 1},
-        where=(
-            WarehouseDailyLoad.shipments < wh.daily_capacity
-            if wh.daily_capacity is not None
-            else None
-        ),
+        where=(WarehouseDailyLoad.shipments < capacity if capacity is not None else None),
     ).returning(WarehouseDailyLoad.shipments)
-    if wh.daily_capacity is not None and wh.daily_capacity <= 0:
+    if capacity is not None and capacity <= 0:
         return False
     return (await session.execute(upsert)).scalar_one_or_none() is not None
 

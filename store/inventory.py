@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +54,42 @@ def note_change(session: AsyncSession, sku: str, warehouse: str) -> None:
     session.add(InventoryOutbox(sku=sku, warehouse=warehouse))
 
 
+#: One reserved line in one round trip: the guarded UPDATE (Postgres re-checks the
+#: predicate on the locked row), the outbox row and the reservation row, all or nothing.
+#: Measured 2.5x the ORM's three statements under 64 clients on hot rows (bench/RESULTS.md):
+#: the hot row stays locked for one round trip instead of three.
+_RESERVE_LINE = text(
+    """
+    WITH taken AS (
+        UPDATE inventory_levels SET reserved = reserved + :qty, updated_at = now()
+        WHERE sku = :sku AND warehouse = :warehouse AND on_hand - reserved >= :qty
+        RETURNING sku, warehouse
+    ), noted AS (
+        INSERT INTO inventory_outbox (sku, warehouse) SELECT sku, warehouse FROM taken
+    )
+    INSERT INTO reservations (order_id, shipment_id, sku, warehouse, quantity, status)
+    SELECT :order_id, :shipment_id, sku, warehouse, :qty, 'reserved' FROM taken
+    """
+)
+
+
+async def reserve_line(
+    session: AsyncSession, *, order_id: str, shipment_id: str, sku: str, warehouse: str, qty: int
+) -> bool:
+    """Reserve ``qty`` of ``sku`` at ``warehouse`` if available; False leaves no trace."""
+    result = await session.execute(
+        _RESERVE_LINE,
+        {
+            "order_id": order_id,
+            "shipment_id": shipment_id,
+            "sku": sku,
+            "warehouse": warehouse,
+            "qty": qty,
+        },
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 async def try_reserve(
     session: AsyncSession,
     *,
@@ -68,30 +104,15 @@ async def try_reserve(
     locked in sorted order so two orders can never deadlock on each other's rows.
     """
     for sku in sorted(quantities):
-        qty = quantities[sku]
-        result = await session.execute(
-            update(InventoryLevel)
-            .where(
-                InventoryLevel.sku == sku,
-                InventoryLevel.warehouse == warehouse,
-                InventoryLevel.on_hand - InventoryLevel.reserved >= qty,
-            )
-            .values(reserved=InventoryLevel.reserved + qty, updated_at=func.now())
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if not await reserve_line(
+            session,
+            order_id=order_id,
+            shipment_id=shipment_id,
+            sku=sku,
+            warehouse=warehouse,
+            qty=quantities[sku],
+        ):
             return False
-        note_change(session, sku, warehouse)
-        session.add(
-            Reservation(
-                order_id=order_id,
-                shipment_id=shipment_id,
-                sku=sku,
-                warehouse=warehouse,
-                quantity=qty,
-                status="reserved",
-            )
-        )
-    await session.flush()
     return True
 
 

@@ -115,7 +115,8 @@ async def preview(body: PreviewIn, session: Session, _: Ops) -> PreviewOut:
         address=Address(**body.shipping_address.model_dump()),
         shipping_method=body.shipping_method,
     )
-    version, outcome = await decide(session, req, datetime.now(UTC))
+    decision = await decide(session, req, datetime.now(UTC))
+    version, outcome = decision.version, decision.outcome
     await session.rollback()
     return PreviewOut(
         decision=" + ".join(s.warehouse for s in outcome.shipments) or "backordered",
