@@ -298,6 +298,14 @@ async def test_concurrent_multi_line_reservations_are_all_or_nothing(
         assert on_hand == stock["PDX"][str(cat.skus.index(sku))]  # same stock at every site
 
 
+async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
+    try:
+        await handle.describe()
+    except RPCError:
+        return False
+    return True
+
+
 async def test_cancel_racing_the_label_gives_the_packer_the_truth(
     client: Client, sessions: Sessions, make_catalog: Any
 ) -> None:
@@ -332,6 +340,7 @@ async def test_cancel_racing_the_label_gives_the_packer_the_truth(
         fh = client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
         try:
             await eventually(lambda: _has_status(sessions, order.order_id, "ready_to_pick"))
+            await eventually(lambda: _exists(fh))  # the order says so just before the child runs
             await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="s1", sku=sku))
             pack = await fh.start_update(
                 FulfillmentWorkflow.pack,
