@@ -31,6 +31,7 @@ from api.routers import (
     sandbox_shopify,
     shipments,
     tags,
+    templates,
     webhooks,
 )
 from oms.settings import Settings, get_settings
@@ -100,6 +101,7 @@ def create_app(
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
         app.include_router(module.router)
     app.include_router(tags.router)
+    app.include_router(templates.router)
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
     app.include_router(scan_page.router)

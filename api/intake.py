@@ -36,9 +36,11 @@ from api.metrics import ORDERS_RECEIVED
 from api.temporal import TRANSIENT, unavailable
 from domain.models import OrderInput
 from domain.status import OrderStatus
+from domain.tagging import tags_for
 from oms.settings import Settings
 from store.tables import OrderIntake, WebhookReceipt
 from store.tagging import tagging_context
+from store.templates import load_templates
 from workflows import names
 from workflows.order import OrderWorkflow
 
@@ -83,11 +85,13 @@ async def find_by_channel(session: AsyncSession, channel: str, external_id: str)
 
 async def with_tagging(session: AsyncSession, settings: Settings, order: OrderInput) -> OrderInput:
     """``order`` with what its workflow needs to tag it: the tag rules in force (and their
-    version), its products' catalog tags and the home country, read in ``session``."""
+    version), its products' catalog tags, the home country and the fulfillment templates,
+    read in ``session``."""
     if order.tagging is not None:
         return order
     context = await tagging_context(session, order, settings.home_country)
-    return order.model_copy(update={"tagging": context})
+    _, templates = await load_templates(session)
+    return order.model_copy(update={"tagging": context, "templates": templates})
 
 
 async def start_order(client: Client, settings: Settings, order: OrderInput) -> None:
@@ -107,7 +111,7 @@ async def start_order(client: Client, settings: Settings, order: OrderInput) -> 
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value),
-                    SearchAttributePair(TAGS, list(order.tags)),
+                    SearchAttributePair(TAGS, tags_for(order).tags),
                 ]
             ),
         )

@@ -15,6 +15,8 @@ from domain.models import (
     RoutingDecision,
     ShipmentLine,
     ShipmentView,
+    StepView,
+    StuckInfo,
     Tracking,
 )
 from domain.status import (
@@ -237,6 +239,11 @@ class OrderDetail(BaseModel):
     routing: RoutingDecision | None = None
     payment: str | None = None
     cancel_reason: str | None = None
+    steps: list[StepView] = Field(
+        default_factory=list, description="the order's template: every step with its state"
+    )
+    stuck: StuckInfo | None = None
+    tags_version: int | None = Field(default=None, description="tag rules that tagged it")
     events: list[EventOut]
     live: bool = Field(
         description="True when read from the running workflow, False from the projection"

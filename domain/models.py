@@ -22,6 +22,7 @@ from domain.status import (
     TrackingStatus,
 )
 from domain.tagging import TaggingContext
+from domain.templates import TemplateSet
 
 
 class Address(BaseModel):
@@ -76,6 +77,8 @@ class OrderInput(BaseModel):
     #: The tag rules, product tags and home country to tag the order with, fixed at intake
     #: so the workflow tags it deterministically (None: taken in before tag rules existed).
     tagging: TaggingContext | None = None
+    #: The fulfillment templates in force at intake (None: the built-in defaults).
+    templates: TemplateSet | None = None
 
 
 class Hold(BaseModel):
@@ -115,6 +118,32 @@ class ShipmentView(BaseModel):
     lines: list[ShipmentLine]
     tracking: Tracking | None = None
     label_url: str | None = None
+    #: Template steps of this shipment: the packer must confirm protective packaging.
+    packaging_check: bool = False
+    packaging_checked: bool = False
+    verify_at_pack: bool = False
+    on_hold: bool = False
+
+
+class StepView(BaseModel):
+    """One step of the order's template, as staff see it in the order detail."""
+
+    step: str
+    state: str  # done | active | pending
+    sla_seconds: int
+    added_by: str | None = None  # the tag whose template added it
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    due_at: datetime | None = None
+    breached: bool = False
+
+
+class StuckInfo(BaseModel):
+    """Why an order is stuck: the step whose SLA passed, since when."""
+
+    step: str
+    since: datetime
+    sla_seconds: int
 
 
 class RoutingDecision(BaseModel):
@@ -145,6 +174,9 @@ class OrderState(BaseModel):
     routing: RoutingDecision | None = None
     payment: str | None = None
     cancel_reason: str | None = None
+    steps: list[StepView] = Field(default_factory=list)
+    stuck: StuckInfo | None = None
+    tags_version: int | None = None
 
 
 # --- projection -----------------------------------------------------------------------
@@ -331,6 +363,10 @@ class FulfillmentInput(BaseModel):
     lines: list[ShipmentLine]
     #: Every item must be scanned a second time at the pack station before packing.
     verify_at_pack: bool = False
+    #: The packer must confirm protective packaging before packing (``fragile``).
+    packaging_check: bool = False
+    #: The order was on hold when this shipment started (a re-route during a hold).
+    held: bool = False
 
 
 class FulfillmentResult(BaseModel):
@@ -354,6 +390,7 @@ class ShipmentUpdate(BaseModel):
     label_url: str | None = None
     lines: list[ShipmentLine] = Field(default_factory=list)
     warehouse: str | None = None  # where it ships from now (ops may have moved it)
+    packaging_checked: bool = False
 
 
 # --- updates and signals from people and carriers ---------------------------------------
@@ -389,6 +426,21 @@ class PackInput(BaseModel):
 class PackResult(BaseModel):
     tracking: Tracking
     label_url: str
+
+
+class PackagingCheckInput(BaseModel):
+    """The packer confirms protective packaging (fragile items)."""
+
+    note: str | None = None
+    actor: str | None = None
+
+
+class TagChange(BaseModel):
+    """Staff add or remove tags on an order."""
+
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+    actor: str | None = None
 
 
 class MoveInput(BaseModel):

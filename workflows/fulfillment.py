@@ -23,6 +23,7 @@ from domain.models import (
     MoveResult,
     NotifyRequest,
     OrderEvent,
+    PackagingCheckInput,
     PackInput,
     PackResult,
     ProjectShipmentInput,
@@ -67,6 +68,9 @@ class FulfillmentWorkflow:
         self.warehouse = shipment.warehouse
         self.moving = False
         self.rejected: RejectInput | None = None
+        #: The order is on hold: no scans or packing until it is released.
+        self.held = shipment.held
+        self.packaging_checked = False
         self.status = ShipmentStatus.OPEN
         self.lines: dict[str, ShipmentLine] = {
             line.sku: line.model_copy() for line in shipment.lines
@@ -293,6 +297,7 @@ class FulfillmentWorkflow:
                     label_url=self.label_url,
                     lines=lines,
                     warehouse=self.warehouse,  # always: a move back home must reach the order too
+                    packaging_checked=self.packaging_checked,
                 ),
             )
 
@@ -318,6 +323,10 @@ class FulfillmentWorkflow:
             lines=list(self.lines.values()),
             tracking=self.tracking,
             label_url=self.label_url,
+            packaging_check=self.input.packaging_check,
+            packaging_checked=self.packaging_checked,
+            verify_at_pack=self.input.verify_at_pack,
+            on_hold=self.held,
         )
 
     # --- messages ---------------------------------------------------------------------------
@@ -370,6 +379,11 @@ class FulfillmentWorkflow:
                 f"shipment is {self.status.value}, not being picked",
                 type=ScanRefusal.NOT_PICKABLE.value,
             )
+        if self.held:
+            raise ApplicationError(
+                "the order is on hold: scans wait until the hold is released",
+                type=ScanRefusal.ON_HOLD.value,
+            )
         line = self.lines.get(scan.sku)
         if line is None:
             raise ApplicationError(
@@ -411,14 +425,12 @@ class FulfillmentWorkflow:
             raise ApplicationError(
                 f"shipment is {self.status.value}", type=PackRefusal.NOT_PACKABLE.value
             )
-        missing = {
-            s: ln.quantity - ln.picked for s, ln in self.lines.items() if ln.picked < ln.quantity
-        }
-        if missing:
+        if self.held:
             raise ApplicationError(
-                "not picked yet: " + ", ".join(f"{q} x {s}" for s, q in sorted(missing.items())),
-                type=PackRefusal.ITEMS_MISSING.value,
+                "the order is on hold: pack it once the hold is released",
+                type=PackRefusal.ON_HOLD.value,
             )
+        self._refuse_if_unpicked(PackRefusal.ITEMS_MISSING.value)
         unverified = {
             s: ln.quantity - ln.verified
             for s, ln in self.lines.items()
@@ -430,6 +442,11 @@ class FulfillmentWorkflow:
                 + ", ".join(f"{q} x {s}" for s, q in sorted(unverified.items())),
                 type=PackRefusal.ITEMS_UNVERIFIED.value,
             )
+        if self.input.packaging_check and not self.packaging_checked:
+            raise ApplicationError(
+                "fragile items: confirm protective packaging before packing",
+                type=PackRefusal.PACKAGING_UNCHECKED.value,
+            )
         lines = list(self.lines.values())
         if not weight_ok(lines, request.weight_grams):
             low, high = weight_window(lines)
@@ -438,6 +455,46 @@ class FulfillmentWorkflow:
                 f"(accepted {low}-{high} g)",
                 type=PackRefusal.WEIGHT_MISMATCH.value,
             )
+
+    def _refuse_if_unpicked(self, reason: str) -> None:
+        missing = {
+            s: ln.quantity - ln.picked for s, ln in self.lines.items() if ln.picked < ln.quantity
+        }
+        if missing:
+            raise ApplicationError(
+                "not picked yet: " + ", ".join(f"{q} x {s}" for s, q in sorted(missing.items())),
+                type=reason,
+            )
+
+    @workflow.update
+    async def confirm_packaging(self, request: PackagingCheckInput) -> ShipmentView:
+        """The packer confirms protective packaging for fragile items (a template step)."""
+        if not self.packaging_checked:
+            self.packaging_checked = True
+            self._event("packaging_checked", note=request.note, actor=request.actor)
+            await self._move(self.status, person_waiting=True)
+        return self._view()
+
+    @confirm_packaging.validator
+    def _validate_packaging(self, request: PackagingCheckInput) -> None:
+        if self.packaging_checked:
+            return  # a repeat gets the same answer
+        if not self.input.packaging_check:
+            raise ApplicationError(
+                "this shipment's template has no packaging check", type="not_required"
+            )
+        if self._stopped() or self.status not in (ShipmentStatus.OPEN, ShipmentStatus.PICKING):
+            raise ApplicationError(
+                f"shipment is {self.status.value}", type=PackRefusal.NOT_PACKABLE.value
+            )
+        if self.held:
+            raise ApplicationError("the order is on hold", type=PackRefusal.ON_HOLD.value)
+        self._refuse_if_unpicked(PackRefusal.ITEMS_MISSING.value)
+
+    @workflow.signal
+    def set_hold(self, held: bool) -> None:
+        """The order was held or released: scans and packing stop or resume."""
+        self.held = held
 
     @workflow.update
     async def move(self, request: MoveInput) -> ShipmentView:

@@ -10,7 +10,8 @@ workflow fails only on bugs.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,9 @@ from domain.models import (
     RoutingDecision,
     ShipmentUpdate,
     ShipmentView,
+    StepView,
+    StuckInfo,
+    TagChange,
 )
 from domain.priority import order_priority
 from domain.status import (
@@ -52,13 +56,37 @@ from domain.status import (
     OrderStatus,
     ShipmentStatus,
 )
-from domain.templates import needs_pack_verification
+from domain.tagging import merge_tags, tags_for
+from domain.templates import DEFAULT_TEMPLATES, Step, StepPlan, plan_for
 from domain.verification import verify_order
 from workflows import names, policies
 from workflows.fulfillment import FulfillmentWorkflow
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 WAREHOUSE = SearchAttributeKey.for_keyword_list("Warehouse")
+TAGS = SearchAttributeKey.for_keyword_list("Tags")
+STUCK = SearchAttributeKey.for_bool("Stuck")
+
+#: Shipment states at or past packing / shipping, for the template's step checks.
+PACKED_OR_LATER = frozenset(
+    {
+        ShipmentStatus.PACKED,
+        ShipmentStatus.SHIPPED,
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.OUT_FOR_DELIVERY,
+        ShipmentStatus.DELIVERED,
+        ShipmentStatus.EXCEPTION,
+    }
+)
+SHIPPED_STATES = PACKED_OR_LATER - {ShipmentStatus.PACKED}
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 class _Cancelled(Exception):
@@ -71,8 +99,21 @@ class OrderWorkflow:
     def __init__(self, order: OrderInput) -> None:
         self.order = order
         self.status = OrderStatus.RECEIVED
-        self.priority = order_priority(order)
-        self.tags = list(order.tags)
+        # Tag rules are pure data handed over at intake, so evaluating them here is
+        # deterministic; orders from before the rules carry none and keep their own tags.
+        tagged = tags_for(order)
+        self.tags = tagged.tags
+        self.tags_version = order.tagging.version if order.tagging else None
+        self.tag_rules_matched = tagged.matched
+        self.priority = max(order_priority(order), tagged.priority)
+        #: The template: steps and SLAs fixed at start, so none can be skipped later.
+        self.plan: StepPlan = plan_for(self.tags, order.templates or DEFAULT_TEMPLATES)
+        self.verified = False
+        self.step_started: dict[Step, datetime] = {}
+        self.step_done: dict[Step, datetime] = {}
+        self.stuck: StuckInfo | None = None
+        self.breached: set[Step] = set()
+        self.finished = False
         self.holds: dict[str, Hold] = {}
         self.routing: RoutingDecision | None = None
         self.shipments: dict[str, ShipmentView] = {}
@@ -102,6 +143,17 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, order: OrderInput) -> OrderState:
         self._event("received", channel=order.channel, external_id=order.external_id)
+        if self.tags_version is not None:
+            self._event(
+                "tagged",
+                tags=self.tags,
+                rules_version=self.tags_version,
+                matched=self.tag_rules_matched,
+                priority=self.priority,
+            )
+        if workflow.patched("step-sla-watchdog"):
+            self._note_steps()
+            asyncio.create_task(self._watch_slas())
         try:
             await self._verify()
             await self._confirm_payment()
@@ -109,6 +161,9 @@ class OrderWorkflow:
             await self._fulfil()
         except _Cancelled:
             await self._compensate()
+        self.finished = True
+        if self.stuck is not None:
+            await self._clear_stuck()
         return self.details()
 
     # --- steps ----------------------------------------------------------------------------
@@ -125,6 +180,7 @@ class OrderWorkflow:
             risk_reasons=result.risk_reasons,
         )
         await self._proceed()
+        self.verified = True
 
     async def _confirm_payment(self) -> None:
         fs = self.order.financial_status
@@ -247,6 +303,8 @@ class OrderWorkflow:
                 warehouse=s.warehouse,
                 status=ShipmentStatus.OPEN,
                 lines=s.lines,
+                packaging_check=self.plan.has(Step.PACKAGING_CHECK),
+                verify_at_pack=self.plan.has(Step.PACK_VERIFICATION),
             )
         self._upsert_warehouses()
 
@@ -266,7 +324,9 @@ class OrderWorkflow:
                 shipping_method=self.order.shipping_method,
                 address=self.order.shipping_address,
                 lines=shipment.lines,
-                verify_at_pack=needs_pack_verification(self.tags),
+                verify_at_pack=self.plan.has(Step.PACK_VERIFICATION),
+                packaging_check=self.plan.has(Step.PACKAGING_CHECK),
+                held=bool(self.holds),
             ),
             id=names.fulfillment_workflow_id(shipment.shipment_id),
         )
@@ -367,6 +427,7 @@ class OrderWorkflow:
                 self._upsert_warehouses()
             if update.lines:
                 view.lines = update.lines
+            view.packaging_checked = view.packaging_checked or update.packaging_checked
             if update.tracking is not None:
                 view.tracking = update.tracking
                 view.label_url = update.label_url
@@ -377,6 +438,8 @@ class OrderWorkflow:
     def _status_from_shipments(self) -> OrderStatus:
         live = [v for sid, v in self.shipments.items() if sid not in self.rejected]
         statuses = [s.status for s in live]
+        if self.holds and self.children and not all(s in SHIPPED_STATES for s in statuses):
+            return OrderStatus.ON_HOLD
         if self.waiting_for_stock and all(s == ShipmentStatus.OPEN for s in statuses):
             # Handed-back lines wait for stock and nothing else is under way.
             return OrderStatus.BACKORDERED
@@ -426,6 +489,126 @@ class OrderWorkflow:
         await self._notify("cancelled")
         self._event("cancelled", reason=self.cancel_reason)
         await self._set_status(OrderStatus.CANCELLED)
+
+    # --- template steps and SLAs -------------------------------------------------------------
+
+    def _live(self) -> list[ShipmentView]:
+        return [v for sid, v in self.shipments.items() if sid not in self.rejected]
+
+    def _step_done_now(self, step: Step) -> bool:
+        """Whether the order has got past ``step`` (every live shipment, for floor steps)."""
+        if step == Step.VERIFY:
+            return self.verified
+        if step == Step.PAY:
+            return self.payment in ("paid", "captured")
+        if step == Step.ALLOCATE:
+            return self.allocated
+        live = self._live()
+        if not live:
+            return False
+        if step == Step.PICK:
+            return all(
+                v.status in PACKED_OR_LATER or all(ln.picked >= ln.quantity for ln in v.lines)
+                for v in live
+            )
+        if step == Step.PACKAGING_CHECK:
+            return all(v.status in PACKED_OR_LATER or v.packaging_checked for v in live)
+        if step == Step.PACK_VERIFICATION:
+            return all(
+                v.status in PACKED_OR_LATER or all(ln.verified >= ln.quantity for ln in v.lines)
+                for v in live
+            )
+        if step == Step.PACK:
+            return all(v.status in PACKED_OR_LATER for v in live)
+        return all(v.status in SHIPPED_STATES for v in live)  # SHIP
+
+    def _current_step(self) -> Step | None:
+        """The first step of the template not done yet (None: all done or order ended)."""
+        if self.finished or self.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+            return None
+        for planned in self.plan.steps:
+            if planned.step not in self.step_done and not self._step_done_now(planned.step):
+                return planned.step
+        return None
+
+    def _note_steps(self) -> None:
+        """Stamp when steps completed and when the current one started."""
+        current = self._current_step()
+        now = workflow.now()
+        for planned in self.plan.steps:
+            if planned.step == current:
+                self.step_started.setdefault(planned.step, now)
+                break
+            if planned.step not in self.step_done and (
+                current is not None or self._step_done_now(planned.step)
+            ):
+                self.step_started.setdefault(planned.step, now)
+                self.step_done[planned.step] = now
+
+    def _step_views(self) -> list[StepView]:
+        current = self._current_step()
+        views = []
+        for planned in self.plan.steps:
+            started = self.step_started.get(planned.step)
+            done = self.step_done.get(planned.step)
+            views.append(
+                StepView(
+                    step=planned.step.value,
+                    state="done" if done else ("active" if planned.step == current else "pending"),
+                    sla_seconds=planned.sla_seconds,
+                    added_by=planned.added_by,
+                    started_at=started,
+                    completed_at=done,
+                    due_at=started + timedelta(seconds=planned.sla_seconds) if started else None,
+                    breached=planned.step in self.breached,
+                )
+            )
+        return views
+
+    def _stuck_reason(self) -> str | None:
+        if self.stuck is None:
+            return None
+        return f"{self.stuck.step}: over its SLA of {_duration(self.stuck.sla_seconds)}"
+
+    async def _watch_slas(self) -> None:
+        """Mark the order stuck when its current step outlives its SLA; clear it after.
+
+        A breach does not fail or alter the order: it is an event, the ``Stuck`` search
+        attribute, the projection's ``stuck`` flag (the ops view and the metric).
+        """
+        while True:
+            self._note_steps()
+            step = self._current_step()
+            if step is None:
+                return
+            sla = timedelta(seconds=self.plan.sla(step) or 0)
+            due = self.step_started[step] + sla
+            left = due - workflow.now()
+            if left > timedelta(0):
+                try:
+                    await workflow.wait_condition(self._past(step), timeout=left)
+                    continue
+                except TimeoutError:
+                    pass
+            self.breached.add(step)
+            self.stuck = StuckInfo(step=step.value, since=due, sla_seconds=int(sla.total_seconds()))
+            self._event("stuck", step=step.value, sla_seconds=int(sla.total_seconds()))
+            workflow.upsert_search_attributes([STUCK.value_set(True)])
+            await self._flush()
+            await workflow.wait_condition(self._past(step))
+            if self.stuck is not None:
+                await self._clear_stuck()
+
+    def _past(self, step: Step) -> Callable[[], bool]:
+        return lambda: self._current_step() != step
+
+    async def _clear_stuck(self) -> None:
+        assert self.stuck is not None
+        stuck_for = workflow.now() - self.stuck.since
+        self._event("unstuck", step=self.stuck.step, stuck_seconds=int(stuck_for.total_seconds()))
+        self.stuck = None
+        workflow.upsert_search_attributes([STUCK.value_set(False)])
+        await self._flush()
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -487,6 +670,7 @@ class OrderWorkflow:
 
     async def _flush(self) -> None:
         """Write the projection and pending events (one local activity)."""
+        self._note_steps()
         self.version += 1
         events, self.pending_events = self.pending_events, []
         o = self.order
@@ -510,6 +694,7 @@ class OrderWorkflow:
                     currency=o.currency,
                     created_at=o.created_at or workflow.info().start_time,
                     updated_at=workflow.now(),
+                    stuck=self.stuck is not None,
                     # What the detail view needs when the workflow can't be queried.
                     summary={
                         "payment": self.payment,
@@ -517,6 +702,10 @@ class OrderWorkflow:
                         "lines": [ln.model_dump(mode="json") for ln in o.lines],
                         "routing": self.routing.model_dump(mode="json") if self.routing else None,
                         "cancel_reason": self.cancel_reason,
+                        "steps": [v.model_dump(mode="json") for v in self._step_views()],
+                        "tags_version": self.tags_version,
+                        "stuck_reason": self._stuck_reason(),
+                        "stuck_since": self.stuck.since.isoformat() if self.stuck else None,
                     },
                 ),
                 events=events,
@@ -554,6 +743,9 @@ class OrderWorkflow:
             routing=self.routing,
             payment=self.payment,
             cancel_reason=self.cancel_reason,
+            steps=self._step_views(),
+            stuck=self.stuck,
+            tags_version=self.tags_version,
         )
 
     @workflow.signal
@@ -590,8 +782,18 @@ class OrderWorkflow:
     @workflow.update
     async def place_hold(self, request: HoldInput) -> HoldPlaced:
         hold = self._add_hold(request.reason, request.note)
-        await self._flush()
+        if self.children:
+            # In fulfillment: the floor stops too (scans and packing refused until released).
+            await self._tell_children_held(True)
+            await self._set_status(self._status_from_shipments())
+        else:
+            await self._flush()
         return HoldPlaced(hold_id=hold.hold_id)
+
+    async def _tell_children_held(self, held: bool) -> None:
+        for child in self.children.values():
+            if not child.done():
+                await child.signal(FulfillmentWorkflow.set_hold, held)
 
     @place_hold.validator
     def _validate_hold(self, request: HoldInput) -> None:
@@ -599,19 +801,38 @@ class OrderWorkflow:
             raise ApplicationError(
                 f"an order that is {self.status.value} cannot be held", type="not_holdable"
             )
-        if self.children:
-            # Holds on shipments being picked arrive with the holds issue; until then a hold
-            # after allocation would be silently ignored by the floor, so refuse it plainly.
-            raise ApplicationError(
-                "the order is already in fulfillment; cancel or let it ship", type="not_holdable"
-            )
 
     @workflow.update
     async def release_hold(self, request: ReleaseInput) -> OrderState:
         hold = self.holds.pop(request.hold_id)
         self._event("hold_released", hold_id=hold.hold_id, reason=hold.reason.value)
+        if self.children and not self.holds:
+            # The last hold is gone: the floor resumes where it stopped.
+            await self._tell_children_held(False)
+            await self._set_status(self._status_from_shipments())
+        else:
+            await self._flush()
+        return self.details()
+
+    @workflow.update
+    async def change_tags(self, change: TagChange) -> OrderState:
+        """Staff add or remove tags. Steps already fixed by the template stay as they are:
+        a template is chosen once, so a late tag cannot skip a step."""
+        removed = {t.strip().lower() for t in change.remove}
+        kept = [t for t in self.tags if t.strip().lower() not in removed]
+        self.tags = merge_tags(kept, change.add) if change.add else kept
+        self._event("tags_changed", add=change.add, remove=change.remove, actor=change.actor)
+        workflow.upsert_search_attributes([TAGS.value_set(self.tags)])
         await self._flush()
         return self.details()
+
+    @change_tags.validator
+    def _validate_tags(self, change: TagChange) -> None:
+        if not change.add and not change.remove:
+            raise ApplicationError("nothing to add or remove", type="invalid_tags")
+        bad = [t for t in change.add if not t.strip() or len(t) > 64 or "," in t]
+        if bad:
+            raise ApplicationError(f"invalid tags: {bad}", type="invalid_tags")
 
     @release_hold.validator
     def _validate_release(self, request: ReleaseInput) -> None:

@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.auth import Ops
 from api.deps import Session
+from api.order_metrics import ORDER_METRICS
 from api.problems import problem_responses
 from api.schemas import AccuracyRow, Health, StuckOrder
 from api.stock_metrics import STOCK_METRICS
@@ -29,7 +30,7 @@ async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
         StuckOrder(
             order_id=r.order_id,
             status=r.status,
-            stuck_since=r.updated_at,
+            stuck_since=r.summary.get("stuck_since") or r.updated_at,
             reason=str(r.summary.get("stuck_reason") or "") or None,
         )
         for r in await read.stuck_orders(session)
@@ -57,6 +58,7 @@ async def accuracy(
 @router.get("/metrics", response_class=Response, include_in_schema=True)
 async def metrics(request: Request) -> Response:
     await STOCK_METRICS.refresh(request.app.state.sessions)
+    await ORDER_METRICS.refresh(request.app.state.sessions)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

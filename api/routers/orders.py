@@ -11,14 +11,15 @@ import hashlib
 import json
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from temporalio.client import WorkflowQueryFailedError
 
 from api import intake
-from api.auth import Intake, Ops, Reader
+from api.auth import Floor, Intake, Ops, Reader
 from api.deps import AppSettings, Session, Temporal
 from api.history import timeline
 from api.problems import Problem, problem_responses
@@ -50,12 +51,16 @@ from domain.models import (
     RoutingDecision,
     ShipmentLine,
     ShipmentView,
+    StepView,
+    StuckInfo,
+    TagChange,
     Tracking,
 )
 from domain.status import SHIPPED_OR_LATER, OrderStatus, ShipmentStatus
 from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
+from store.keys import Principal
 from store.tables import OrderIntake, ShipmentRow
 from workflows import names
 from workflows.order import OrderWorkflow
@@ -249,7 +254,7 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
     if state is not None:
         return OrderDetail(
             **state.model_dump(exclude={"shipments"}),
-            shipments=shipments or state.shipments,
+            shipments=_with_template_flags(shipments, state.shipments) or state.shipments,
             events=events,
             live=True,
         )
@@ -278,9 +283,44 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
         routing=RoutingDecision.model_validate(routing) if routing else None,
         payment=str(summary["payment"]) if summary.get("payment") else None,
         cancel_reason=summary.get("cancel_reason"),
+        steps=[StepView.model_validate(v) for v in summary.get("steps") or []],
+        stuck=_stuck_of(row.stuck, summary),
+        tags_version=summary.get("tags_version"),
         events=events,
         live=False,
     )
+
+
+def _stuck_of(stuck: bool, summary: dict[str, Any]) -> StuckInfo | None:
+    if not stuck or not summary.get("stuck_since"):
+        return None
+    step = str(summary.get("stuck_reason") or "").split(":")[0]
+    active = next((v for v in summary.get("steps") or [] if v.get("step") == step), None)
+    return StuckInfo(
+        step=step,
+        since=summary["stuck_since"],
+        sla_seconds=int(active["sla_seconds"]) if active else 0,
+    )
+
+
+def _with_template_flags(
+    projected: list[ShipmentView], live: list[ShipmentView]
+) -> list[ShipmentView]:
+    """Projected shipments (fresh per move) with the template flags the order knows."""
+    by_id = {v.shipment_id: v for v in live}
+    out = []
+    for view in projected:
+        known = by_id.get(view.shipment_id)
+        if known is not None:
+            view = view.model_copy(
+                update={
+                    "packaging_check": known.packaging_check,
+                    "packaging_checked": known.packaging_checked or view.packaging_checked,
+                    "verify_at_pack": known.verify_at_pack,
+                }
+            )
+        out.append(view)
+    return out
 
 
 def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentView]:
@@ -409,3 +449,51 @@ async def release_hold(
         )
     await _closed_order_status(session, order_id)
     raise Problem(404, f"no active hold {hold_id}", reason="hold_not_found")
+
+
+class TagsIn(BaseModel):
+    tags: list[str] = Field(min_length=1, max_length=50)
+
+
+class TagsOut(BaseModel):
+    order_id: str
+    tags: list[str]
+
+
+async def _change_tags(
+    session: Session, client: Temporal, who: Principal, order_id: str, change: TagChange
+) -> TagsOut:
+    """Staff (of a warehouse shipping the order), ops and admin edit tags on a live order."""
+    row = await read.get_order(session, order_id)
+    if row is None:
+        raise Problem(404, f"no order {order_id}", reason="not_found")
+    if who.role == "staff" and who.warehouse not in (row.warehouses or []):
+        raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
+    await session.rollback()
+    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    state = await _order_update(handle.execute_update(OrderWorkflow.change_tags, change))
+    if state is None:
+        status = await _closed_order_status(session, order_id)
+        raise Problem(409, f"an order that is {status} is closed", reason="order_closed")
+    return TagsOut(order_id=order_id, tags=state.tags)
+
+
+@router.post("/{order_id}/tags", response_model=TagsOut, responses=problem_responses(404, 409, 422))
+async def add_tags(
+    order_id: str, body: TagsIn, session: Session, client: Temporal, who: Floor
+) -> TagsOut:
+    """Add tags (the order's own; the template chosen at start does not change)."""
+    return await _change_tags(
+        session, client, who, order_id, TagChange(add=body.tags, actor=who.key_id)
+    )
+
+
+@router.delete(
+    "/{order_id}/tags/{tag}", response_model=TagsOut, responses=problem_responses(404, 409)
+)
+async def remove_tag(
+    order_id: str, tag: str, session: Session, client: Temporal, who: Floor
+) -> TagsOut:
+    return await _change_tags(
+        session, client, who, order_id, TagChange(remove=[tag], actor=who.key_id)
+    )

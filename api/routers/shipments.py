@@ -28,6 +28,7 @@ from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
 from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
 from domain.models import (
     MoveInput,
+    PackagingCheckInput,
     PackInput,
     RejectInput,
     ScanInput,
@@ -342,3 +343,37 @@ async def reject(
         ),
         shipment_id,
     )
+
+
+class PackagingCheckIn(BaseModel):
+    note: str | None = Field(default=None, max_length=500)
+
+
+@router.post(
+    "/{shipment_id}/packaging-check",
+    response_model=ShipmentView,
+    responses=problem_responses(409, 422, 503),
+)
+async def packaging_check(
+    shipment_id: str, body: PackagingCheckIn, session: Session, client: Temporal, who: Floor
+) -> ShipmentView:
+    """The packer confirms protective packaging (templates with a packaging check, e.g.
+    ``fragile``); packing is refused with ``packaging_unchecked`` until then."""
+    await _shipment(session, shipment_id, who)
+    await session.rollback()
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
+    try:
+        return await handle.execute_update(
+            FulfillmentWorkflow.confirm_packaging,
+            PackagingCheckInput(note=body.note, actor=who.key_id),
+        )
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            status = 409 if refused[0] == "not_required" else 422
+            raise Problem(status, refused[1], reason=refused[0], title="Check refused") from exc
+        if is_not_found(exc):
+            raise Problem(
+                409, f"shipment {shipment_id} is no longer open", reason="not_open"
+            ) from exc
+        raise unavailable(exc) from exc

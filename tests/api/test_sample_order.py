@@ -73,10 +73,22 @@ async def test_sample_webhook_to_delivered(
         assert r.status_code == 200, r.text
     assert r.json()["shipment_remaining"] == 0
 
+    # The ceramic mug is tagged fragile in the catalog and the order ships express: the
+    # tag rules make it fragile + high-priority, whose template adds a packaging check.
+    assert {"fragile", "high-priority"} <= set(detail["tags"])
+    steps = {s["step"]: s for s in detail["steps"]}
+    assert steps["packaging_check"]["added_by"] == "fragile"
     weight = 2 * MUG[2] + TEA[2] + 80  # the items plus a box
+    pack_url = f"/api/v1/shipments/{shipment_id}/pack"
+    r = await http.post(pack_url, headers=staff, json={"weight_grams": weight})
+    assert r.status_code == 422 and r.json()["reason"] == "packaging_unchecked", r.text
     r = await http.post(
-        f"/api/v1/shipments/{shipment_id}/pack", headers=staff, json={"weight_grams": weight}
+        f"/api/v1/shipments/{shipment_id}/packaging-check",
+        headers=staff,
+        json={"note": "bubble wrap, double box"},
     )
+    assert r.status_code == 200 and r.json()["packaging_checked"], r.text
+    r = await http.post(pack_url, headers=staff, json={"weight_grams": weight})
     assert r.status_code == 200, r.text
     tracking = r.json()["tracking"]["number"]
 

@@ -85,7 +85,15 @@ async def test_scan_pack_ship(
     weight = page.get_by_label("Package weight (grams)")
     await expect(weight).to_be_focused()
     await weight.fill(str(2 * MUG[2] + TEA[2] + 80))
-    await page.get_by_role("button", name="Pack").click()
+    await page.get_by_role("button", name="Pack", exact=True).click()
+    # The mug is fragile: its template wants the packer to confirm protective packaging.
+    await expect(feedback).to_contain_text("packaging unchecked", ignore_case=True)
+    confirm = page.get_by_role("button", name="Protective packaging used")
+    await expect(confirm).to_be_focused()
+    await confirm.click()
+    await expect(feedback).to_contain_text("packaging ok", ignore_case=True)
+    await expect(weight).to_be_focused()
+    await page.get_by_role("button", name="Pack", exact=True).click()
     tracking = page.locator("#tracking-number")
     await expect(tracking).to_have_text(re.compile(r"^SBX"))
     await expect(feedback).to_contain_text("packed", ignore_case=True)
@@ -124,7 +132,7 @@ async def test_high_value_order_is_re_scanned_at_the_pack_station(
     await expect(feedback).to_contain_text("0 left in shipment")
     weight = page.get_by_label("Package weight (grams)")
     await weight.fill(str(2 * MUG[2] + TEA[2] + 80))
-    await page.get_by_role("button", name="Pack").click()
+    await page.get_by_role("button", name="Pack", exact=True).click()
     await expect(feedback).to_contain_text("items unverified", ignore_case=True)
     await expect(page.locator("#shipment-remaining")).to_have_text("3 items left to verify")
 
@@ -138,7 +146,9 @@ async def test_high_value_order_is_re_scanned_at_the_pack_station(
     await scan(page, MUG[1])
     await expect(left(page, MUG[0])).to_have_text("0")
     await expect(weight).to_be_focused()
-    await page.get_by_role("button", name="Pack").click()
+    await page.get_by_role("button", name="Pack", exact=True).click()
+    await page.get_by_role("button", name="Protective packaging used").click()  # fragile mug
+    await page.get_by_role("button", name="Pack", exact=True).click()
     await expect(page.locator("#tracking-number")).to_have_text(re.compile(r"^SBX"))
 
 

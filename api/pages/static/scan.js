@@ -161,6 +161,7 @@ function openShipment(s) {
   $("shipment-title").textContent = `${s.order_id} · ${s.shipment_id}`;
   $("scan-form").hidden = false;
   $("pack-form").hidden = true;
+  $("packaging-form").hidden = true;
   $("shipped").hidden = true;
   renderLines();
   if (remaining() === 0) showPack();
@@ -293,6 +294,13 @@ $("pack-form").addEventListener("submit", async (e) => {
     if (err instanceof Refused) {
       if (err.status === 401) return;
       show("bad", reasonText(err.body.reason), err.message);
+      if (err.body.reason === "packaging_unchecked") {
+        // Fragile items: the template wants the packer's confirmation before packing.
+        $("pack-form").hidden = true;
+        $("packaging-form").hidden = false;
+        $("packaging-confirm").focus();
+        return;
+      }
       if (err.body.reason === "items_unverified") {
         // This order's template wants every item re-scanned at the pack station first.
         current.stage = "pack";
@@ -307,6 +315,29 @@ $("pack-form").addEventListener("submit", async (e) => {
     }
     vibrate([200, 100, 200]);
     $("weight").select();
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("packaging-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  if (!current) return;
+  const button = $("packaging-confirm");
+  button.disabled = true;
+  try {
+    await call(
+      "POST",
+      `${API}/${encodeURIComponent(current.shipment_id)}/packaging-check`,
+      { note: `confirmed at ${sessionStorage.getItem(STATION) || "the pack station"}` },
+      (attempt) => show("pending", "Retrying…", `packaging check (attempt ${attempt})`),
+    );
+    show("ok", "✓ PACKAGING OK", "Now weigh the parcel and pack");
+    $("packaging-form").hidden = true;
+    showPack();
+  } catch (err) {
+    show("bad", err instanceof Refused ? reasonText(err.body.reason) : "NOT SENT", err.message);
+    vibrate([200, 100, 200]);
   } finally {
     button.disabled = false;
   }

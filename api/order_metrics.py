@@ -1,0 +1,59 @@
+"""Order gauges read from Postgres at scrape time: orders stuck past a step's SLA.
+
+Like ``api/stock_metrics.py`` they describe the database, so every API replica reports
+the same values (alert on ``max``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from store.tables import OrderEventRow, OrderRow
+
+log = logging.getLogger(__name__)
+
+
+class OrderMetrics(Collector):
+    def __init__(self) -> None:
+        self.stuck: dict[str, int] = {}
+        self.stuck_events = 0
+
+    async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        try:
+            async with sessions() as session:
+                step = func.split_part(OrderRow.summary["stuck_reason"].astext, ":", 1)
+                rows = await session.execute(
+                    select(step, func.count()).where(OrderRow.stuck).group_by(step)
+                )
+                self.stuck = {str(s or "unknown"): int(n) for s, n in rows.all()}
+                self.stuck_events = int(
+                    await session.scalar(select(func.count()).where(OrderEventRow.type == "stuck"))
+                    or 0
+                )
+        except Exception:  # a scrape must still answer when the database does not
+            log.exception("order metrics: database read failed")
+
+    def collect(self) -> Iterator[Metric]:
+        stuck = GaugeMetricFamily(
+            "oms_orders_stuck",
+            "Orders whose current step is past its SLA, by step",
+            labels=["step"],
+        )
+        for step, n in sorted(self.stuck.items()):
+            stuck.add_metric([step], n)
+        yield stuck
+        yield CounterMetricFamily(
+            "oms_order_sla_breaches",
+            "Step SLA breaches (an order marked stuck), ever",
+            value=self.stuck_events,
+        )
+
+
+ORDER_METRICS = OrderMetrics()
+REGISTRY.register(ORDER_METRICS)

@@ -1,0 +1,75 @@
+"""Fulfillment templates: the steps and SLAs each tag brings, versioned like other rules.
+
+Orders take the version in force at intake and keep it, so editing templates never
+changes the steps of an order already under way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.auth import Admin, Ops
+from api.deps import Session
+from api.problems import Problem, problem_responses
+from domain.templates import TemplateSet, plan_for
+from store import rules
+from store.templates import load_templates, save_templates
+
+router = APIRouter(tags=["templates"], responses=problem_responses(401, 403))
+
+
+class TemplatesOut(BaseModel):
+    version: int
+    templates: TemplateSet
+    created_at: datetime | None = None
+
+
+class TemplatesIn(BaseModel):
+    templates: TemplateSet
+    expected_version: int | None = None
+
+
+class StepOut(BaseModel):
+    step: str
+    sla_seconds: int
+    added_by: str | None = None
+
+
+@router.get("/api/v1/rules/templates", response_model=TemplatesOut)
+async def get_templates(session: Session, _: Ops) -> TemplatesOut:
+    version, templates = await load_templates(session)
+    return TemplatesOut(version=version, templates=templates)
+
+
+@router.put(
+    "/api/v1/rules/templates", response_model=TemplatesOut, responses=problem_responses(409, 422)
+)
+async def put_templates(body: TemplatesIn, session: Session, who: Admin) -> TemplatesOut:
+    try:
+        version = await save_templates(
+            session, body.templates, actor=who.key_id, expected=body.expected_version
+        )
+    except rules.VersionConflict as exc:
+        await session.rollback()
+        raise Problem(
+            409,
+            f"the templates changed meanwhile (now version {exc.current}); reload and retry",
+            reason="version_conflict",
+            extra={"current_version": exc.current},
+        ) from exc
+    await session.commit()
+    return TemplatesOut(version=version, templates=body.templates)
+
+
+@router.get("/api/v1/rules/templates/steps", response_model=list[StepOut])
+async def steps_for(session: Session, who: Ops, tags: str = "") -> list[StepOut]:
+    """The steps an order with these comma-separated ``tags`` would go through."""
+    templates = (await load_templates(session))[1]
+    plan = plan_for([t for t in tags.split(",") if t.strip()], templates)
+    return [
+        StepOut(step=p.step.value, sla_seconds=p.sla_seconds, added_by=p.added_by)
+        for p in plan.steps
+    ]
