@@ -23,6 +23,10 @@ database on the Postgres server, drives four orders through the Temporal client,
 - ``order-hist-rerouted``: PDX rejects its shipment (shelf empty) → re-routed to NJ as
   shipment 2 → delivered.
 - ``order-hist-moved``: ops moves the open shipment from PDX to NJ → delivered.
+- ``order-hist-tagged``: tag rules (overnight, fragile product, total >= 500) tag it
+  high-priority/fragile/high-value: packaging check and pack-station re-scan → delivered.
+- ``order-hist-floorhold``: held while being picked (a scan refused), released, delivered.
+- ``order-hist-stuck``: a template with a 1 s pick SLA: marked stuck, picked, unstuck.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -48,16 +52,27 @@ from temporalio.testing import WorkflowEnvironment
 from domain.models import (
     Address,
     CancelInput,
+    HoldInput,
     MoveInput,
     OrderInput,
     OrderLine,
+    PackagingCheckInput,
     PackInput,
     RejectInput,
     ReleaseInput,
     ScanInput,
+    TagChange,
     TrackingEvent,
 )
-from domain.status import FinancialStatus, OrderStatus, ShippingMethod, TrackingStatus
+from domain.status import (
+    FinancialStatus,
+    HoldReason,
+    OrderStatus,
+    ShippingMethod,
+    TrackingStatus,
+)
+from domain.tagging import DEFAULT_TAG_RULES, TaggingContext
+from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
 from integrations.sandbox import SandboxBehaviour
 from oms.settings import Settings
 from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
@@ -204,6 +219,99 @@ class Driver:
         assert (await h.result()).status == OrderStatus.DELIVERED
         return o
 
+    async def tagged(self) -> OrderInput:
+        o = order(
+            "hist-tagged",
+            {"HIST-MUG": 1},
+            financial_status=FinancialStatus.PAID,
+            shipping_method=ShippingMethod.OVERNIGHT,
+            total=Decimal("640.00"),
+            tagging=TaggingContext(
+                rules=DEFAULT_TAG_RULES,
+                version=1,
+                product_tags={"HIST-MUG": ["fragile"]},
+                home_country="US",
+            ),
+        )
+        h = await self.start(o)
+        fh = await self.child(o.order_id)
+        await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="p-0", sku="HIST-MUG"))
+        await fh.execute_update(
+            FulfillmentWorkflow.scan, ScanInput(scan_id="v-0", sku="HIST-MUG", stage="pack")
+        )
+        await fh.execute_update(FulfillmentWorkflow.confirm_packaging, PackagingCheckInput())
+        await self.pack_and_deliver(fh, SKUS["HIST-MUG"])
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+    async def floorhold(self) -> OrderInput:
+        o = order("hist-floorhold", {"HIST-TEE": 2}, financial_status=FinancialStatus.PAID)
+        h = await self.start(o)
+        fh = await self.child(o.order_id)
+        await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="t-0", sku="HIST-TEE"))
+        placed = await h.execute_update(
+            OrderWorkflow.place_hold, HoldInput(reason=HoldReason.OTHER, note="check the bin")
+        )
+        await self.until(h, OrderStatus.ON_HOLD)
+        for _ in range(100):  # the hold reaches the shipment by signal
+            if (await fh.query(FulfillmentWorkflow.details)).on_hold:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            await fh.execute_update(
+                FulfillmentWorkflow.scan, ScanInput(scan_id="t-1", sku="HIST-TEE")
+            )
+            raise AssertionError("a scan was accepted during a hold")
+        except WorkflowUpdateFailedError:
+            pass
+        await h.execute_update(OrderWorkflow.release_hold, ReleaseInput(hold_id=placed.hold_id))
+        await h.execute_update(
+            OrderWorkflow.change_tags, TagChange(add=["checked-bin"], actor="history")
+        )
+        for _ in range(100):
+            if not (await fh.query(FulfillmentWorkflow.details)).on_hold:
+                break
+            await asyncio.sleep(0.05)
+        await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="t-1", sku="HIST-TEE"))
+        await self.pack_and_deliver(fh, 2 * SKUS["HIST-TEE"])
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+    async def stuck(self) -> OrderInput:
+        base = dict(DEFAULT_TEMPLATES.base_sla_seconds)
+        base[Step.PICK] = 1
+        o = order(
+            "hist-stuck",
+            {"HIST-TEE": 1},
+            financial_status=FinancialStatus.PAID,
+            templates=TemplateSet(base_sla_seconds=base),
+        )
+        h = await self.start(o)
+        await self.child(o.order_id)
+        for _ in range(200):
+            if (await h.query(OrderWorkflow.details)).stuck is not None:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the pick SLA never marked the order stuck")
+        await self.ship_and_deliver(o)
+        state = await h.result()
+        assert state.status == OrderStatus.DELIVERED and state.stuck is None
+        return o
+
+    async def pack_and_deliver(self, fh: WorkflowHandle[Any, Any], weight: int) -> None:
+        packed = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
+        for status in (TrackingStatus.IN_TRANSIT, TrackingStatus.DELIVERED):
+            await fh.signal(
+                FulfillmentWorkflow.track,
+                TrackingEvent(
+                    tracking_number=packed.tracking.number,
+                    status=status,
+                    occurred_at=datetime.now(UTC),
+                    detail=f"sandbox {status.value}",
+                ),
+            )
+
     async def split(self) -> OrderInput:
         o = order(
             "hist-split", {"HIST-MUG": 1, "HIST-HAT": 1}, financial_status=FinancialStatus.PAID
@@ -290,6 +398,9 @@ async def generate(database_url: str, out: Path) -> list[Path]:
                 driver.split,
                 driver.moved,  # before rerouted, whose rejection empties PDX's BAG shelf
                 driver.rerouted,
+                driver.tagged,
+                driver.floorhold,
+                driver.stuck,
             )
             for scenario in scenarios:
                 o = await scenario()

@@ -92,6 +92,20 @@ def test_the_newest_histories_cover_routing() -> None:
     assert moved.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED") >= 3
 
 
+def test_the_newest_histories_cover_tags_holds_and_slas() -> None:
+    """A tagged order (packaging check, pack re-scan), a hold on the floor, a stuck order."""
+    newest = GENERATIONS[-1]
+    hold = _types(newest / "order-hist-floorhold.json")
+    # set_hold(True) and set_hold(False) reach the shipment being picked
+    assert hold.count("EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED") >= 2
+    stuck = _types(newest / "order-hist-stuck.json")
+    assert "EVENT_TYPE_TIMER_FIRED" in stuck  # the pick SLA
+    assert stuck.count("EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES") >= 2  # Stuck on, off
+    tagged = _types(newest / "ful-hist-tagged-1.json")
+    # pick scan, pack re-scan, packaging check, pack
+    assert tagged.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED") >= 4
+
+
 @workflow.defn(name="OrderWorkflow")
 class _OrderWorkflowThatSkipsCapture(OrderWorkflow):
     """Today's workflow minus one step: what an unguarded edit to ``run`` looks like."""
