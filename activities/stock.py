@@ -86,7 +86,7 @@ class StockActivities:
             if unknown or not outcome.routed:
                 break
             planned = routed.planned(req.order_id, req.next_seq)
-            if await self._reserve(req.order_id, planned, now):
+            if await self._reserve(req.order_id, planned, now, routed.backordered):
                 shipments = [
                     AllocatedShipment(
                         shipment_id=p.shipment_id,
@@ -161,7 +161,11 @@ class StockActivities:
         )
 
     async def _reserve(
-        self, order_id: str, planned: list[allocation.PlannedReservation], now: datetime
+        self,
+        order_id: str,
+        planned: list[allocation.PlannedReservation],
+        now: datetime,
+        backordered: bool,
     ) -> bool:
         """One transaction: reserve every shipment of the plan and close any backorder.
 
@@ -174,7 +178,8 @@ class StockActivities:
                     session, order_id=order_id, shipments=planned, now=now
                 ):
                     raise _LostRace()
-                await inventory.resolve_backorder(session, order_id)
+                if backordered:
+                    await inventory.resolve_backorder(session, order_id)
         except _LostRace:
             return False
         return True

@@ -211,8 +211,11 @@ def route(
                         f"skipped: at daily capacity ({s.shipments_today}/{s.daily_capacity})"
                     )
                 else:
-                    cap = " (no limit)" if s.daily_capacity is None else f" of {s.daily_capacity}"
-                    verdicts[s.code][rule.type] = f"ok: {s.shipments_today} today{cap}"
+                    verdicts[s.code][rule.type] = (
+                        "ok: no daily limit"
+                        if s.daily_capacity is None
+                        else f"ok: {s.shipments_today} today of {s.daily_capacity}"
+                    )
                     kept.append(s)
             eligible = kept
         elif rule.type == RuleType.SHIPPING_METHOD_CUTOFF:

@@ -52,7 +52,7 @@ async def decide(
         wanted[line.sku] += line.quantity
     version, rule_set = await load_rules(session)
     sites = await load_sites(session, sorted(wanted), now, req.exclude)
-    claims = await claims_before(session, req.order_id, sorted(wanted))
+    claims, backordered = await claims_before(session, req.order_id, sorted(wanted))
     a = req.address
     outcome = route(
         needed=dict(wanted),
@@ -70,7 +70,7 @@ async def decide(
         now=now,
         claims=claims,
     )
-    return Decision(version, outcome, {site.code: site for site in sites})
+    return Decision(version, outcome, {site.code: site for site in sites}, backordered)
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ class Decision:
     version: int
     outcome: RoutingOutcome
     sites: dict[str, Site]
+    #: The order waits as an open backorder (reserving must close it).
+    backordered: bool = False
 
     def planned(self, order_id: str, next_seq: int) -> list[PlannedReservation]:
         """The outcome's shipments, numbered from ``next_seq``, ready to reserve."""
@@ -145,8 +147,11 @@ async def load_sites(
     ]
 
 
-async def claims_before(session: AsyncSession, order_id: str, skus: list[str]) -> dict[str, int]:
-    """Units of ``skus`` that open backorders older than this order's are waiting for.
+async def claims_before(
+    session: AsyncSession, order_id: str, skus: list[str]
+) -> tuple[dict[str, int], bool]:
+    """Units of ``skus`` that open backorders older than this order's are waiting for,
+    and whether the order itself waits as one.
 
     An order that is not backordered yet is younger than every open backorder.
     """
@@ -166,7 +171,7 @@ async def claims_before(session: AsyncSession, order_id: str, skus: list[str]) -
         for sku, qty in (quantities or {}).items():
             if sku in wanted:
                 claims[sku] = claims.get(sku, 0) + int(qty)
-    return claims
+    return claims, mine is not None
 
 
 @dataclass(frozen=True)
@@ -218,12 +223,17 @@ async def take_slot(
     """Count one more shipment for the warehouse's day, unless that passes its capacity.
 
     Routing already knows the capacity and time zone; other callers let it be looked up.
+    Warehouses without a limit are not counted: the counter row is one per warehouse and
+    day, so counting would serialise every reservation at that warehouse on it for
+    nothing (bench/RESULTS.md). A limit set mid-day counts from then on.
     """
     if capacity == "lookup":
         wh = await session.get(Warehouse, warehouse)
         if wh is None:
             return False
         capacity, timezone = wh.daily_capacity, wh.timezone
+    if capacity is None:
+        return True
     day = local_day(now, timezone)
     stmt = insert(WarehouseDailyLoad).values(warehouse=warehouse, day=day, shipments=1)
     upsert = stmt.on_conflict_do_update(
