@@ -34,6 +34,8 @@ class DemoWarehouse:
     longitude: float
     priority: int = 100
     daily_capacity: int | None = None
+    timezone: str = "UTC"
+    carrier_cutoff: str | None = None  # local HH:MM of the last express/overnight pickup
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,42 @@ def _gtin(body: str) -> str:
 
 
 WAREHOUSES: list[DemoWarehouse] = [
-    DemoWarehouse("WH-PDX", "Portland, OR (US West)", "US", 45.52, -122.68, 100, 400),
-    DemoWarehouse("WH-NJ", "Newark, NJ (US East)", "US", 40.73, -74.17, 100, 600),
-    DemoWarehouse("WH-DAL", "Dallas, TX (US Central)", "US", 32.78, -96.80, 110, 500),
-    DemoWarehouse("WH-AMS", "Amsterdam (EU)", "NL", 52.37, 4.90, 120, 300),
+    DemoWarehouse(
+        "WH-PDX",
+        "Portland, OR (US West)",
+        "US",
+        45.52,
+        -122.68,
+        100,
+        400,
+        "America/Los_Angeles",
+        "16:00",
+    ),
+    DemoWarehouse(
+        "WH-NJ",
+        "Newark, NJ (US East)",
+        "US",
+        40.73,
+        -74.17,
+        100,
+        600,
+        "America/New_York",
+        "17:00",
+    ),
+    DemoWarehouse(
+        "WH-DAL",
+        "Dallas, TX (US Central)",
+        "US",
+        32.78,
+        -96.80,
+        110,
+        500,
+        "America/Chicago",
+        "16:30",
+    ),
+    DemoWarehouse(
+        "WH-AMS", "Amsterdam (EU)", "NL", 52.37, 4.90, 120, 300, "Europe/Amsterdam", "15:00"
+    ),
 ]
 
 # The first two are the SKUs of ``shared/samples/shopify-orders-create.json`` (copied as
@@ -200,6 +234,8 @@ async def seed_catalog(session: AsyncSession, api_url: str | None = None) -> See
                 longitude=w.longitude,
                 priority=w.priority,
                 daily_capacity=w.daily_capacity,
+                timezone=w.timezone,
+                carrier_cutoff=w.carrier_cutoff,
                 active=True,
             )
             .on_conflict_do_nothing()
