@@ -114,6 +114,7 @@ class OrderWorkflow:
         self.stuck: StuckInfo | None = None
         self.breached: set[Step] = set()
         self.finished = False
+        self.watchdog: asyncio.Task[None] | None = None
         self.holds: dict[str, Hold] = {}
         self.routing: RoutingDecision | None = None
         self.shipments: dict[str, ShipmentView] = {}
@@ -153,7 +154,7 @@ class OrderWorkflow:
             )
         if workflow.patched("step-sla-watchdog"):
             self._note_steps()
-            asyncio.create_task(self._watch_slas())
+            self.watchdog = asyncio.create_task(self._watch_slas())
         try:
             await self._verify()
             await self._confirm_payment()
@@ -164,6 +165,10 @@ class OrderWorkflow:
         self.finished = True
         if self.stuck is not None:
             await self._clear_stuck()
+        if self.watchdog is not None:
+            # The watchdog may be clearing a breach right now (its projection write is a
+            # local activity): the workflow must not complete before that write does.
+            await self.watchdog
         return self.details()
 
     # --- steps ----------------------------------------------------------------------------
