@@ -27,6 +27,10 @@ database on the Postgres server, drives four orders through the Temporal client,
   high-priority/fragile/high-value: packaging check and pack-station re-scan → delivered.
 - ``order-hist-floorhold``: held while being picked (a scan refused), released, delivered.
 - ``order-hist-stuck``: a template with a 1 s pick SLA: marked stuck, picked, unstuck.
+- ``channel-sync-hist-pos``: the standing sync workflow of a sandbox channel whose first
+  push fails, brought up to date with everything the orders above changed; and
+  ``low-stock-watch``, which saw HIST-TEE fall under its threshold. Both run forever, so
+  their histories are taken while they wait, then the workflows are terminated.
 """
 
 from __future__ import annotations
@@ -42,8 +46,10 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -74,15 +80,21 @@ from domain.status import (
 from domain.tagging import DEFAULT_TAG_RULES, TaggingContext
 from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
 from integrations.sandbox import SandboxBehaviour
+from oms.background import start_channel_sync, start_low_stock_watch
 from oms.settings import Settings
 from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
 from store import inventory
 from store.db import create_engine, normalize_url, sessionmaker
 from store.migrate import upgrade
-from store.tables import Product, Warehouse
+from store.tables import Channel, Product, StockEvent, Warehouse
 from workers.worker import build_worker
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import fulfillment_workflow_id, order_workflow_id
+from workflows.names import (
+    LOW_STOCK_WATCH_WORKFLOW_ID,
+    channel_sync_workflow_id,
+    fulfillment_workflow_id,
+    order_workflow_id,
+)
 from workflows.order import OrderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -343,8 +355,46 @@ class Driver:
         return o
 
 
+async def standing(
+    client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> list[str]:
+    """Run the channel sync and low-stock watch until they have done their work and wait.
+
+    "Done" is read off their histories: the sync has read a batch and pushed it (after a
+    failed first push), the watch has checked the outbox, and each sits on its poll timer.
+    """
+    await start_channel_sync(client, settings, "hist-pos", task_queue=QUEUE)
+    await start_low_stock_watch(client, settings, task_queue=QUEUE)
+    done = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    waiting = EventType.EVENT_TYPE_TIMER_STARTED
+    wanted = {channel_sync_workflow_id("hist-pos"): 2, LOW_STOCK_WATCH_WORKFLOW_ID: 1}
+    for _ in range(600):
+        ready = True
+        for wf_id, activities in wanted.items():
+            events = (await client.get_workflow_handle(wf_id).fetch_history()).events
+            types = [e.event_type for e in events]
+            ready = ready and types.count(done) >= activities and types[-1] == waiting
+        async with sessions() as s:
+            low = await s.scalar(
+                select(func.count()).select_from(StockEvent).where(StockEvent.type == "low_stock")
+            )
+        if ready and low:
+            return list(wanted)
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the standing workflows never caught up")
+
+
 async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as s:
+        s.add(
+            Channel(
+                code="hist-pos",
+                name="History POS",
+                kind="sandbox",
+                safety_buffer=1,
+                config={"fail_first": 1},
+            )
+        )
         for code, lat, lon in WAREHOUSES:
             s.add(
                 Warehouse(
@@ -358,7 +408,12 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
                 )
             )
         for sku, grams in SKUS.items():
-            s.add(Product(sku=sku, name=sku, weight_grams=grams, tags=[]))
+            threshold = 9 if sku == "HIST-TEE" else None
+            s.add(
+                Product(
+                    sku=sku, name=sku, weight_grams=grams, tags=[], low_stock_threshold=threshold
+                )
+            )
         await s.flush()
         for sku, warehouse in (
             ("HIST-MUG", "HIST-PDX"),
@@ -380,7 +435,11 @@ async def generate(database_url: str, out: Path) -> list[Path]:
     try:
         sessions = sessionmaker(engine)
         await seed(sessions)
-        settings = Settings(OMS_DATABASE_URL=database_url, OMS_TASK_QUEUE=QUEUE)
+        settings = Settings(
+            OMS_DATABASE_URL=database_url,
+            OMS_TASK_QUEUE=QUEUE,
+            OMS_CHANNEL_SYNC_POLL_SECONDS=1,
+        )
         worker = build_worker(
             env.client,
             sessions,
@@ -416,6 +475,13 @@ async def generate(database_url: str, out: Path) -> list[Path]:
                     path = out / f"{wf_id}.json"
                     path.write_text(history.to_json() + "\n")
                     written.append(path)
+            for wf_id in await standing(env.client, sessions, settings):
+                handle = env.client.get_workflow_handle(wf_id)
+                history = await handle.fetch_history()
+                await handle.terminate("history recorded")
+                path = out / f"{wf_id}.json"
+                path.write_text(history.to_json() + "\n")
+                written.append(path)
         return written
     finally:
         await engine.dispose()

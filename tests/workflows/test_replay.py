@@ -19,6 +19,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
 from domain.models import OrderInput, OrderState
+from workers.worker import WORKFLOWS
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
 
@@ -45,9 +46,7 @@ def test_the_committed_histories_cover_every_scenario(generation: Path) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
 async def test_history_replays_on_current_code(path: Path) -> None:
-    replayer = Replayer(
-        workflows=[OrderWorkflow, FulfillmentWorkflow], data_converter=pydantic_data_converter
-    )
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(load(path))
     assert result.replay_failure is None
 
@@ -104,6 +103,15 @@ def test_the_newest_histories_cover_tags_holds_and_slas() -> None:
     tagged = _types(newest / "ful-hist-tagged-1.json")
     # pick scan, pack re-scan, packaging check, pack
     assert tagged.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED") >= 4
+
+
+def test_the_newest_histories_cover_the_standing_workflows() -> None:
+    """Channel sync (a failed push retried, then caught up) and the low-stock watch."""
+    newest = GENERATIONS[-1]
+    sync = _types(newest / "channel-sync-hist-pos.json")
+    assert sync.count("EVENT_TYPE_ACTIVITY_TASK_COMPLETED") >= 2  # read a batch, pushed it
+    watch = _types(newest / "low-stock-watch.json")
+    assert "EVENT_TYPE_ACTIVITY_TASK_COMPLETED" in watch
 
 
 @workflow.defn(name="OrderWorkflow")
