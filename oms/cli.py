@@ -148,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply database migrations to OMS_DATABASE_URL")
     p.add_argument("--revision", default="head", help="target revision (default head)")
     p.add_argument(
-        "--embedded", action="store_true",
+        "--embedded",
+        action="store_true",
         help="migrate the embedded Postgres of OMS_DATA_DIR when OMS_DATABASE_URL is unset",
     )
     p.set_defaults(func=cmd_migrate)

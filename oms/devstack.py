@@ -250,14 +250,21 @@ def temporal_executable() -> str:
 def temporal_command(settings: Settings, directory: Path) -> list[str]:
     host = settings.temporal_address.rsplit(":", 1)[0] or "127.0.0.1"
     cmd = [
-        temporal_executable(), "server", "start-dev",
-        "--db-filename", str(directory / "temporal.db"),
+        temporal_executable(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(directory / "temporal.db"),
         *SQLITE_PRAGMAS,
         *search_attribute_args(),
-        "--ip", host,
-        "--port", str(settings.temporal_port),
-        "--ui-port", str(settings.temporal_ui_port),
-        "--log-level", "warn",
+        "--ip",
+        host,
+        "--port",
+        str(settings.temporal_port),
+        "--ui-port",
+        str(settings.temporal_ui_port),
+        "--log-level",
+        "warn",
     ]
     if settings.temporal_namespace != "default":  # "default" always exists
         cmd += ["--namespace", settings.temporal_namespace]
@@ -405,7 +412,8 @@ class DevStack:
         busy = [f"{var}={h}:{p}" for var, h, p in wanted if not _port_free(h, p)]
         if busy:
             raise StackError(
-                "port(s) already in use: " + ", ".join(busy)
+                "port(s) already in use: "
+                + ", ".join(busy)
                 + " — is another stack running? Set other ports to run side by side."
             )
 
@@ -526,9 +534,9 @@ class DevStack:
             "Try it:",
             f"  body={DEMO_ORDER}",
             f"  sig=$(openssl dgst -sha256 -hmac '{shopify}' -binary \"$body\" | base64)",
-            f"  curl -X POST {self.api_url}/webhooks/shopify --data-binary @\"$body\" \\",
+            f'  curl -X POST {self.api_url}/webhooks/shopify --data-binary @"$body" \\',
             "    -H 'Content-Type: application/json' -H 'X-Shopify-Topic: orders/create' \\",
-            "    -H \"X-Shopify-Hmac-Sha256: $sig\" \\",
+            '    -H "X-Shopify-Hmac-Sha256: $sig" \\',
             "    -H 'X-Shopify-Shop-Domain: demo.myshopify.com' \\",
             "    -H 'X-Shopify-Webhook-Id: demo-order-1'",
             f"  curl -H 'Authorization: Bearer {self.admin_key}' {self.api_url}/api/v1/orders",

@@ -19,22 +19,32 @@ from store.keys import verify_key
 def _run_oms(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "oms.cli", *args],
-        env={**os.environ, **env}, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 def test_parser_knows_every_command() -> None:
     parser = build_parser()
-    for argv in (["dev"], ["api"], ["worker"], ["migrate"], ["seed"],
-                 ["keys", "create", "--role", "staff", "--warehouse", "WH-PDX"]):
+    for argv in (
+        ["dev"],
+        ["api"],
+        ["worker"],
+        ["migrate"],
+        ["seed"],
+        ["keys", "create", "--role", "staff", "--warehouse", "WH-PDX"],
+    ):
         assert parser.parse_args(argv).func is not None
     with pytest.raises(SystemExit):
         parser.parse_args(["keys", "create", "--role", "superuser"])
 
 
 def test_temporal_command_carries_ports_pragmas_and_search_attributes(tmp_path: Path) -> None:
-    settings = Settings(TEMPORAL_ADDRESS="127.0.0.1:7300", OMS_TEMPORAL_UI_PORT=8301,
-                        TEMPORAL_NAMESPACE="oms")
+    settings = Settings(
+        TEMPORAL_ADDRESS="127.0.0.1:7300", OMS_TEMPORAL_UI_PORT=8301, TEMPORAL_NAMESPACE="oms"
+    )
     cmd = temporal_command(settings, tmp_path)
     joined = " ".join(cmd)
     assert cmd[1:3] == ["server", "start-dev"]
@@ -47,8 +57,17 @@ def test_temporal_command_carries_ports_pragmas_and_search_attributes(tmp_path: 
 
 
 def test_keys_create_prints_a_working_key(cli_database_url: str) -> None:
-    done = _run_oms("keys", "create", "--role", "staff", "--warehouse", "WH-NJ",
-                    "--name", "picker 7", env={"OMS_DATABASE_URL": cli_database_url})
+    done = _run_oms(
+        "keys",
+        "create",
+        "--role",
+        "staff",
+        "--warehouse",
+        "WH-NJ",
+        "--name",
+        "picker 7",
+        env={"OMS_DATABASE_URL": cli_database_url},
+    )
     assert done.returncode == 0, done.stderr
     key = done.stdout.strip()
     assert key.startswith("oms_")
@@ -69,8 +88,7 @@ def test_keys_create_prints_a_working_key(cli_database_url: str) -> None:
 
 
 def test_keys_create_refuses_a_staff_key_without_warehouse(cli_database_url: str) -> None:
-    done = _run_oms("keys", "create", "--role", "staff",
-                    env={"OMS_DATABASE_URL": cli_database_url})
+    done = _run_oms("keys", "create", "--role", "staff", env={"OMS_DATABASE_URL": cli_database_url})
     assert done.returncode == 2
     assert "warehouse" in done.stderr
 
@@ -78,8 +96,13 @@ def test_keys_create_refuses_a_staff_key_without_warehouse(cli_database_url: str
 def test_migrate_without_a_database_url_says_so(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OMS_DATABASE_URL"}
     env["OMS_DATA_DIR"] = str(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "oms.cli", "migrate"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "oms.cli", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "OMS_DATABASE_URL" in done.stderr
 

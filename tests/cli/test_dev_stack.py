@@ -31,8 +31,11 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     offset = log.stat().st_size if log.exists() else 0
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "oms.cli", "dev"], env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "oms.cli", "dev"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -29,12 +29,16 @@ async def test_seed_is_idempotent_and_keeps_later_changes(cli_database_url: str)
             reasons = set((await s.scalars(select(InventoryAdjustment.reason))).all())
             assert reasons == {"seed"}
             # Stock moves after seeding (an order ships, a count) ...
-            await inventory.adjust(s, sku="TEA-SEN-100", warehouse="WH-PDX", on_hand=3,
-                                   reason="cycle count")
+            await inventory.adjust(
+                s, sku="TEA-SEN-100", warehouse="WH-PDX", on_hand=3, reason="cycle count"
+            )
 
         again = await seed(cli_database_url)
         assert (again.warehouses, again.products, again.barcodes, again.stock_levels) == (
-            0, 0, 0, 0,
+            0,
+            0,
+            0,
+            0,
         )
         async with sessions.begin() as s:
             # ... and a second seed leaves it alone.
