@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from domain.models import (
     CancelInput,
@@ -33,12 +28,8 @@ from domain.models import (
 )
 from domain.status import OrderStatus, TrackingStatus
 from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
-from integrations.sandbox import SandboxBehaviour
-from oms.settings import SEARCH_ATTRIBUTES, Settings
 from store.tables import OrderEventRow, OrderRow
-from tests.conftest import venv_binary
 from tests.workflows.helpers import eventually, order_input, start_order
-from workers.worker import build_worker
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import fulfillment_workflow_id
 from workflows.order import STUCK, OrderWorkflow
@@ -46,42 +37,7 @@ from workflows.order import STUCK, OrderWorkflow
 Sessions = async_sessionmaker[AsyncSession]
 Handle = WorkflowHandle[OrderWorkflow, OrderState]
 QUEUE = f"slas-{uuid.uuid4().hex[:8]}"
-_SNAKE = {"Keyword": "KEYWORD", "KeywordList": "KEYWORD_LIST", "Bool": "BOOL", "Int": "INT"}
 TEN_MINUTES = 600
-
-
-@pytest.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    # The workflow upserts OrderStatus/Warehouse/Tags/Stuck: the test server needs them known.
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={
-                name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{_SNAKE[kind]}")
-                for name, kind in SEARCH_ATTRIBUTES.items()
-            },
-        )
-    )
-    yield env
-    await env.shutdown()
-
-
-@pytest.fixture(scope="module")
-async def skipping_worker(
-    skipping_env: WorkflowEnvironment, sessions: Sessions, database_url: str
-) -> AsyncIterator[Worker]:
-    worker = build_worker(
-        skipping_env.client,
-        sessions,
-        Settings(OMS_DATABASE_URL=database_url, OMS_TASK_QUEUE=QUEUE),
-        behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
-    )
-    async with worker:
-        yield worker
 
 
 def templates(**sla: int) -> TemplateSet:
