@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,18 +160,26 @@ async def claims_before(
             Backorder.order_id == order_id, Backorder.resolved_at.is_(None)
         )
     )
-    query = select(Backorder.quantities).where(
-        Backorder.resolved_at.is_(None), Backorder.order_id != order_id
+    # Summed in Postgres, over only the backorders claiming one of these SKUs.
+    rows = await session.execute(
+        _CLAIMS,
+        {"order_id": order_id, "skus": list(skus), "before": mine},
     )
-    if mine is not None:
-        query = query.where(Backorder.created_at < mine)
-    claims: dict[str, int] = {}
-    wanted = set(skus)
-    for quantities in (await session.scalars(query)).all():
-        for sku, qty in (quantities or {}).items():
-            if sku in wanted:
-                claims[sku] = claims.get(sku, 0) + int(qty)
-    return claims, mine is not None
+    return {sku: int(units) for sku, units in rows.all()}, mine is not None
+
+
+_CLAIMS = text(
+    """
+    SELECT claim.key, sum(claim.value::int)
+    FROM backorders, jsonb_each_text(backorders.quantities) AS claim
+    WHERE backorders.resolved_at IS NULL
+      AND backorders.order_id <> :order_id
+      AND backorders.quantities ?| CAST(:skus AS text[])
+      AND (CAST(:before AS timestamptz) IS NULL OR backorders.created_at < :before)
+      AND claim.key = ANY(CAST(:skus AS text[]))
+    GROUP BY claim.key
+    """
+)
 
 
 @dataclass(frozen=True)
