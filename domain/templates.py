@@ -148,12 +148,3 @@ def plan_for(tags: list[str], templates: TemplateSet = DEFAULT_TEMPLATES) -> Ste
         if s in DEFAULT_STEPS or s in added
     ]
     return StepPlan(steps=steps, tags=sorted(t.tag for t in applied))
-
-
-#: Orders carrying this tag get every item re-scanned at the pack station.
-HIGH_VALUE_TAG = "high-value"
-
-
-def needs_pack_verification(tags: list[str]) -> bool:
-    """The spine's rule, kept for orders started before templates existed."""
-    return any(t.strip().lower() == HIGH_VALUE_TAG for t in tags)
