@@ -45,7 +45,6 @@ import math
 import multiprocessing
 import os
 import random
-import shlex
 import sys
 import time
 from collections import Counter
@@ -65,6 +64,7 @@ from bench.scratch import (
     all_processes,
     append_section,
     code_version,
+    command_line,
     machine_line,
     md_table,
     others,
@@ -1024,7 +1024,7 @@ def measure(args: argparse.Namespace) -> ReservationReport:
         "code": code_version(),
     }
     return ReservationReport(
-        command=_command(),
+        command=command_line("bench.reservations"),
         started_at=started_at,
         machine=machine_line(f"{info.version} (machine server, scratch database)"),
         settings=settings,
@@ -1036,12 +1036,6 @@ def measure(args: argparse.Namespace) -> ReservationReport:
         idle_busy=idle,
         variants=variants,
     )
-
-
-def _command() -> str:
-    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    return prefix + ".venv/bin/python -m bench.reservations" + args
 
 
 def build_parser() -> argparse.ArgumentParser:

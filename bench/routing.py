@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import random
-import shlex
 import sys
 import time
 from collections import Counter
@@ -40,6 +38,7 @@ from bench.report import percentile
 from bench.scratch import (
     append_section,
     code_version,
+    command_line,
     machine_line,
     md_table,
     redact,
@@ -573,19 +572,13 @@ def measure(args: argparse.Namespace) -> RoutingReport:
         "code": code_version(),
     }
     return RoutingReport(
-        command=_command(),
+        command=command_line("bench.routing"),
         started_at=started_at,
         machine=machine_line(f"{info.version} (machine server, scratch database)"),
         settings=settings,
         routing=routing,
         allocation=allocation,
     )
-
-
-def _command() -> str:
-    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    return prefix + ".venv/bin/python -m bench.routing" + args
 
 
 def build_parser() -> argparse.ArgumentParser:

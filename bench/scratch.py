@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import shlex
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -210,6 +212,13 @@ def md_table(header: Row, rows: Sequence[Row]) -> list[str]:
         "| " + " | ".join("---" for _ in header) + " |",
         *("| " + " | ".join(r) + " |" for r in rows),
     ]
+
+
+def command_line(module: str) -> str:
+    """How this run was invoked, for the record (a database URL given by env is hidden)."""
+    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
+    args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
+    return f"{prefix}.venv/bin/python -m {module}{args}"
 
 
 def append_section(path: Path, markdown: str) -> None:
