@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from api import problems
+from api.auth import KeyCache
 from api.metrics import RequestMetrics
 from api.pages import scan as scan_page
 from api.routers import (
@@ -82,6 +83,8 @@ def create_app(
         app.state.settings = settings
         app.state.engine = db
         app.state.sessions = sessionmaker(db)
+        # Single-statement paths (the scan) need no transaction: see store/scans.py.
+        app.state.autocommit = db.execution_options(isolation_level="AUTOCOMMIT")
         app.state.temporal = temporal
         await _seed_tag_rules(app)
         try:
@@ -97,6 +100,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
     problems.install(app)
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
         app.include_router(module.router)

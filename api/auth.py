@@ -6,27 +6,85 @@ warehouse: routes that touch a shipment check it with :func:`ensure_warehouse`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+from cachetools import TTLCache
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import Session
+from api.deps import Autocommit
 from api.problems import Problem
-from store.keys import Principal, verify_key
+from store.keys import Principal, hash_key, verify_key
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-async def current_principal(request: Request, session: Session) -> Principal:
-    """The verified caller; 401 if the key is missing, unknown or revoked."""
+class KeyCache:
+    """Verified keys this process trusts for ``seconds`` without reading them again.
+
+    Every floor request (a scan every second or two per handheld) would otherwise spend a
+    Postgres round trip re-reading the same key. Entries are keyed by the key's hash (the
+    plain key is not kept) and only successful verifications are cached, so an unknown key
+    is read every time. :meth:`forget` drops a revoked key at once in this process; other
+    API processes see the revocation when their entry expires.
+    """
+
+    def __init__(
+        self, seconds: float, *, size: int = 10_000, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds = seconds
+        self._entries: TTLCache[str, Principal] | None = (
+            TTLCache(maxsize=size, ttl=seconds, timer=timer) if seconds > 0 else None
+        )
+
+    def get(self, key: str) -> Principal | None:
+        return self._entries.get(hash_key(key)) if self._entries is not None else None
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self._entries is not None:
+            self._entries[hash_key(key)] = principal
+
+    def __len__(self) -> int:
+        return len(self._entries) if self._entries is not None else 0
+
+    def digests(self) -> list[str]:
+        """The cached keys' hashes (what is kept instead of the keys)."""
+        return list(self._entries) if self._entries is not None else []
+
+    def forget(self, key_id: str) -> None:
+        if self._entries is not None:
+            for digest in [d for d, p in self._entries.items() if p.key_id == key_id]:
+                self._entries.pop(digest, None)
+
+
+def key_cache(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.key_cache
+    return cache
+
+
+async def current_principal(request: Request, db: Autocommit) -> Principal:
+    """The verified caller; 401 if the key is missing, unknown or revoked.
+
+    The key is read in autocommit on a connection given back at once: a request that goes
+    on to wait for a workflow holds no pooled connection for its key.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Problem(401, "missing bearer key", reason="unauthenticated", headers=_CHALLENGE)
-    principal = await verify_key(session, token.strip())
+    cache = key_cache(request)
+    principal = cache.get(token)
     if principal is None:
-        raise Problem(401, "unknown or revoked key", reason="unauthenticated", headers=_CHALLENGE)
+        async with AsyncSession(db) as session:
+            principal = await verify_key(session, token)
+        if principal is None:
+            raise Problem(
+                401, "unknown or revoked key", reason="unauthenticated", headers=_CHALLENGE
+            )
+        cache.put(token, principal)
     request.state.principal = principal
     return principal
 

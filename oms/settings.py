@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     #: Pooled Postgres connections per process, and as many again in overflow: keep
     #: 2 x pool size x processes under the server's max_connections (100 by default).
     db_pool_size: int = Field(default=10, alias="OMS_DB_POOL_SIZE")
+    #: How long the API trusts a verified key without reading it again (0: every request
+    #: reads it). Revoking through this API process takes effect at once; other API
+    #: processes notice within this many seconds.
+    key_cache_seconds: float = Field(default=10.0, ge=0, alias="OMS_KEY_CACHE_SECONDS")
     #: Seconds between a channel sync's (and the low-stock watch's) outbox drains when
     #: nothing pokes them; API adjustments and imports poke, worker reservations don't.
     channel_sync_poll_seconds: float = Field(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.auth import Admin
+from api.auth import Admin, key_cache
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.schemas import KeyCreate, KeyCreated, KeyRevoked
@@ -23,8 +23,11 @@ async def create_key(body: KeyCreate, session: Session, _: Admin) -> KeyCreated:
 
 
 @router.delete("/{key_id}", response_model=KeyRevoked, responses=problem_responses(404))
-async def revoke_key(key_id: str, session: Session, _: Admin) -> KeyRevoked:
+async def revoke_key(key_id: str, request: Request, session: Session, _: Admin) -> KeyRevoked:
+    """Revoke a key: refused at once by this API process, by others within
+    ``OMS_KEY_CACHE_SECONDS``."""
     if not await keys.revoke_key(session, key_id):
         raise Problem(404, f"no key {key_id}", reason="not_found")
     await session.commit()
+    key_cache(request).forget(key_id)
     return KeyRevoked(key_id=key_id)
