@@ -175,16 +175,6 @@ async def get_product(session: AsyncSession, sku: str) -> ProductInfo | None:
     )
 
 
-async def resolve_barcode(session: AsyncSession, gtin: str) -> tuple[str, int] | None:
-    """``(sku, units per scan)`` for a GTIN-14 (see ``catalog_gtin``), or None if unknown."""
-    row = (
-        await session.execute(
-            select(ProductBarcode.sku, ProductBarcode.multiplier).where(ProductBarcode.gtin == gtin)
-        )
-    ).first()
-    return (row[0], row[1] or 1) if row is not None else None
-
-
 async def missing_skus(session: AsyncSession, skus: list[str]) -> list[str]:
     """The SKUs of ``skus`` that are not in the catalog, sorted."""
     if not skus:

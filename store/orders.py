@@ -185,13 +185,3 @@ async def scan_accuracy(
         query = query.where(ScanEvent.created_at >= since)
     rows = await session.execute(query.order_by(rejected.desc(), col))
     return [(g, int(n), int(r)) for g, n, r in rows.all()]
-
-
-async def serial_picked(session: AsyncSession, sku: str, serial: str) -> bool:
-    """Whether an accepted scan already picked this serialised unit, in any shipment."""
-    found = await session.scalar(
-        select(ScanEvent.id)
-        .where(ScanEvent.sku == sku, ScanEvent.serial == serial, ScanEvent.accepted)
-        .limit(1)
-    )
-    return found is not None

@@ -9,18 +9,16 @@ analytics count it once.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, select
-from sqlalchemy.dialects.postgresql import insert
 
 from api.auth import Floor, Ops, ensure_warehouse
-from api.deps import Session, Temporal
+from api.deps import Autocommit, Session, Temporal
 from api.metrics import SCANS
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
@@ -36,10 +34,10 @@ from domain.models import (
     ShipmentView,
 )
 from domain.status import ScanRefusal, ShipmentStatus
-from store import catalog
+from store import catalog, scans
 from store import orders as read
 from store.keys import Principal
-from store.tables import ScanEvent, ShipmentRow
+from store.tables import ShipmentRow
 from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
 
@@ -101,48 +99,49 @@ def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
     responses=problem_responses(422, 503),
 )
 async def scan(
-    shipment_id: str, body: ScanIn, session: Session, client: Temporal, who: Floor
+    shipment_id: str, body: ScanIn, db: Autocommit, client: Temporal, who: Floor
 ) -> JSONResponse:
-    # One round trip for the shipment and any earlier answer to this scan_id.
-    found = (
-        await session.execute(
-            select(ShipmentRow, ScanEvent.response)
-            .outerjoin(
-                ScanEvent,
-                and_(
-                    ScanEvent.shipment_id == ShipmentRow.shipment_id,
-                    ScanEvent.scan_id == body.scan_id,
-                ),
-            )
-            .where(ShipmentRow.shipment_id == shipment_id)
-        )
-    ).first()
-    if found is None:
-        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
-    shipment, first = found
-    ensure_warehouse(who, shipment.warehouse)
-    session.expunge(shipment)  # a plain snapshot: stays readable after the rollback in _pick
-    if first is not None:
-        return _answer(int(first["status_code"]), first["body"])
-
     barcode = body.barcode.strip()
+    today = datetime.now(UTC).date()
     code: ScannedCode | None = None
-    sku: str | None = None
-    units = body.quantity
+    invalid: str | None = None
     try:
-        code = parse_scan(barcode, datetime.now(UTC).date())
+        code = parse_scan(barcode, today)
     except InvalidBarcode as exc:
-        status, answer = _refused(ScanRefusal.INVALID_BARCODE, str(exc))
+        invalid = str(exc)
+    serial = code.serial if code is not None and body.stage == "pick" else None
+    # One round trip before the workflow (store/scans.py), no connection held during it.
+    async with db.connect() as conn:
+        context = await scans.scan_context(
+            conn, shipment_id, body.scan_id, code.gtin if code else None, serial
+        )
+    if context is None:
+        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
+    ensure_warehouse(who, context.warehouse)
+    if context.first_answer is not None:
+        return _answer(int(context.first_answer["status_code"]), context.first_answer["body"])
+
+    units = body.quantity
+    sku: str | None = None
+    if code is None:
+        status, answer = _refused(ScanRefusal.INVALID_BARCODE, invalid or "unreadable barcode")
     else:
-        status, answer, sku, units = await _pick(session, client, shipment, body, code)
+        units = (code.count or body.quantity) * context.multiplier
+        sku = context.sku
+        refused = _refusal_before_workflow(code, context, today)
+        if refused is not None:
+            status, answer = refused
+        else:
+            assert sku is not None
+            status, answer = await _scan_update(client, shipment_id, body, sku, units, code)
 
     accepted = status == 200
-    inserted = await session.scalar(
-        insert(ScanEvent)
-        .values(
+    async with db.connect() as conn:
+        first = await scans.record_scan(
+            conn,
             shipment_id=shipment_id,
-            order_id=shipment.order_id,
-            warehouse=shipment.warehouse,
+            order_id=context.order_id,
+            warehouse=context.warehouse,
             scan_id=body.scan_id,
             station=body.station,
             stage=body.stage,
@@ -155,64 +154,40 @@ async def scan(
             quantity=units,
             accepted=accepted,
             reason=None if accepted else answer.get("reason"),
-            response={"status_code": status, "body": jsonable_encoder(answer)},
+            answer={"status_code": status, "body": jsonable_encoder(answer)},
         )
-        .on_conflict_do_nothing(constraint="uq_scan_event")
-        .returning(ScanEvent.id)
-    )
-    await session.commit()
-    if inserted is None:  # a concurrent retry of the same scan recorded its answer first
-        first = await session.scalar(
-            select(ScanEvent.response).where(
-                ScanEvent.shipment_id == shipment_id, ScanEvent.scan_id == body.scan_id
-            )
-        )
-        assert first is not None
+    if first is not None:  # a concurrent retry of the same scan recorded its answer first
         return _answer(int(first["status_code"]), first["body"])
     SCANS.labels("accepted" if accepted else "refused", answer.get("reason") or "").inc()
     return _answer(status, answer)
 
 
-async def _pick(
-    session: Session, client: Temporal, shipment: ShipmentRow, body: ScanIn, code: ScannedCode
-) -> tuple[int, dict[str, Any], str | None, int]:
-    """Check what the barcode says about the item, then ask the shipment to count it.
-
-    Returns ``(status, answer, sku, units)``; refusals that need no workflow (expired lot,
-    unknown barcode, a serial picked before in any shipment) never reach it.
-    """
-    units = code.count or body.quantity
-    if is_expired(code, datetime.now(UTC).date()):
-        expired = _refused(ScanRefusal.EXPIRED, f"lot {code.lot or '?'} expired on {code.expiry}")
-        return *expired, None, units
-    resolved = await catalog.resolve_barcode(session, code.gtin)
-    if resolved is None:
-        unknown = _refused(ScanRefusal.UNKNOWN_BARCODE, f"{code.gtin} is not in the catalog")
-        return *unknown, None, units
-    sku, multiplier = resolved
-    units *= multiplier
-    serial_check = code.serial is not None and body.stage == "pick"
-    if serial_check and await read.serial_picked(session, sku, code.serial or ""):
-        duplicate = _refused(
-            ScanRefusal.DUPLICATE_SERIAL, f"{sku} serial {code.serial} was already picked"
+def _refusal_before_workflow(
+    code: ScannedCode, context: scans.ScanContext, today: date
+) -> tuple[int, dict[str, Any]] | None:
+    """Refusals that need no workflow: an expired lot, a barcode the catalog does not
+    know, a serial already picked (in any shipment)."""
+    if is_expired(code, today):
+        return _refused(ScanRefusal.EXPIRED, f"lot {code.lot or '?'} expired on {code.expiry}")
+    if context.sku is None:
+        return _refused(ScanRefusal.UNKNOWN_BARCODE, f"{code.gtin} is not in the catalog")
+    if context.serial_picked:
+        return _refused(
+            ScanRefusal.DUPLICATE_SERIAL,
+            f"{context.sku} serial {code.serial} was already picked",
         )
-        return *duplicate, sku, units
-    # Give the connection back before waiting on the workflow: a pool held through every
-    # Update round trip caps a floor of scanners at the pool size (bench/RESULTS.md).
-    await session.rollback()
-    status, answer = await _scan_update(client, shipment, body, sku, units, code)
-    return status, answer, sku, units
+    return None
 
 
 async def _scan_update(
     client: Temporal,
-    shipment: ShipmentRow,
+    shipment_id: str,
     body: ScanIn,
     sku: str,
     units: int,
     code: ScannedCode,
 ) -> tuple[int, dict[str, Any]]:
-    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment.shipment_id))
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     scan_input = ScanInput(
         scan_id=body.scan_id,
         sku=sku,
