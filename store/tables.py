@@ -363,7 +363,8 @@ class ScanEvent(Base):
         ),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    shipment_id: Mapped[str] = mapped_column(String(100), index=True)
+    #: Looked up through ``uq_scan_event`` (it leads with shipment_id): no index of its own.
+    shipment_id: Mapped[str] = mapped_column(String(100))
     order_id: Mapped[str | None] = mapped_column(String(80))
     warehouse: Mapped[str] = mapped_column(String(32))
     scan_id: Mapped[str] = mapped_column(String(100))
