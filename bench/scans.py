@@ -1,15 +1,22 @@
-"""``python -m bench.scans [--scanners S] [--scans-per-scanner K] [--out ...] [--no-record]``.
+"""``python -m bench.scans [--scanners S] [--scans-per-scanner K] [--pace SECONDS]
+[--start steady|herd] [--out ...] [--no-record]``.
 
 Scan latency as a person holding a scanner sees it. Starts a private stack (see
-``bench/stack.py``), creates S orders through the real Shopify webhook whose shipments need
-K units each, waits until all S shipments are in the work list, and then, on the same
-Temporal server in the same run:
+``bench/stack.py``), creates the scanners' orders through the real Shopify webhook (one
+SKU x K units each; two per scanner for ``--start steady``), waits until every shipment is
+in the work list, and then, on the same Temporal server in the same run:
 
-1. bare: S ``BareOrderWorkflow`` executions (``bench/bare.py``, no-op activities; its
-   ``scan`` Update has a validator like the real pick phase) started through the Temporal
-   client, then S concurrent clients each doing K sequential ``execute_update`` round trips;
-2. real: S concurrent scanners, each POSTing its own shipment's K units one after another
-   to ``/api/v1/shipments/{id}/scans`` with a fresh ``scan_id`` (anything but 200 fails).
+1. bare: the same number of ``BareOrderWorkflow`` executions (``bench/bare.py``, no-op
+   activities; its ``scan`` Update has a validator like the real pick phase) started
+   through the Temporal client, then S concurrent clients each doing K ``execute_update``
+   round trips;
+2. real: S concurrent scanners (handhelds: an HTTP client each, signed in first), each
+   POSTing K units one after another to ``/api/v1/shipments/{id}/scans`` with a fresh
+   ``scan_id`` (anything but 200 fails).
+
+Both phases follow the same per-scanner plan (:func:`scan_plan`: where each scanner is in
+its work when the clock starts) and schedule (:class:`Pace`: the pause a person takes
+between an answer and the next scan).
 
 The bare phase runs first, then the real one (as ``bench.run`` does). Prints a table,
 appends a dated section to the results file and tears the stack down, also on error.
@@ -19,13 +26,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import json
 import math
 import os
+import random
 import shlex
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +54,9 @@ from bench.stack import SHOPIFY_SECRET, BenchStack, log, run_on_stack, show_and_
 from bench.workload import _FALLBACK_SAMPLE, BARCODES, SAMPLE
 from integrations.shopify import sign
 from oms.devstack import temporal_executable
+
+#: ``(shipment index within the scanner's shipments, unit number 1..K)``
+Scan = tuple[int, int]
 
 #: scan_p99 / bare_update_p99 must stay at or below this.
 SCAN_P99_TARGET = 1.5
@@ -143,9 +156,66 @@ async def create_orders(
 # --- the two phases --------------------------------------------------------------------------
 
 
-async def bare_phase(client: Client, run_id: str, scanners: int, k: int) -> Phase:
-    phase = Phase("bare")
-    handles = await asyncio.gather(
+@dataclass(frozen=True)
+class Pace:
+    """How fast a scanner scans: a pause between an answer and the next scan.
+
+    A person holding a scanner reaches for the next unit before scanning it again; even
+    scanning a bin of identical items runs at about a scan a second. ``seconds`` is that
+    mean pause (each one drawn from 0.5x-1.5x of it) and every scanner starts at a random
+    moment within the first pause, so a hundred people don't pull the trigger in the same
+    millisecond. ``seconds == 0`` is the other measurement: every scanner a machine
+    re-scanning the moment it has an answer, which keeps the two cores saturated and
+    measures CPU per scan more than latency. Both phases get the same schedule (seeded by
+    the scanner's index), so they offer the same load.
+    """
+
+    seconds: float
+
+    def schedule(self, scanner: int, k: int) -> tuple[float, list[float]]:
+        """``(start offset, pause after each of the K scans)`` for one scanner."""
+        if self.seconds <= 0:
+            return 0.0, [0.0] * k
+        rng = random.Random(scanner)
+        start = rng.uniform(0.0, self.seconds)
+        return start, [rng.uniform(0.5, 1.5) * self.seconds for _ in range(k)]
+
+
+#: Where the scanners are in their work when the clock starts.
+STARTS = ("steady", "herd")
+
+
+def scan_plan(scanner: int, k: int, start: str) -> tuple[list[Scan], list[Scan]]:
+    """``(warm-up scans, measured scans)`` of one scanner, as ``(shipment, unit)`` pairs.
+
+    ``herd``: every scanner starts a fresh K-unit shipment when the clock starts, so all S
+    first scans (each moving a shipment and its order to ``picking``) land in the first
+    pause: a shift whose pickers all start in the same second.
+
+    ``steady``: mid-shift. Each scanner has two shipments; before the clock it has already
+    scanned ``u`` units of the first (``u`` uniform in 0..K-1, not measured), then the K
+    measured scans finish the first shipment and start the second. First scans then arrive
+    at the rate a floor of S people produces them (about S / K per pause), all S scanners
+    are busy the whole time, and each still makes exactly K measured scans.
+    """
+    if start == "herd":
+        return [], [(0, n) for n in range(1, k + 1)]
+    done = random.Random(f"{scanner}-progress").randrange(k)
+    warm = [(0, n) for n in range(1, done + 1)]
+    measured = [(0, n) for n in range(done + 1, k + 1)] + [(1, n) for n in range(1, done + 1)]
+    return warm, measured
+
+
+def shipments_per_scanner(start: str) -> int:
+    return 1 if start == "herd" else 2
+
+
+async def start_bare(
+    client: Client, run_id: str, scanners: int, k: int, start: str
+) -> list[list[Any]]:
+    """Each scanner's bare workflows, started, warmed up to the plan, settled."""
+    per = shipments_per_scanner(start)
+    flat = await asyncio.gather(
         *(
             client.start_workflow(
                 BareOrderWorkflow.run,
@@ -153,17 +223,34 @@ async def bare_phase(client: Client, run_id: str, scanners: int, k: int) -> Phas
                 id=f"scans-bare-{run_id}-{i}",
                 task_queue=BARE_TASK_QUEUE,
             )
-            for i in range(scanners)
+            for i in range(scanners * per)
         )
     )
-    await asyncio.sleep(2.0)  # let the starts and the allocate activities settle
+    handles = [list(flat[i * per : (i + 1) * per]) for i in range(scanners)]
+
+    async def warm_up(i: int) -> None:
+        for shipment, n in scan_plan(i, k, start)[0]:
+            await handles[i][shipment].execute_update(
+                BareOrderWorkflow.scan, BareScan(scan_id=f"s{n}"), id=f"scan-{n}"
+            )
+
+    await asyncio.gather(*(warm_up(i) for i in range(scanners)))
+    await asyncio.sleep(2.0)  # let the starts, the allocate activities and warm-up settle
+    return handles
+
+
+async def bare_phase(handles: list[list[Any]], k: int, pace: Pace, start: str) -> Phase:
+    phase = Phase("bare")
 
     async def scanner(i: int) -> None:
-        handle = handles[i]
-        for n in range(1, k + 1):
+        first, pauses = pace.schedule(i, k)
+        await asyncio.sleep(first)
+        for m, (shipment, n) in enumerate(scan_plan(i, k, start)[1]):
+            if m > 0:
+                await asyncio.sleep(pauses[m])
             t = time.perf_counter()
             result = await asyncio.wait_for(
-                handle.execute_update(
+                handles[i][shipment].execute_update(
                     BareOrderWorkflow.scan, BareScan(scan_id=f"s{n}"), id=f"scan-{n}"
                 ),
                 TIMEOUT,
@@ -173,7 +260,9 @@ async def bare_phase(client: Client, run_id: str, scanners: int, k: int) -> Phas
                 raise BenchFailure(f"bare {i} scan {n}: picked {result.picked}")
 
     started = time.perf_counter()
-    outcomes = await asyncio.gather(*(scanner(i) for i in range(scanners)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(scanner(i) for i in range(len(handles))), return_exceptions=True
+    )
     phase.elapsed = time.perf_counter() - started
     phase.failures += [f"{type(e).__name__}: {e}"[:300] for e in outcomes if e is not None]
     return phase
@@ -193,27 +282,94 @@ async def _post_like_a_handheld(
     raise AssertionError("unreachable")
 
 
-async def real_phase(
-    http: httpx.AsyncClient, staff: dict[str, dict[str, str]], items: list[dict[str, Any]], k: int
-) -> Phase:
+@dataclass
+class Handheld:
+    """One scanner's device: its own HTTP client (one keep-alive connection) and key.
+
+    (One shared ``httpx.AsyncClient`` for every scanner scans its whole connection pool on
+    each request: at 100 connections that cost the driver more CPU per scan than the API
+    spent answering it. Creating a client costs ~15 ms of CPU too, so all are made, and
+    signed in, before the clock starts.)
+    """
+
+    #: The scanner's shipments (work-list items), in the order it picks them.
+    items: list[dict[str, Any]]
+    headers: dict[str, str]
+    http: httpx.AsyncClient
+
+    async def scan(self, shipment: int, n: int) -> float:
+        """Scan unit ``n`` of one of its shipments; seconds until the answer."""
+        item = self.items[shipment]
+        sid = item["shipment_id"]
+        sku = [ln["sku"] for ln in item["lines"] for _ in range(int(ln["quantity"]))][n - 1]
+        body = {"barcode": BARCODES[sku], "scan_id": f"{sid}-s{n}", "station": "bench"}
+        url = f"/api/v1/shipments/{sid}/scans"
+        t = time.perf_counter()
+        r = await _post_like_a_handheld(self.http, url, self.headers, body)
+        elapsed = time.perf_counter() - t
+        if r.status_code != 200:
+            raise BenchFailure(f"scan {sid} #{n}: HTTP {r.status_code} {r.text[:200]}")
+        return elapsed
+
+
+@contextlib.asynccontextmanager
+async def handhelds(
+    base_url: str,
+    staff: dict[str, dict[str, str]],
+    items: list[dict[str, Any]],
+    k: int,
+    start: str,
+) -> AsyncIterator[list[Handheld]]:
+    """One device per scanner, signed in and warmed up to the plan, before the clock."""
+    per = shipments_per_scanner(start)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    devices: list[Handheld] = []
+    for i in range(len(items) // per):
+        mine = items[i * per : (i + 1) * per]
+        if len({w["warehouse"] for w in mine}) != 1:
+            raise BenchFailure(f"scanner {i}: shipments in different warehouses")
+        devices.append(
+            Handheld(
+                items=mine,
+                headers=staff[mine[0]["warehouse"]],
+                http=httpx.AsyncClient(
+                    base_url=base_url, limits=limits, timeout=httpx.Timeout(TIMEOUT)
+                ),
+            )
+        )
+    try:
+        # Like the scan station page: sign in and open the work list, then scan.
+        for device in devices:
+            r = await device.http.get("/api/v1/shipments", headers=device.headers)
+            if r.status_code != 200:
+                raise BenchFailure(f"work list: HTTP {r.status_code} {r.text[:200]}")
+
+        async def warm_up(i: int, device: Handheld) -> None:
+            for shipment, n in scan_plan(i, k, start)[0]:
+                await device.scan(shipment, n)
+
+        await asyncio.gather(*(warm_up(i, d) for i, d in enumerate(devices)))
+        await asyncio.sleep(2.0)  # as the bare phase: let the warm-up's moves settle
+        yield devices
+    finally:
+        await asyncio.gather(*(d.http.aclose() for d in devices))
+
+
+async def real_phase(devices: list[Handheld], k: int, pace: Pace, start: str) -> Phase:
     phase = Phase("real")
 
-    async def scanner(item: dict[str, Any]) -> None:
-        sid = item["shipment_id"]
-        headers = staff[item["warehouse"]]
-        url = f"/api/v1/shipments/{sid}/scans"
-        units = [ln["sku"] for ln in item["lines"] for _ in range(int(ln["quantity"]))]
-        for n, sku in enumerate(units, start=1):
-            body = {"barcode": BARCODES[sku], "scan_id": f"{sid}-s{n}", "station": "bench"}
-            t = time.perf_counter()
-            r = await _post_like_a_handheld(http, url, headers, body)
-            elapsed = time.perf_counter() - t
-            if r.status_code != 200:
-                raise BenchFailure(f"scan {sid} #{n}: HTTP {r.status_code} {r.text[:200]}")
-            phase.add(n, k, elapsed)
+    async def scanner(i: int, device: Handheld) -> None:
+        first, pauses = pace.schedule(i, k)
+        await asyncio.sleep(first)
+        for m, (shipment, n) in enumerate(scan_plan(i, k, start)[1]):
+            if m > 0:
+                await asyncio.sleep(pauses[m])
+            phase.add(n, k, await device.scan(shipment, n))
 
     started = time.perf_counter()
-    outcomes = await asyncio.gather(*(scanner(w) for w in items), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(scanner(i, d) for i, d in enumerate(devices)), return_exceptions=True
+    )
     phase.elapsed = time.perf_counter() - started
     phase.failures += [f"{type(e).__name__}: {e}"[:300] for e in outcomes if e is not None]
     return phase
@@ -231,6 +387,8 @@ class ScanReport:
     real: Phase
     bare: Phase
     cpu: dict[str, dict[str, float]]
+    pace: float = 1.0
+    start: str = "steady"
 
     @property
     def ratio(self) -> float:
@@ -302,7 +460,9 @@ class ScanReport:
         m = self.machine
         out = [
             f"## {self.started_at} — scan latency, S={self.settings['S (scanners)']} "
-            f"K={self.settings['K (scans per scanner)']}",
+            f"K={self.settings['K (scans per scanner)']} "
+            + (f"pace={self.pace:g}s" if self.pace > 0 else "back-to-back (saturation)")
+            + f" start={self.start}",
             "",
             f"Command: `{self.command}`",
             "",
@@ -337,9 +497,11 @@ class ScanReport:
 async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
     assert stack.settings is not None
     s, k = args.scanners, args.scans_per_scanner
+    pace, start = Pace(args.pace), args.start
+    orders = s * shipments_per_scanner(start)
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     run_id = str(int(time.time()))
-    keys, pg_version = await prepare(stack.database_url, s * k)
+    keys, pg_version = await prepare(stack.database_url, orders * k)
     machine = Machine.detect(temporal_executable())
     machine.postgres = f"{pg_version} ({stack.postgres_kind})"
     meter = CpuMeter(_pids(stack))
@@ -352,9 +514,9 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
     async with httpx.AsyncClient(
         base_url=stack.api_url, limits=limits, timeout=httpx.Timeout(TIMEOUT)
     ) as http:
-        log(f"setup: {s} orders of {k} units through the Shopify webhook ...")
+        log(f"setup: {orders} orders of {k} units through the Shopify webhook ...")
         t = time.perf_counter()
-        items = await create_orders(http, keys.admin, run_id, s, k)
+        items = await create_orders(http, keys.admin, run_id, orders, k)
         log(f"  {len(items)} shipments in the work list after {time.perf_counter() - t:.1f}s")
         await asyncio.sleep(2.0)  # let the orders' workflows go idle (waiting for scans)
 
@@ -365,24 +527,39 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
             workflows=[BareOrderWorkflow],
             activities=[bare_step],
         ):
+            handles = await start_bare(client, run_id, s, k, start)
             before = meter.sample()
-            bare = await bare_phase(client, run_id, s, k)
+            bare = await bare_phase(handles, k, pace, start)
             cpu["bare"] = CpuMeter.diff(before, meter.sample())
         log(f"  {bare.count} Updates in {bare.elapsed:.1f}s, {len(bare.failures)} failed")
 
         log(f"real: {s} scanners x {k} sequential POST .../scans ...")
-        before = meter.sample()
-        real = await real_phase(http, keys.staff, items, k)
-        cpu["real"] = CpuMeter.diff(before, meter.sample())
+        async with handhelds(stack.api_url, keys.staff, items, k, start) as devices:
+            before = meter.sample()
+            real = await real_phase(devices, k, pace, start)
+            cpu["real"] = CpuMeter.diff(before, meter.sample())
         log(f"  {real.count} scans in {real.elapsed:.1f}s, {len(real.failures)} failed")
 
     settings = {
         "S (scanners)": str(s),
         "K (scans per scanner)": str(k),
         "shipment shape": f"1 SKU x {k} units = {k} scans of 1 unit, fresh scan_id each",
-        "phase order": "setup (S orders via webhook, all in work list), bare, then real",
+        "start": (
+            "steady (mid-shift: 2 shipments per scanner, a random 0..K-1 units of the first "
+            "scanned before the clock; K measured scans finish it and start the second)"
+            if start == "steady"
+            else "herd (every scanner starts a fresh shipment when the clock starts)"
+        ),
+        "pace": (
+            f"{pace.seconds:g}s mean pause between an answer and the next scan "
+            f"(0.5x-1.5x), random start within the first pause, same schedule in both phases"
+            if pace.seconds > 0
+            else "none: each scanner re-scans the moment it has an answer (saturation)"
+        ),
+        "phase order": "setup (orders via webhook, all in work list), bare, then real; "
+        "each phase signs in and warms up before its clock",
         "bare workflow": "BareOrderWorkflow (bench/bare.py), worker in the bench process",
-        "http client": f"one httpx.AsyncClient, max_connections={conns}",
+        "http client": "one httpx.AsyncClient (1 keep-alive connection) per scanner",
         "postgres": stack.postgres_kind,
         "uvicorn": "1 process",
         "worker": "1 process, SDK default slots",
@@ -395,6 +572,8 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         real=real,
         bare=bare,
         cpu=cpu,
+        pace=pace.seconds,
+        start=start,
     )
 
 
@@ -411,6 +590,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--scans-per-scanner", type=int, default=20, help="units per shipment (default 20)"
     )
     p.add_argument(
+        "--pace",
+        type=float,
+        default=1.0,
+        help="mean seconds a person takes between an answer and the next scan "
+        "(default 1.0; 0 = back-to-back, saturating the machine)",
+    )
+    p.add_argument(
+        "--start",
+        choices=STARTS,
+        default="steady",
+        help="steady: scanners mid-shift, first scans spread as on a working floor "
+        "(default); herd: every scanner starts a fresh shipment in the same second",
+    )
+    p.add_argument(
         "--out",
         type=Path,
         default=Path("bench/RESULTS.md"),
@@ -425,8 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.scanners < 1 or args.scans_per_scanner < 1:
-        log("error: --scanners and --scans-per-scanner must be >= 1")
+    if args.scanners < 1 or args.scans_per_scanner < 1 or args.pace < 0:
+        log("error: --scanners and --scans-per-scanner must be >= 1, --pace >= 0")
         return 2
     outcome = run_on_stack(lambda stack: measure(stack, args), keep=args.keep)
     if isinstance(outcome, int):
