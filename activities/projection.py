@@ -55,29 +55,40 @@ class ProjectionActivities:
         async with self.sessions.begin() as session:
             await session.execute(stmt)
             await _append_events(session, data.order.order_id, data.events)
+            for shipment in data.shipments:
+                await _record_shipment(session, shipment)
 
     @activity.defn(name=names.RECORD_SHIPMENT)
     async def record_shipment(self, data: ProjectShipmentInput) -> None:
-        s = data.shipment
-        row = {
-            "shipment_id": s.shipment_id,
-            "order_id": s.order_id,
-            "version": s.version,
-            "warehouse": s.warehouse,
-            "status": s.status.value,
-            "priority": s.priority,
-            "lines": [line.model_dump(mode="json") for line in s.lines],
-            "carrier": s.tracking.carrier if s.tracking else None,
-            "tracking_number": s.tracking.number if s.tracking else None,
-            "tracking_url": s.tracking.url if s.tracking else None,
-            "updated_at": s.updated_at,
-        }
-        stmt = insert(ShipmentRow).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ShipmentRow.shipment_id],
-            set_={k: stmt.excluded[k] for k in row if k != "shipment_id"},
-            where=ShipmentRow.version < stmt.excluded.version,
-        )
         async with self.sessions.begin() as session:
-            await session.execute(stmt)
-            await _append_events(session, s.order_id, data.events)
+            await _record_shipment(session, data)
+
+
+async def _record_shipment(session: AsyncSession, data: ProjectShipmentInput) -> None:
+    """Upsert the shipment row (never backwards: the version guard) and append its events.
+
+    Written by the shipment's own workflow, or by its order for floor moves; both carry
+    the shipment's version, so whichever write lands last, the newest state wins.
+    """
+    s = data.shipment
+    row = {
+        "shipment_id": s.shipment_id,
+        "order_id": s.order_id,
+        "version": s.version,
+        "warehouse": s.warehouse,
+        "status": s.status.value,
+        "priority": s.priority,
+        "lines": [line.model_dump(mode="json") for line in s.lines],
+        "carrier": s.tracking.carrier if s.tracking else None,
+        "tracking_number": s.tracking.number if s.tracking else None,
+        "tracking_url": s.tracking.url if s.tracking else None,
+        "updated_at": s.updated_at,
+    }
+    stmt = insert(ShipmentRow).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[ShipmentRow.shipment_id],
+        set_={k: stmt.excluded[k] for k in row if k != "shipment_id"},
+        where=ShipmentRow.version < stmt.excluded.version,
+    )
+    await session.execute(stmt)
+    await _append_events(session, s.order_id, data.events)

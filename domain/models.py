@@ -203,11 +203,6 @@ class OrderProjection(BaseModel):
     summary: dict[str, object] = Field(default_factory=dict)
 
 
-class ProjectOrderInput(BaseModel):
-    order: OrderProjection
-    events: list[OrderEvent] = Field(default_factory=list)
-
-
 class ShipmentProjection(BaseModel):
     shipment_id: str
     order_id: str
@@ -223,6 +218,14 @@ class ShipmentProjection(BaseModel):
 class ProjectShipmentInput(BaseModel):
     shipment: ShipmentProjection
     events: list[OrderEvent] = Field(default_factory=list)
+
+
+class ProjectOrderInput(BaseModel):
+    order: OrderProjection
+    events: list[OrderEvent] = Field(default_factory=list)
+    #: Shipment rows the order writes in the same transaction: its shipments' floor moves
+    #: (picking, all picked), which reach it as signals anyway (see FulfillmentWorkflow._move).
+    shipments: list[ProjectShipmentInput] = Field(default_factory=list)
 
 
 # --- activities -------------------------------------------------------------------------
@@ -391,6 +394,9 @@ class ShipmentUpdate(BaseModel):
     lines: list[ShipmentLine] = Field(default_factory=list)
     warehouse: str | None = None  # where it ships from now (ops may have moved it)
     packaging_checked: bool = False
+    #: The shipment's row and events, for the order to write with its own projection (set
+    #: for floor moves; None when the shipment wrote them itself).
+    record: ProjectShipmentInput | None = None
 
 
 # --- updates and signals from people and carriers ---------------------------------------

@@ -250,6 +250,12 @@ class FulfillmentWorkflow:
         the workflow task. A local activity would hold that task (and the person) until the
         write is done, so those moves use a regular activity; the others stay local, which
         costs one history event instead of three and no extra workflow task.
+
+        Floor moves with a parent to tell (the first scan: picking; the last: all picked)
+        hand the row to the order in the signal instead, and the order writes it with its
+        own projection: a signal it gets anyway, no activity round trip of ours. Those two
+        moves cost the Temporal server and worker as much as all of a shipment's scans did
+        (bench/RESULTS.md, 2026-11-27 scan path).
         """
         self.status = status
         self.version += 1
@@ -269,6 +275,16 @@ class FulfillmentWorkflow:
             ),
             events=events,
         )
+        parent = workflow.info().parent
+        if (
+            person_waiting
+            and tell_parent
+            and parent is not None
+            and status == ShipmentStatus.PICKING
+            and workflow.patched("floor-moves-recorded-by-order")
+        ):
+            await self._tell_parent(parent.workflow_id, status, lines, record=projection)
+            return
         local = not person_waiting and workflow.patched("projection-local-unless-person-waits")
         if not local and workflow.patched("shipment-projection-as-activity"):
             # A regular activity: the workflow task (and with it the answer to the scan or
@@ -286,20 +302,29 @@ class FulfillmentWorkflow:
                 start_to_close_timeout=policies.DATABASE_TIMEOUT,
                 retry_policy=policies.DATABASE,
             )
-        parent = workflow.info().parent
         if parent is not None and tell_parent:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                "shipment_changed",
-                ShipmentUpdate(
-                    shipment_id=self.input.shipment_id,
-                    status=status,
-                    tracking=self.tracking,
-                    label_url=self.label_url,
-                    lines=lines,
-                    warehouse=self.warehouse,  # always: a move back home must reach the order too
-                    packaging_checked=self.packaging_checked,
-                ),
-            )
+            await self._tell_parent(parent.workflow_id, status, lines)
+
+    async def _tell_parent(
+        self,
+        parent_id: str,
+        status: ShipmentStatus,
+        lines: list[ShipmentLine],
+        record: ProjectShipmentInput | None = None,
+    ) -> None:
+        await workflow.get_external_workflow_handle(parent_id).signal(
+            "shipment_changed",
+            ShipmentUpdate(
+                shipment_id=self.input.shipment_id,
+                status=status,
+                tracking=self.tracking,
+                label_url=self.label_url,
+                lines=lines,
+                warehouse=self.warehouse,  # always: a move back home must reach the order too
+                packaging_checked=self.packaging_checked,
+                record=record,
+            ),
+        )
 
     async def _notify(self, milestone: str, detail: dict[str, object]) -> None:
         await workflow.execute_activity(

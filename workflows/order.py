@@ -39,6 +39,7 @@ from domain.models import (
     PaymentRequest,
     PaymentResult,
     ProjectOrderInput,
+    ProjectShipmentInput,
     ReleaseInput,
     ReleaseRequest,
     RoutingDecision,
@@ -128,6 +129,8 @@ class OrderWorkflow:
         self.version = 0
         self.event_seq = 0
         self.pending_events: list[OrderEvent] = []
+        #: Shipment rows handed over by children's floor moves, written with the next flush.
+        self.pending_shipments: list[ProjectShipmentInput] = []
         self.allocated = False
         self.backordered = False
         self.next_seq = 1  # shipment numbering: <order>-1, -2, ... across splits/reroutes
@@ -436,6 +439,8 @@ class OrderWorkflow:
             if update.tracking is not None:
                 view.tracking = update.tracking
                 view.label_url = update.label_url
+            if update.record is not None:
+                self.pending_shipments.append(update.record)
             changed = True
         if changed:
             await self._set_status(self._status_from_shipments())
@@ -666,7 +671,7 @@ class OrderWorkflow:
 
     async def _set_status(self, status: OrderStatus) -> None:
         """Move the order; the projection is written only when something changed."""
-        if status == self.status and not self.pending_events:
+        if status == self.status and not self.pending_events and not self.pending_shipments:
             return
         if status != self.status:
             self.status = status
@@ -678,6 +683,7 @@ class OrderWorkflow:
         self._note_steps()
         self.version += 1
         events, self.pending_events = self.pending_events, []
+        shipments, self.pending_shipments = self.pending_shipments, []
         o = self.order
         await workflow.execute_local_activity(
             names.RECORD_ORDER,
@@ -714,6 +720,7 @@ class OrderWorkflow:
                     },
                 ),
                 events=events,
+                shipments=shipments,
             ),
             start_to_close_timeout=policies.DATABASE_TIMEOUT,
             retry_policy=policies.DATABASE,
