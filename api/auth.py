@@ -34,7 +34,6 @@ class KeyCache:
     def __init__(
         self, seconds: float, *, size: int = 10_000, timer: Callable[[], float] = time.monotonic
     ) -> None:
-        self.seconds = seconds
         self._entries: TTLCache[str, Principal] | None = (
             TTLCache(maxsize=size, ttl=seconds, timer=timer) if seconds > 0 else None
         )
