@@ -35,7 +35,7 @@ import random
 import shlex
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,10 +210,42 @@ def shipments_per_scanner(start: str) -> int:
     return 1 if start == "herd" else 2
 
 
-async def start_bare(
-    client: Client, run_id: str, scanners: int, k: int, start: str
-) -> list[list[Any]]:
-    """Each scanner's bare workflows, started, warmed up to the plan, settled."""
+#: One scan by one scanner: ``(scanner, shipment, unit)`` → seconds until the answer.
+ScanFn = Callable[[int, int, int], Awaitable[float]]
+
+
+async def warm_up(scanners: int, k: int, start: str, scan: ScanFn) -> None:
+    """Every scanner's unmeasured scans (``scan_plan``), then a pause for their moves."""
+
+    async def one(i: int) -> None:
+        for shipment, n in scan_plan(i, k, start)[0]:
+            await scan(i, shipment, n)
+
+    await asyncio.gather(*(one(i) for i in range(scanners)))
+    await asyncio.sleep(2.0)
+
+
+async def drive(name: str, scanners: int, k: int, pace: Pace, start: str, scan: ScanFn) -> Phase:
+    """The measured part, the same for both phases: each scanner's plan on its schedule."""
+    phase = Phase(name)
+
+    async def scanner(i: int) -> None:
+        first, pauses = pace.schedule(i, k)
+        await asyncio.sleep(first)
+        for m, (shipment, n) in enumerate(scan_plan(i, k, start)[1]):
+            if m > 0:
+                await asyncio.sleep(pauses[m])
+            phase.add(n, k, await scan(i, shipment, n))
+
+    started = time.perf_counter()
+    outcomes = await asyncio.gather(*(scanner(i) for i in range(scanners)), return_exceptions=True)
+    phase.elapsed = time.perf_counter() - started
+    phase.failures += [f"{type(e).__name__}: {e}"[:300] for e in outcomes if e is not None]
+    return phase
+
+
+async def start_bare(client: Client, run_id: str, scanners: int, k: int, start: str) -> ScanFn:
+    """Each scanner's bare workflows, started and warmed up; returns its scan function."""
     per = shipments_per_scanner(start)
     flat = await asyncio.gather(
         *(
@@ -226,46 +258,22 @@ async def start_bare(
             for i in range(scanners * per)
         )
     )
-    handles = [list(flat[i * per : (i + 1) * per]) for i in range(scanners)]
 
-    async def warm_up(i: int) -> None:
-        for shipment, n in scan_plan(i, k, start)[0]:
-            await handles[i][shipment].execute_update(
+    async def scan(i: int, shipment: int, n: int) -> float:
+        t = time.perf_counter()
+        result = await asyncio.wait_for(
+            flat[i * per + shipment].execute_update(
                 BareOrderWorkflow.scan, BareScan(scan_id=f"s{n}"), id=f"scan-{n}"
-            )
+            ),
+            TIMEOUT,
+        )
+        elapsed = time.perf_counter() - t
+        if result.picked != n:
+            raise BenchFailure(f"bare {i} scan {n}: picked {result.picked}")
+        return elapsed
 
-    await asyncio.gather(*(warm_up(i) for i in range(scanners)))
-    await asyncio.sleep(2.0)  # let the starts, the allocate activities and warm-up settle
-    return handles
-
-
-async def bare_phase(handles: list[list[Any]], k: int, pace: Pace, start: str) -> Phase:
-    phase = Phase("bare")
-
-    async def scanner(i: int) -> None:
-        first, pauses = pace.schedule(i, k)
-        await asyncio.sleep(first)
-        for m, (shipment, n) in enumerate(scan_plan(i, k, start)[1]):
-            if m > 0:
-                await asyncio.sleep(pauses[m])
-            t = time.perf_counter()
-            result = await asyncio.wait_for(
-                handles[i][shipment].execute_update(
-                    BareOrderWorkflow.scan, BareScan(scan_id=f"s{n}"), id=f"scan-{n}"
-                ),
-                TIMEOUT,
-            )
-            phase.add(n, k, time.perf_counter() - t)
-            if result.picked != n:
-                raise BenchFailure(f"bare {i} scan {n}: picked {result.picked}")
-
-    started = time.perf_counter()
-    outcomes = await asyncio.gather(
-        *(scanner(i) for i in range(len(handles))), return_exceptions=True
-    )
-    phase.elapsed = time.perf_counter() - started
-    phase.failures += [f"{type(e).__name__}: {e}"[:300] for e in outcomes if e is not None]
-    return phase
+    await warm_up(scanners, k, start, scan)  # also lets the starts and allocations settle
+    return scan
 
 
 async def _post_like_a_handheld(
@@ -344,35 +352,10 @@ async def handhelds(
             if r.status_code != 200:
                 raise BenchFailure(f"work list: HTTP {r.status_code} {r.text[:200]}")
 
-        async def warm_up(i: int, device: Handheld) -> None:
-            for shipment, n in scan_plan(i, k, start)[0]:
-                await device.scan(shipment, n)
-
-        await asyncio.gather(*(warm_up(i, d) for i, d in enumerate(devices)))
-        await asyncio.sleep(2.0)  # as the bare phase: let the warm-up's moves settle
+        await warm_up(len(devices), k, start, lambda i, sh, n: devices[i].scan(sh, n))
         yield devices
     finally:
         await asyncio.gather(*(d.http.aclose() for d in devices))
-
-
-async def real_phase(devices: list[Handheld], k: int, pace: Pace, start: str) -> Phase:
-    phase = Phase("real")
-
-    async def scanner(i: int, device: Handheld) -> None:
-        first, pauses = pace.schedule(i, k)
-        await asyncio.sleep(first)
-        for m, (shipment, n) in enumerate(scan_plan(i, k, start)[1]):
-            if m > 0:
-                await asyncio.sleep(pauses[m])
-            phase.add(n, k, await device.scan(shipment, n))
-
-    started = time.perf_counter()
-    outcomes = await asyncio.gather(
-        *(scanner(i, d) for i, d in enumerate(devices)), return_exceptions=True
-    )
-    phase.elapsed = time.perf_counter() - started
-    phase.failures += [f"{type(e).__name__}: {e}"[:300] for e in outcomes if e is not None]
-    return phase
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -527,16 +510,16 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
             workflows=[BareOrderWorkflow],
             activities=[bare_step],
         ):
-            handles = await start_bare(client, run_id, s, k, start)
+            bare_scan = await start_bare(client, run_id, s, k, start)
             before = meter.sample()
-            bare = await bare_phase(handles, k, pace, start)
+            bare = await drive("bare", s, k, pace, start, bare_scan)
             cpu["bare"] = CpuMeter.diff(before, meter.sample())
         log(f"  {bare.count} Updates in {bare.elapsed:.1f}s, {len(bare.failures)} failed")
 
         log(f"real: {s} scanners x {k} sequential POST .../scans ...")
         async with handhelds(stack.api_url, keys.staff, items, k, start) as devices:
             before = meter.sample()
-            real = await real_phase(devices, k, pace, start)
+            real = await drive("real", s, k, pace, start, lambda i, sh, n: devices[i].scan(sh, n))
             cpu["real"] = CpuMeter.diff(before, meter.sample())
         log(f"  {real.count} scans in {real.elapsed:.1f}s, {len(real.failures)} failed")
 
