@@ -93,6 +93,11 @@ def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=media)
 
 
+def _stored(answer: dict[str, Any]) -> JSONResponse:
+    """An answer recorded in ``scan_events`` (``{status_code, body}``), given again."""
+    return _answer(int(answer["status_code"]), answer["body"])
+
+
 @router.post(
     "/{shipment_id}/scans",
     response_model=ScanOut,
@@ -119,7 +124,7 @@ async def scan(
         raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
     ensure_warehouse(who, context.warehouse)
     if context.first_answer is not None:
-        return _answer(int(context.first_answer["status_code"]), context.first_answer["body"])
+        return _stored(context.first_answer)
 
     units = body.quantity
     sku: str | None = None
@@ -157,7 +162,7 @@ async def scan(
             answer={"status_code": status, "body": jsonable_encoder(answer)},
         )
     if first is not None:  # a concurrent retry of the same scan recorded its answer first
-        return _answer(int(first["status_code"]), first["body"])
+        return _stored(first)
     SCANS.labels("accepted" if accepted else "refused", answer.get("reason") or "").inc()
     return _answer(status, answer)
 
