@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from oms.background import ensure_standing_workflows
+from oms.heap import freeze_startup_objects
 from oms.settings import Settings
 from oms.temporal import connect, metrics_runtime
 from store.db import create_engine, sessionmaker
@@ -30,7 +31,13 @@ async def run_worker(settings: Settings) -> None:
             log.info("standing workflows: %s", ", ".join(started))
         except Exception:  # the worker is still useful; the next start tries again
             log.exception("could not start the standing workflows")
-        log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+        frozen = freeze_startup_objects()
+        log.info(
+            "worker polling %s on %s (%d start-up objects exempt from GC)",
+            settings.task_queue,
+            settings.temporal_address,
+            frozen,
+        )
         await worker.run()
     finally:
         await engine.dispose()
