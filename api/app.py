@@ -35,9 +35,11 @@ from api.routers import (
     templates,
     webhooks,
 )
+from oms.heap import freeze_startup_objects
 from oms.settings import Settings, get_settings
 from oms.temporal import connect
 from store.db import create_engine, sessionmaker
+from store.scans import ScanStore
 from store.tagging import ensure_default_tag_rules
 
 log = logging.getLogger(__name__)
@@ -83,12 +85,19 @@ def create_app(
         app.state.settings = settings
         app.state.engine = db
         app.state.sessions = sessionmaker(db)
-        # Single-statement paths (the scan) need no transaction: see store/scans.py.
+        # Single-statement paths (API keys) need no transaction.
         app.state.autocommit = db.execution_options(isolation_level="AUTOCOMMIT")
         app.state.temporal = temporal
         await _seed_tag_rules(app)
         try:
-            yield
+            async with ScanStore.open(
+                db.url.render_as_string(hide_password=False), size=settings.db_pool_size
+            ) as app.state.scans:
+                if own_engine and client is None:
+                    # Serving as its own process (uvicorn's factory). An app handed its
+                    # connections is embedded (tests) and must not freeze its host's heap.
+                    freeze_startup_objects()
+                yield
         finally:
             if own_engine:
                 await db.dispose()

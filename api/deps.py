@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from oms.settings import Settings
+from store.scans import ScanStore
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -24,12 +25,17 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def get_autocommit(request: Request) -> AsyncEngine:
-    """The engine in autocommit mode, for paths of single statements (no BEGIN/COMMIT).
+    """The engine in autocommit mode, for single statements (no BEGIN/COMMIT).
 
     Callers open a connection only around each statement, so none is held while they wait
     on a workflow."""
     engine: AsyncEngine = request.app.state.autocommit
     return engine
+
+
+async def get_scans(request: Request) -> ScanStore:
+    store: ScanStore = request.app.state.scans
+    return store
 
 
 async def get_client(request: Request) -> Client:
@@ -44,5 +50,6 @@ async def get_settings(request: Request) -> Settings:
 
 Session = Annotated[AsyncSession, Depends(get_session)]
 Autocommit = Annotated[AsyncEngine, Depends(get_autocommit)]
+Scans = Annotated[ScanStore, Depends(get_scans)]
 Temporal = Annotated[Client, Depends(get_client)]
 AppSettings = Annotated[Settings, Depends(get_settings)]

@@ -6,23 +6,28 @@ Postgres around that Update is one read (the shipment, any earlier answer to thi
 attempt and the answer it got). Each is a single statement, atomic on its own, so they run
 on autocommit connections: no BEGIN/COMMIT round trips for a person holding a scanner to
 wait through, and no connection held while the workflow answers.
+
+They run on a small psycopg pool of their own rather than through SQLAlchemy: on the
+busiest path of the API, SQLAlchemy's engine (pool checkout with pre-ping, the greenlet
+bridge, result processing) cost about as much CPU as everything else in the handler
+(bench/RESULTS.md, 2026-11-27 "scan path, second pass"). Two fixed statements need none of
+it; the rest of the API keeps the ORM.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, cast
+from typing import Any, LiteralString, TypeVar
 
-from sqlalchemy import Select, Table, and_, bindparam, exists, false, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.engine import make_url
 
-from store.tables import ProductBarcode, ScanEvent, ShipmentRow
-
-_shipments = cast(Table, ShipmentRow.__table__)
-_events = cast(Table, ScanEvent.__table__)
-_barcodes = cast(Table, ProductBarcode.__table__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,105 +46,140 @@ class ScanContext:
     serial_picked: bool
 
 
-def _context_statement(with_serial: bool) -> Select[Any]:
-    """The read, built once per shape (rebuilding aliases per scan cost measurable CPU)."""
-    earlier = _events.alias("earlier")
-    picked = _events.alias("picked")
-    serial_seen = (
-        exists()
-        .where(
-            picked.c.sku == _barcodes.c.sku,
-            picked.c.serial == bindparam("serial"),
-            picked.c.accepted,
-        )
-        .correlate(_barcodes)
-        if with_serial
-        else false()
-    )
+def _context_sql(serial_check: LiteralString) -> LiteralString:
     return (
-        select(
-            _shipments.c.order_id,
-            _shipments.c.warehouse,
-            earlier.c.response,
-            _barcodes.c.sku,
-            _barcodes.c.multiplier,
-            serial_seen.label("serial_picked"),
-        )
-        .select_from(_shipments)
-        .outerjoin(
-            earlier,
-            and_(
-                earlier.c.shipment_id == _shipments.c.shipment_id,
-                earlier.c.scan_id == bindparam("scan_id"),
-            ),
-        )
-        .outerjoin(_barcodes, _barcodes.c.gtin == bindparam("gtin"))
-        .where(_shipments.c.shipment_id == bindparam("shipment_id"))
+        "SELECT s.order_id, s.warehouse, earlier.response, b.sku, b.multiplier, "
+        + serial_check
+        + " AS serial_picked"
+        " FROM shipments s"
+        " LEFT JOIN scan_events earlier"
+        "   ON earlier.shipment_id = s.shipment_id AND earlier.scan_id = %(scan_id)s"
+        " LEFT JOIN product_barcodes b ON b.gtin = %(gtin)s"
+        " WHERE s.shipment_id = %(shipment_id)s"
     )
 
 
-_CONTEXT = {False: _context_statement(False), True: _context_statement(True)}
+#: By whether the scan carries a GS1 serial (answered by ``ix_scan_events_serial``).
+_CONTEXT: dict[bool, LiteralString] = {
+    False: _context_sql("false"),
+    True: _context_sql(
+        "EXISTS (SELECT 1 FROM scan_events picked WHERE picked.sku = b.sku"
+        " AND picked.serial = %(serial)s AND picked.accepted)"
+    ),
+}
 
-
-async def scan_context(
-    conn: AsyncConnection,
-    shipment_id: str,
-    scan_id: str,
-    gtin: str | None,
-    serial: str | None,
-) -> ScanContext | None:
-    """One round trip for everything the scan needs to know; None for an unknown shipment.
-
-    ``gtin`` None skips the catalog lookup (the barcode did not parse); ``serial`` None
-    skips the serial check.
-    """
-    params = {"shipment_id": shipment_id, "scan_id": scan_id, "gtin": gtin or ""}
-    if serial is not None:
-        params["serial"] = serial
-    row = (await conn.execute(_CONTEXT[serial is not None], params)).first()
-    if row is None:
-        return None
-    return ScanContext(
-        order_id=row.order_id,
-        warehouse=row.warehouse,
-        first_answer=row.response,
-        sku=row.sku,
-        multiplier=row.multiplier or 1,
-        serial_picked=bool(row.serial_picked) and row.sku is not None,
-    )
-
-
-_RECORD = insert(_events).on_conflict_do_nothing(constraint="uq_scan_event").returning(_events.c.id)
-_FIRST_ANSWER = select(_events.c.response).where(
-    _events.c.shipment_id == bindparam("shipment_id"), _events.c.scan_id == bindparam("scan_id")
+_RECORD: LiteralString = (
+    "INSERT INTO scan_events (shipment_id, order_id, warehouse, scan_id, station, stage,"
+    " key_id, barcode, sku, lot, serial, expiry, quantity, accepted, reason, response)"
+    " VALUES (%(shipment_id)s, %(order_id)s, %(warehouse)s, %(scan_id)s, %(station)s,"
+    " %(stage)s, %(key_id)s, %(barcode)s, %(sku)s, %(lot)s, %(serial)s, %(expiry)s,"
+    " %(quantity)s, %(accepted)s, %(reason)s, %(response)s)"
+    " ON CONFLICT ON CONSTRAINT uq_scan_event DO NOTHING RETURNING id"
+)
+_FIRST_ANSWER: LiteralString = (
+    "SELECT response FROM scan_events WHERE shipment_id = %(shipment_id)s AND scan_id = %(scan_id)s"
 )
 
 
-async def record_scan(
-    conn: AsyncConnection,
-    *,
-    shipment_id: str,
-    order_id: str | None,
-    warehouse: str,
-    scan_id: str,
-    station: str | None,
-    stage: str,
-    key_id: str,
-    barcode: str,
-    sku: str | None,
-    lot: str | None,
-    serial: str | None,
-    expiry: date | None,
-    quantity: int,
-    accepted: bool,
-    reason: str | None,
-    answer: dict[str, Any],
-) -> dict[str, Any] | None:
-    """Store the attempt and its answer; returns the *first* answer if a concurrent retry
-    of the same ``scan_id`` stored one before us (else None: ours is the first)."""
-    inserted = await conn.scalar(
-        _RECORD,
-        dict(
+#: How the pool's sessions show in ``pg_stat_activity``.
+APPLICATION_NAME = "oms-api-scans"
+
+
+def conninfo(database_url: str) -> str:
+    """A libpq connection string from the app's SQLAlchemy URL (``postgresql+psycopg://``)."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class ScanStore:
+    """The two scan statements on a pool of autocommit connections.
+
+    A connection that died with Postgres (a restart, a failover) is found by the statement
+    that uses it, not by a ping before every checkout (one more round trip per scan): the
+    pool then drops every broken idle connection and the statement runs once more on a
+    fresh one. Both statements are safe to repeat (a read; an insert that keeps the first
+    row).
+    """
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, database_url: str, *, size: int) -> AsyncIterator[ScanStore]:
+        pool = AsyncConnectionPool(
+            conninfo(database_url),
+            min_size=1,
+            max_size=size,
+            kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
+            open=False,
+            name="scans",
+        )
+        await pool.open(wait=True)
+        try:
+            yield cls(pool)
+        finally:
+            await pool.close()
+
+    async def _run(self, use: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        try:
+            async with self.pool.connection() as conn:
+                return await use(conn)
+        except psycopg.OperationalError:
+            await self.pool.check()  # drop the connections Postgres no longer knows
+            async with self.pool.connection() as conn:
+                return await use(conn)
+
+    async def context(
+        self, shipment_id: str, scan_id: str, gtin: str | None, serial: str | None
+    ) -> ScanContext | None:
+        """One round trip for everything the scan needs to know; None for an unknown
+        shipment. ``gtin`` None skips the catalog lookup (the barcode did not parse);
+        ``serial`` None skips the serial check."""
+        params = {"shipment_id": shipment_id, "scan_id": scan_id, "gtin": gtin or ""}
+        if serial is not None:
+            params["serial"] = serial
+
+        async def read(conn: psycopg.AsyncConnection[Any]) -> Any:
+            cursor = await conn.execute(_CONTEXT[serial is not None], params)
+            return await cursor.fetchone()
+
+        row = await self._run(read)
+        if row is None:
+            return None
+        order_id, warehouse, response, sku, multiplier, serial_picked = row
+        return ScanContext(
+            order_id=order_id,
+            warehouse=warehouse,
+            first_answer=response,
+            sku=sku,
+            multiplier=multiplier or 1,
+            serial_picked=bool(serial_picked) and sku is not None,
+        )
+
+    async def record(
+        self,
+        *,
+        shipment_id: str,
+        order_id: str | None,
+        warehouse: str,
+        scan_id: str,
+        station: str | None,
+        stage: str,
+        key_id: str,
+        barcode: str,
+        sku: str | None,
+        lot: str | None,
+        serial: str | None,
+        expiry: date | None,
+        quantity: int,
+        accepted: bool,
+        reason: str | None,
+        answer: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """Store the attempt and its answer; returns the *first* answer if a concurrent
+        retry of the same ``scan_id`` stored one before us (else None: ours is the first)."""
+        params: dict[str, Any] = dict(
             shipment_id=shipment_id,
             order_id=order_id,
             warehouse=warehouse,
@@ -155,12 +195,17 @@ async def record_scan(
             quantity=quantity,
             accepted=accepted,
             reason=reason,
-            response=answer,
-        ),
-    )
-    if inserted is not None:
-        return None
-    first: dict[str, Any] | None = await conn.scalar(
-        _FIRST_ANSWER, {"shipment_id": shipment_id, "scan_id": scan_id}
-    )
-    return first
+            response=Jsonb(answer),
+        )
+
+        async def write(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
+            inserted = await (await conn.execute(_RECORD, params)).fetchone()
+            if inserted is not None:
+                return None
+            cursor = await conn.execute(
+                _FIRST_ANSWER, {"shipment_id": shipment_id, "scan_id": scan_id}
+            )
+            first = await cursor.fetchone()
+            return first[0] if first is not None else None
+
+        return await self._run(write)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import Floor, Ops, ensure_warehouse
-from api.deps import Autocommit, Session, Temporal
+from api.deps import Scans, Session, Temporal
 from api.metrics import SCANS
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
@@ -104,7 +104,7 @@ def _stored(answer: dict[str, Any]) -> JSONResponse:
     responses=problem_responses(422, 503),
 )
 async def scan(
-    shipment_id: str, body: ScanIn, db: Autocommit, client: Temporal, who: Floor
+    shipment_id: str, body: ScanIn, store: Scans, client: Temporal, who: Floor
 ) -> JSONResponse:
     barcode = body.barcode.strip()
     today = datetime.now(UTC).date()
@@ -116,10 +116,7 @@ async def scan(
         invalid = str(exc)
     serial = code.serial if code is not None and body.stage == "pick" else None
     # One round trip before the workflow (store/scans.py), no connection held during it.
-    async with db.connect() as conn:
-        context = await scans.scan_context(
-            conn, shipment_id, body.scan_id, code.gtin if code else None, serial
-        )
+    context = await store.context(shipment_id, body.scan_id, code.gtin if code else None, serial)
     if context is None:
         raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
     ensure_warehouse(who, context.warehouse)
@@ -141,26 +138,24 @@ async def scan(
             status, answer = await _scan_update(client, shipment_id, body, sku, units, code)
 
     accepted = status == 200
-    async with db.connect() as conn:
-        first = await scans.record_scan(
-            conn,
-            shipment_id=shipment_id,
-            order_id=context.order_id,
-            warehouse=context.warehouse,
-            scan_id=body.scan_id,
-            station=body.station,
-            stage=body.stage,
-            key_id=who.key_id,
-            barcode=barcode,
-            sku=sku,
-            lot=code.lot if code else None,
-            serial=code.serial if code else None,
-            expiry=code.expiry if code else None,
-            quantity=units,
-            accepted=accepted,
-            reason=None if accepted else answer.get("reason"),
-            answer={"status_code": status, "body": jsonable_encoder(answer)},
-        )
+    first = await store.record(
+        shipment_id=shipment_id,
+        order_id=context.order_id,
+        warehouse=context.warehouse,
+        scan_id=body.scan_id,
+        station=body.station,
+        stage=body.stage,
+        key_id=who.key_id,
+        barcode=barcode,
+        sku=sku,
+        lot=code.lot if code else None,
+        serial=code.serial if code else None,
+        expiry=code.expiry if code else None,
+        quantity=units,
+        accepted=accepted,
+        reason=None if accepted else answer.get("reason"),
+        answer={"status_code": status, "body": jsonable_encoder(answer)},
+    )
     if first is not None:  # a concurrent retry of the same scan recorded its answer first
         return _stored(first)
     SCANS.labels("accepted" if accepted else "refused", answer.get("reason") or "").inc()
