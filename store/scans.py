@@ -24,7 +24,7 @@ from typing import Any, LiteralString, TypeVar
 
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
 T = TypeVar("T")
@@ -81,8 +81,16 @@ _FIRST_ANSWER: LiteralString = (
 )
 
 
+#: Seconds a scan waits for a connection before it is answered 503: a person holding a
+#: scanner should hear "retry" quickly, and the scan station page retries by itself.
+CONNECT_TIMEOUT = 5.0
+
 #: How the pool's sessions show in ``pg_stat_activity``.
 APPLICATION_NAME = "oms-api-scans"
+
+
+class ScanStoreUnavailable(Exception):
+    """Postgres cannot be reached (or gave no connection in time): the caller answers 503."""
 
 
 def conninfo(database_url: str) -> str:
@@ -98,7 +106,8 @@ class ScanStore:
     that uses it, not by a ping before every checkout (one more round trip per scan): the
     pool then drops every broken idle connection and the statement runs once more on a
     fresh one. Both statements are safe to repeat (a read; an insert that keeps the first
-    row).
+    row). When Postgres cannot be reached at all, :class:`ScanStoreUnavailable` is raised
+    within ``CONNECT_TIMEOUT``.
     """
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
@@ -114,6 +123,7 @@ class ScanStore:
             kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
             open=False,
             name="scans",
+            timeout=CONNECT_TIMEOUT,
         )
         await pool.open(wait=True)
         try:
@@ -123,12 +133,17 @@ class ScanStore:
 
     async def _run(self, use: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         try:
-            async with self.pool.connection() as conn:
-                return await use(conn)
-        except psycopg.OperationalError:
-            await self.pool.check()  # drop the connections Postgres no longer knows
-            async with self.pool.connection() as conn:
-                return await use(conn)
+            try:
+                async with self.pool.connection() as conn:
+                    return await use(conn)
+            except PoolTimeout:
+                raise  # no connection to be had: retrying would only wait as long again
+            except psycopg.OperationalError:
+                await self.pool.check()  # drop the connections Postgres no longer knows
+                async with self.pool.connection() as conn:
+                    return await use(conn)
+        except psycopg.OperationalError as exc:  # PoolTimeout included
+            raise ScanStoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     async def context(
         self, shipment_id: str, scan_id: str, gtin: str | None, serial: str | None

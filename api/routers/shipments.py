@@ -116,7 +116,12 @@ async def scan(
         invalid = str(exc)
     serial = code.serial if code is not None and body.stage == "pick" else None
     # One round trip before the workflow (store/scans.py), no connection held during it.
-    context = await store.context(shipment_id, body.scan_id, code.gtin if code else None, serial)
+    try:
+        context = await store.context(
+            shipment_id, body.scan_id, code.gtin if code else None, serial
+        )
+    except scans.ScanStoreUnavailable as exc:
+        raise _database_unavailable(exc) from exc
     if context is None:
         raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
     ensure_warehouse(who, context.warehouse)
@@ -138,28 +143,42 @@ async def scan(
             status, answer = await _scan_update(client, shipment_id, body, sku, units, code)
 
     accepted = status == 200
-    first = await store.record(
-        shipment_id=shipment_id,
-        order_id=context.order_id,
-        warehouse=context.warehouse,
-        scan_id=body.scan_id,
-        station=body.station,
-        stage=body.stage,
-        key_id=who.key_id,
-        barcode=barcode,
-        sku=sku,
-        lot=code.lot if code else None,
-        serial=code.serial if code else None,
-        expiry=code.expiry if code else None,
-        quantity=units,
-        accepted=accepted,
-        reason=None if accepted else answer.get("reason"),
-        answer={"status_code": status, "body": jsonable_encoder(answer)},
-    )
+    try:
+        first = await store.record(
+            shipment_id=shipment_id,
+            order_id=context.order_id,
+            warehouse=context.warehouse,
+            scan_id=body.scan_id,
+            station=body.station,
+            stage=body.stage,
+            key_id=who.key_id,
+            barcode=barcode,
+            sku=sku,
+            lot=code.lot if code else None,
+            serial=code.serial if code else None,
+            expiry=code.expiry if code else None,
+            quantity=units,
+            accepted=accepted,
+            reason=None if accepted else answer.get("reason"),
+            answer={"status_code": status, "body": jsonable_encoder(answer)},
+        )
+    except scans.ScanStoreUnavailable as exc:
+        # The workflow may have counted the scan: the retry (same scan_id) gets the same
+        # answer from it (the Update's id is the scan's) and records it then.
+        raise _database_unavailable(exc) from exc
     if first is not None:  # a concurrent retry of the same scan recorded its answer first
         return _stored(first)
     SCANS.labels("accepted" if accepted else "refused", answer.get("reason") or "").inc()
     return _answer(status, answer)
+
+
+def _database_unavailable(exc: Exception) -> Problem:
+    return Problem(
+        503,
+        f"the database is unreachable; retry the same scan shortly ({exc})",
+        reason="database_unavailable",
+        headers={"Retry-After": "2"},
+    )
 
 
 def _refusal_before_workflow(

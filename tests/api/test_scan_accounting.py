@@ -6,10 +6,12 @@ import asyncio
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store.scans import APPLICATION_NAME
+from store.scans import APPLICATION_NAME, ScanStore
 from store.tables import ScanEvent
 from tests.api.conftest import OpenShipment
 from tests.conftest import Catalog
@@ -89,3 +91,62 @@ async def test_a_scan_survives_postgres_dropping_the_pools_connections(
             )
         )
     assert ids == {"before", "after"}
+
+
+class _WritesGoNowhere(ScanStore):
+    """Reads from the live pool, writes to one where no Postgres answers: the database
+    goes away between the read and the write, while the workflow counts the scan."""
+
+    def __init__(self, live: ScanStore, dead: ScanStore) -> None:
+        super().__init__(live.pool)
+        self.dead = dead
+
+    async def record(self, **scan: Any) -> dict[str, Any] | None:
+        return await self.dead.record(**scan)
+
+
+async def test_without_postgres_a_scan_is_answered_503_and_counted_once_on_retry(
+    http: httpx.AsyncClient,
+    make_catalog: Any,
+    open_shipment: Any,
+    sessions: async_sessionmaker[AsyncSession],
+    api_app: FastAPI,
+) -> None:
+    """No database: the handheld hears "retry" (problem+json 503, quickly), not a hang or a
+    500; the same scan retried once Postgres is back is counted once and recorded."""
+    cat: Catalog = await make_catalog(n_products=1)
+    (sku,) = cat.skus
+    ship: OpenShipment = await open_shipment([sku], [3])
+    body = {"barcode": cat.barcodes[sku], "scan_id": "in-the-dark", "station": "S1"}
+    live: ScanStore = api_app.state.scans
+    pool = AsyncConnectionPool(
+        "postgresql://postgres@127.0.0.1:1/test", open=False, timeout=0.5, min_size=1
+    )
+    await pool.open(wait=False)
+    dead = ScanStore(pool)
+    answers = []
+    try:
+        for store in (dead, _WritesGoNowhere(live, dead)):  # gone before, then after, the Update
+            api_app.state.scans = store
+            answers.append(await http.post(ship.scans_url, headers=ship.staff, json=body))
+    finally:
+        api_app.state.scans = live
+        await pool.close()
+    for down in answers:
+        assert down.status_code == 503
+        assert down.headers["content-type"].startswith("application/problem+json")
+        assert down.json()["reason"] == "database_unavailable"
+        assert down.headers["retry-after"] == "2"
+
+    again = await http.post(ship.scans_url, headers=ship.staff, json=body)
+    assert again.status_code == 200, again.text
+    assert again.json()["picked"] == 1  # the workflow's first answer to this scan_id
+    nxt = await http.post(ship.scans_url, headers=ship.staff, json={**body, "scan_id": "next"})
+    assert nxt.json()["picked"] == 2  # counted once
+    async with sessions() as s:
+        ids = list(
+            await s.scalars(
+                select(ScanEvent.scan_id).where(ScanEvent.shipment_id == ship.shipment_id)
+            )
+        )
+    assert sorted(ids) == ["in-the-dark", "next"]
