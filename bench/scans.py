@@ -78,6 +78,12 @@ class Phase:
     #: latency in seconds by kind: "all", "first", "middle", "last"
     samples: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    #: The API's stages (read, update, write) in seconds, from ``Server-Timing`` (real only).
+    stages: dict[str, list[float]] = field(default_factory=dict)
+
+    def add_stages(self, spent: dict[str, float]) -> None:
+        for stage, seconds in spent.items():
+            self.stages.setdefault(stage, []).append(seconds)
 
     def add(self, position: int, k: int, seconds: float) -> None:
         kind = "first" if position == 1 else "last" if position == k else "middle"
@@ -226,9 +232,17 @@ async def warm_up(scanners: int, k: int, start: str, scan: ScanFn) -> None:
     await asyncio.sleep(2.0)
 
 
-async def drive(name: str, scanners: int, k: int, pace: Pace, start: str, scan: ScanFn) -> Phase:
+async def drive(
+    name: str,
+    scanners: int,
+    k: int,
+    pace: Pace,
+    start: str,
+    scan: ScanFn,
+    phase: Phase | None = None,
+) -> Phase:
     """The measured part, the same for both phases: each scanner's plan on its schedule."""
-    phase = Phase(name)
+    phase = phase or Phase(name)
     # The driver's own full GC passes (100-350 ms with 100 clients alive) would stop every
     # scanner's clock at once, in either phase: keep them off the measurement.
     freeze_startup_objects()
@@ -308,6 +322,8 @@ class Handheld:
     items: list[dict[str, Any]]
     headers: dict[str, str]
     http: httpx.AsyncClient
+    #: The API's own account of the last scan (``Server-Timing``): seconds by stage.
+    last_stages: dict[str, float] = field(default_factory=dict)
 
     async def scan(self, shipment: int, n: int) -> float:
         """Scan unit ``n`` of one of its shipments; seconds until the answer."""
@@ -321,7 +337,18 @@ class Handheld:
         elapsed = time.perf_counter() - t
         if r.status_code != 200:
             raise BenchFailure(f"scan {sid} #{n}: HTTP {r.status_code} {r.text[:200]}")
+        self.last_stages = server_timing(r.headers.get("server-timing", ""))
         return elapsed
+
+
+def server_timing(header: str) -> dict[str, float]:
+    """``read;dur=1.20, update;dur=8.40`` → ``{"read": 0.0012, "update": 0.0084}``."""
+    stages: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if name and dur:
+            stages[name] = float(dur) / 1000
+    return stages
 
 
 @contextlib.asynccontextmanager
@@ -405,6 +432,17 @@ class ScanReport:
                     "",
                 )
             )
+        for stage, label in (("read", "read"), ("update", "Update"), ("write", "write")):
+            spent = real.stages.get(stage, [])
+            if spent:
+                rows.append(
+                    (
+                        f"in the API: {label} p50 / p99 (ms)",
+                        f"{ms(percentile(spent, 50))} / {ms(percentile(spent, 99))}",
+                        "",
+                        "Server-Timing" if stage == "read" else "",
+                    )
+                )
         rows += [
             ("scans/s (all scanners)", f"{real.rate:.1f}", f"{bare.rate:.1f}", ""),
             ("scans measured / failed scanners", f"{real.count} / {len(real.failures)}",
@@ -523,7 +561,14 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         log(f"real: {s} scanners x {k} sequential POST .../scans ...")
         async with handhelds(stack.api_url, keys.staff, items, k, start) as devices:
             before = meter.sample()
-            real = await drive("real", s, k, pace, start, lambda i, sh, n: devices[i].scan(sh, n))
+            measured = Phase("real")
+
+            async def real_scan(i: int, shipment: int, n: int) -> float:
+                seconds = await devices[i].scan(shipment, n)
+                measured.add_stages(devices[i].last_stages)
+                return seconds
+
+            real = await drive("real", s, k, pace, start, real_scan, phase=measured)
             cpu["real"] = CpuMeter.diff(before, meter.sample())
         log(f"  {real.count} scans in {real.elapsed:.1f}s, {len(real.failures)} failed")
 

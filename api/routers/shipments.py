@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Floor, Ops, ensure_warehouse
 from api.deps import Scans, Session, Temporal
-from api.metrics import SCANS
+from api.metrics import SCANS, StageTimer
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
 from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
 from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
@@ -88,14 +88,19 @@ def _refused(reason: str, detail: str) -> tuple[int, dict[str, Any]]:
     ).body()
 
 
-def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
+def _answer(status: int, body: dict[str, Any], timer: StageTimer) -> JSONResponse:
     media = "application/json" if status < 400 else PROBLEM_MEDIA_TYPE
-    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=media)
+    return JSONResponse(
+        jsonable_encoder(body),
+        status_code=status,
+        media_type=media,
+        headers={"Server-Timing": timer.header()},
+    )
 
 
-def _stored(answer: dict[str, Any]) -> JSONResponse:
+def _stored(answer: dict[str, Any], timer: StageTimer) -> JSONResponse:
     """An answer recorded in ``scan_events`` (``{status_code, body}``), given again."""
-    return _answer(int(answer["status_code"]), answer["body"])
+    return _answer(int(answer["status_code"]), answer["body"], timer)
 
 
 @router.post(
@@ -106,6 +111,7 @@ def _stored(answer: dict[str, Any]) -> JSONResponse:
 async def scan(
     shipment_id: str, body: ScanIn, store: Scans, client: Temporal, who: Floor
 ) -> JSONResponse:
+    timer = StageTimer()
     barcode = body.barcode.strip()
     today = datetime.now(UTC).date()
     code: ScannedCode | None = None
@@ -116,17 +122,19 @@ async def scan(
         invalid = str(exc)
     serial = code.serial if code is not None and body.stage == "pick" else None
     # One round trip before the workflow (store/scans.py), no connection held during it.
+    timer.skip()
     try:
         context = await store.context(
             shipment_id, body.scan_id, code.gtin if code else None, serial
         )
     except scans.ScanStoreUnavailable as exc:
         raise _database_unavailable(exc) from exc
+    timer.done("read")
     if context is None:
         raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
     ensure_warehouse(who, context.warehouse)
     if context.first_answer is not None:
-        return _stored(context.first_answer)
+        return _stored(context.first_answer, timer)
 
     units = body.quantity
     sku: str | None = None
@@ -140,9 +148,12 @@ async def scan(
             status, answer = refused
         else:
             assert sku is not None
+            timer.skip()
             status, answer = await _scan_update(client, shipment_id, body, sku, units, code)
+            timer.done("update")
 
     accepted = status == 200
+    timer.skip()
     try:
         first = await store.record(
             shipment_id=shipment_id,
@@ -166,10 +177,11 @@ async def scan(
         # The workflow may have counted the scan: the retry (same scan_id) gets the same
         # answer from it (the Update's id is the scan's) and records it then.
         raise _database_unavailable(exc) from exc
+    timer.done("write")
     if first is not None:  # a concurrent retry of the same scan recorded its answer first
-        return _stored(first)
+        return _stored(first, timer)
     SCANS.labels("accepted" if accepted else "refused", answer.get("reason") or "").inc()
-    return _answer(status, answer)
+    return _answer(status, answer, timer)
 
 
 def _database_unavailable(exc: Exception) -> Problem:

@@ -150,3 +150,50 @@ async def test_without_postgres_a_scan_is_answered_503_and_counted_once_on_retry
             )
         )
     assert sorted(ids) == ["in-the-dark", "next"]
+
+
+def _timing(response: httpx.Response) -> dict[str, float]:
+    """``Server-Timing: read;dur=1.20, update;dur=8.40`` → ``{"read": 1.2, "update": 8.4}``."""
+    stages = {}
+    for part in response.headers["server-timing"].split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        stages[name] = float(dur)
+    return stages
+
+
+def _stage_count(metrics: str, stage: str) -> float:
+    line = f'oms_scan_stage_seconds_count{{stage="{stage}"}} '
+    return next((float(ln[len(line) :]) for ln in metrics.splitlines() if ln.startswith(line)), 0)
+
+
+async def test_each_scan_says_where_its_time_went(
+    http: httpx.AsyncClient, make_catalog: Any, open_shipment: Any
+) -> None:
+    """``Server-Timing`` on every answer and ``oms_scan_stage_seconds`` on /metrics: the
+    read before the workflow, the Update (only when the workflow is asked), the write."""
+    cat: Catalog = await make_catalog(n_products=1)
+    (sku,) = cat.skus
+    ship: OpenShipment = await open_shipment([sku], [2])
+    before = (await http.get("/metrics")).text
+
+    ok = await http.post(
+        ship.scans_url, headers=ship.staff, json={"barcode": cat.barcodes[sku], "scan_id": "t1"}
+    )
+    unknown = await http.post(
+        ship.scans_url, headers=ship.staff, json={"barcode": "4006381333931", "scan_id": "t2"}
+    )
+    repeat = await http.post(
+        ship.scans_url, headers=ship.staff, json={"barcode": cat.barcodes[sku], "scan_id": "t1"}
+    )
+
+    assert ok.status_code == 200 and repeat.status_code == 200
+    assert set(_timing(ok)) == {"read", "update", "write"}
+    assert all(ms >= 0 for ms in _timing(ok).values())
+    assert _timing(ok)["update"] > 0
+    assert set(_timing(unknown)) == {"read", "write"}  # refused without asking the workflow
+    assert set(_timing(repeat)) == {"read"}  # the stored first answer
+    after = (await http.get("/metrics")).text
+    grew = {
+        s: _stage_count(after, s) - _stage_count(before, s) for s in ("read", "update", "write")
+    }
+    assert grew == {"read": 3, "update": 1, "write": 2}
