@@ -179,8 +179,8 @@ async def test_each_scan_says_where_its_time_went(
     ok = await http.post(
         ship.scans_url, headers=ship.staff, json={"barcode": cat.barcodes[sku], "scan_id": "t1"}
     )
-    unknown = await http.post(
-        ship.scans_url, headers=ship.staff, json={"barcode": "4006381333931", "scan_id": "t2"}
+    unreadable = await http.post(
+        ship.scans_url, headers=ship.staff, json={"barcode": "no-such-code", "scan_id": "t2"}
     )
     repeat = await http.post(
         ship.scans_url, headers=ship.staff, json={"barcode": cat.barcodes[sku], "scan_id": "t1"}
@@ -190,7 +190,8 @@ async def test_each_scan_says_where_its_time_went(
     assert set(_timing(ok)) == {"read", "update", "write"}
     assert all(ms >= 0 for ms in _timing(ok).values())
     assert _timing(ok)["update"] > 0
-    assert set(_timing(unknown)) == {"read", "write"}  # refused without asking the workflow
+    assert unreadable.status_code == 422
+    assert set(_timing(unreadable)) == {"read", "write"}  # refused without the workflow
     assert set(_timing(repeat)) == {"read"}  # the stored first answer
     after = (await http.get("/metrics")).text
     grew = {
