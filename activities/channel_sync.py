@@ -13,6 +13,7 @@ The sync is two activities so a crash mid-batch neither loses nor doubles an upd
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -26,13 +27,15 @@ from domain.channels import (
     LowStockCheckRequest,
     LowStockCheckResult,
     OutboxPosition,
+    OutboxPruneRequest,
+    OutboxPruneResult,
     channel_quantity,
     coalesce,
     push_key,
 )
 from integrations.channels import ChannelFactory, ChannelRejected, ChannelUnavailable
 from store import channels as repo
-from store import low_stock, outbox
+from store import low_stock, outbox, outbox_retention
 from store.tables import StockEvent
 from workflows import names
 
@@ -154,3 +157,20 @@ class LowStockActivities:
         """Evaluate the SKUs of the next outbox rows; events and cursor commit together."""
         async with self.sessions.begin() as session:
             return await low_stock.check_batch(session, req.limit)
+
+
+class OutboxActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    @activity.defn(name=names.PRUNE_OUTBOX)
+    async def prune_outbox(self, req: OutboxPruneRequest) -> OutboxPruneResult:
+        """One batch of rows every reader is done with (idempotent: a retry deletes what
+        is left)."""
+        async with self.sessions.begin() as session:
+            deleted = await outbox_retention.prune(
+                session, keep=timedelta(hours=req.keep_hours), batch=req.limit
+            )
+        if deleted:
+            log.info("outbox: pruned %d rows", deleted)
+        return OutboxPruneResult(deleted=deleted)

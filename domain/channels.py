@@ -120,6 +120,27 @@ class LowStockCheckResult(BaseModel):
     unsettled: bool = False
 
 
+# --- outbox retention ----------------------------------------------------------------------
+
+
+class OutboxPruneInput(BaseModel):
+    """One pruning run (started by the ``outbox-prune`` Schedule)."""
+
+    keep_hours: float = Field(default=24.0, ge=0)
+    batch_size: int = Field(default=10_000, ge=1)
+    #: Batches per run: a long backlog is worked off over several runs, not in one.
+    max_batches: int = Field(default=20, ge=1)
+
+
+class OutboxPruneRequest(BaseModel):
+    keep_hours: float
+    limit: int
+
+
+class OutboxPruneResult(BaseModel):
+    deleted: int = 0
+
+
 #: First pause before re-reading rows held back by a running transaction; it doubles up to
 #: the poll interval while they stay held back (a long transaction must not cause a spin).
 SETTLE_SECONDS = 0.2

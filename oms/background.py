@@ -6,17 +6,28 @@ at start-up and by the API when a channel is created; poked by the API after sto
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from domain.channels import ChannelSyncInput, LowStockWatchInput
+from domain.channels import ChannelSyncInput, LowStockWatchInput, OutboxPruneInput
 from oms.settings import Settings
 from store.channels import active_channel_codes
 from workflows import names
-from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow
+from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow, OutboxPruneWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +63,34 @@ async def start_low_stock_watch(
     )
 
 
+def outbox_prune_schedule(settings: Settings, *, task_queue: str | None = None) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            OutboxPruneWorkflow.run,
+            OutboxPruneInput(keep_hours=settings.outbox_keep_hours),
+            id=names.OUTBOX_PRUNE_WORKFLOW_ID,
+            task_queue=task_queue or settings.task_queue,
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(minutes=settings.outbox_prune_minutes))]
+        ),
+        # A run still going when the next is due (a large backlog) just carries on.
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_outbox_prune_schedule(
+    client: Client, settings: Settings, *, task_queue: str | None = None
+) -> None:
+    """Create the ``outbox-prune`` Schedule, or bring an existing one to these settings."""
+    schedule = outbox_prune_schedule(settings, task_queue=task_queue)
+    try:
+        await client.create_schedule(names.OUTBOX_PRUNE_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        handle = client.get_schedule_handle(names.OUTBOX_PRUNE_SCHEDULE_ID)
+        await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
+
+
 async def ensure_standing_workflows(
     client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> list[str]:
@@ -61,7 +100,12 @@ async def ensure_standing_workflows(
     for code in codes:
         await start_channel_sync(client, settings, code)
     await start_low_stock_watch(client, settings)
-    return [*(names.channel_sync_workflow_id(c) for c in codes), names.LOW_STOCK_WATCH_WORKFLOW_ID]
+    await ensure_outbox_prune_schedule(client, settings)
+    return [
+        *(names.channel_sync_workflow_id(c) for c in codes),
+        names.LOW_STOCK_WATCH_WORKFLOW_ID,
+        f"schedule {names.OUTBOX_PRUNE_SCHEDULE_ID}",
+    ]
 
 
 async def poke_stock_watchers(client: Client, channels: list[str]) -> None:

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     channel_sync_poll_seconds: float = Field(
         default=5.0, gt=0, alias="OMS_CHANNEL_SYNC_POLL_SECONDS"
     )
+    #: Outbox rows every reader is past are deleted once older than this (hours).
+    outbox_keep_hours: float = Field(default=24.0, ge=0, alias="OMS_OUTBOX_KEEP_HOURS")
+    #: How often the ``outbox-prune`` Schedule runs (minutes).
+    outbox_prune_minutes: float = Field(default=15.0, gt=0, alias="OMS_OUTBOX_PRUNE_MINUTES")
     #: The API's base URL as the worker reaches it (the seeded Shopify channel points at
     #: the API's sandbox Shopify endpoint). Unset: http://OMS_API_HOST:OMS_API_PORT.
     api_url: str | None = Field(default=None, alias="OMS_API_URL")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.channels import OutboxPosition
 from store import outbox
+from store.inventory import note_every_level
 from store.tables import Channel, ChannelCursor, ChannelPush
 
 
@@ -36,8 +37,10 @@ async def create_channel(
 ) -> Channel:
     """Add a channel with its cursor at the start of the outbox. The caller commits.
 
-    Starting at the beginning makes the first drain an initial full sync: every SKU whose
-    stock ever changed is pushed once.
+    A snapshot of every level goes into the outbox with it, so the first drain is a full
+    sync: every SKU is pushed once, however long ago its stock last changed (older outbox
+    rows may have been pruned: ``store.outbox_retention``). Other readers see the snapshot
+    too; a channel whose quantity did not change is not pushed again.
 
     Raises:
         ChannelExists: the code is taken.
@@ -55,6 +58,7 @@ async def create_channel(
     session.add(row)
     await session.flush()
     session.add(ChannelCursor(channel=code, last_txid=0, last_id=0))
+    await note_every_level(session)
     await session.flush()
     return row
 

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.channel_sync import ChannelSyncActivities, LowStockActivities
+from activities.channel_sync import ChannelSyncActivities, LowStockActivities, OutboxActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
@@ -23,7 +23,11 @@ from integrations.channels import ChannelFactory
 from integrations.payments import SandboxPaymentGateway
 from integrations.sandbox import SandboxBehaviour
 from oms.settings import Settings
-from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow
+from workflows.channel_sync import (
+    ChannelSyncWorkflow,
+    LowStockWatchWorkflow,
+    OutboxPruneWorkflow,
+)
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
 
@@ -32,6 +36,7 @@ WORKFLOWS: Sequence[type] = (
     FulfillmentWorkflow,
     ChannelSyncWorkflow,
     LowStockWatchWorkflow,
+    OutboxPruneWorkflow,
 )
 
 #: ``domain`` is pure and deterministic by design (no I/O, clocks or randomness), so the
@@ -57,6 +62,7 @@ def build_activities(
         sessions, ChannelFactory(sessions, behaviour, http or httpx.AsyncClient())
     )
     low_stock = LowStockActivities(sessions)
+    retention = OutboxActivities(sessions)
     return [
         projection.record_order,
         projection.record_shipment,
@@ -73,6 +79,7 @@ def build_activities(
         channels.read_channel_batch,
         channels.push_channel_batch,
         low_stock.check_low_stock,
+        retention.prune_outbox,
     ]
 
 

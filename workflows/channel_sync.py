@@ -1,4 +1,5 @@
-"""``ChannelSyncWorkflow`` (one per sales channel) and ``LowStockWatchWorkflow`` (one).
+"""``ChannelSyncWorkflow`` (one per sales channel), ``LowStockWatchWorkflow`` (one) and
+``OutboxPruneWorkflow`` (a short run now and then, started by a Schedule).
 
 Both drain the inventory outbox from their own cursor, then wait for a ``poke`` Signal
 (the API sends one after adjustments and imports) or the poll timer (reservations and
@@ -27,6 +28,9 @@ from domain.channels import (
     LowStockCheckResult,
     LowStockWatchInput,
     OutboxPosition,
+    OutboxPruneInput,
+    OutboxPruneRequest,
+    OutboxPruneResult,
     next_pause,
 )
 from workflows import names
@@ -169,6 +173,32 @@ class LowStockWatchWorkflow:
     @workflow.signal
     def poke(self) -> None:
         self.poked = True
+
+
+@workflow.defn
+class OutboxPruneWorkflow:
+    """Deletes the outbox rows every reader is done with (``store.outbox_retention``).
+
+    Started by the ``outbox-prune`` Schedule (``oms.background``) rather than looping in a
+    standing workflow: each run is short, visible in the UI with what it deleted, and a
+    missed one is simply the next one's work.
+    """
+
+    @workflow.run
+    async def run(self, inp: OutboxPruneInput) -> int:
+        deleted = 0
+        for _ in range(inp.max_batches):
+            result: OutboxPruneResult = await workflow.execute_activity(
+                names.PRUNE_OUTBOX,
+                OutboxPruneRequest(keep_hours=inp.keep_hours, limit=inp.batch_size),
+                result_type=OutboxPruneResult,
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE,
+            )
+            deleted += result.deleted
+            if result.deleted < inp.batch_size:
+                break
+        return deleted
 
 
 def _message(err: ActivityError) -> str:

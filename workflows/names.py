@@ -37,6 +37,9 @@ READ_CHANNEL_BATCH = "read_channel_batch"
 PUSH_CHANNEL_BATCH = "push_channel_batch"
 CHECK_LOW_STOCK = "check_low_stock"
 LOW_STOCK_WATCH_WORKFLOW_ID = "low-stock-watch"
+PRUNE_OUTBOX = "prune_outbox"
+OUTBOX_PRUNE_SCHEDULE_ID = "outbox-prune"
+OUTBOX_PRUNE_WORKFLOW_ID = "outbox-prune"
 
 
 def channel_sync_workflow_id(channel: str) -> str:

