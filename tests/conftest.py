@@ -72,6 +72,20 @@ def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.asynccontextmanager
+async def scratch_sessions(
+    server_url: str, prefix: str
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a :func:`scratch_database`: for tests whose rows the session's live
+    readers and workers must not touch."""
+    with scratch_database(server_url, prefix) as url:
+        engine = create_engine(url, pool_size=4)
+        try:
+            yield sessionmaker(engine)
+        finally:
+            await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     base = os.environ.get("OMS_TEST_DATABASE_URL")

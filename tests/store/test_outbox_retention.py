@@ -12,11 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import outbox_retention
 from store.channels import create_channel
-from store.db import create_engine, sessionmaker
 from store.inventory import note_change
 from store.low_stock import WATCH_CONSUMER
 from store.tables import ChannelCursor, InventoryOutbox, OutboxCursor
-from tests.conftest import scratch_database
+from tests.conftest import scratch_sessions
 
 KEEP = timedelta(hours=24)
 
@@ -24,12 +23,8 @@ KEEP = timedelta(hours=24)
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A database of its own: the session's has live readers moving their cursors."""
-    with scratch_database(database_url, "oms_outbox") as url:
-        engine = create_engine(url, pool_size=2)
-        try:
-            yield sessionmaker(engine)
-        finally:
-            await engine.dispose()
+    async with scratch_sessions(database_url, "oms_outbox") as sessions:
+        yield sessions
 
 
 async def _rows(db: async_sessionmaker[AsyncSession], n: int, age: timedelta) -> list[int]:

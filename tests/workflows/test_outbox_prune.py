@@ -16,12 +16,11 @@ from temporalio.service import RPCError
 
 from oms.background import ensure_outbox_prune_schedule
 from oms.settings import Settings
-from store.db import create_engine, sessionmaker
 from store.inventory import note_change
 from store.low_stock import WATCH_CONSUMER
 from store.tables import InventoryOutbox, OutboxCursor
 from tests.api.helpers import eventually
-from tests.conftest import scratch_database
+from tests.conftest import scratch_sessions
 from workers.worker import build_worker
 from workflows import names
 
@@ -30,12 +29,8 @@ QUEUE = "oms-test-outbox-prune"
 
 @pytest.fixture
 async def prune_db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    with scratch_database(database_url, "oms_prune") as url:
-        engine = create_engine(url, pool_size=4)
-        try:
-            yield sessionmaker(engine)
-        finally:
-            await engine.dispose()
+    async with scratch_sessions(database_url, "oms_prune") as sessions:
+        yield sessions
 
 
 @pytest.fixture
