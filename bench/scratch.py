@@ -21,20 +21,13 @@ from pathlib import Path
 
 from bench.procstat import process_cpu
 from bench.report import RESULTS_HEADER
+from store.db import libpq_url
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def server_url(explicit: str | None) -> str:
     return explicit or os.environ.get("OMS_BENCH_DATABASE_URL") or DEFAULT_SERVER
-
-
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from store.db import normalize_url
-
-    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
 
 
 def redact(url: str) -> str:
@@ -56,7 +49,7 @@ def scratch_database(base: str, prefix: str, *, keep: bool = False) -> Iterator[
     from store.migrate import upgrade
 
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = _libpq(base)
+    admin = libpq_url(base)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = normalize_url(make_url(normalize_url(base)).set(database=name).render_as_string(False))
@@ -85,7 +78,7 @@ def server_info(url: str) -> ServerInfo:
     import psycopg
 
     wanted = ("fsync", "synchronous_commit", "shared_buffers", "max_connections")
-    with psycopg.connect(_libpq(url), autocommit=True) as conn:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         row = conn.execute("SHOW server_version").fetchone()
         version = f"PostgreSQL {row[0] if row else '?'}"
         settings: dict[str, str] = {}
@@ -101,7 +94,7 @@ class BackendCpu:
     databases' backends on the same server (someone's test run) are left out."""
 
     def __init__(self, url: str) -> None:
-        self.url = _libpq(url)
+        self.url = libpq_url(url)
 
     def pids(self) -> list[int]:
         import psycopg

@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from oms.devstack import Child, DevStack
 from oms.settings import Settings
+from store.db import libpq_url
 
 R = TypeVar("R")
 
@@ -66,14 +67,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for s in socks:
             s.close()
-
-
-def _libpq(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    from store.db import normalize_url
-
-    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
 
 
 @dataclass
@@ -134,7 +127,7 @@ class BenchStack:
         from store.db import normalize_url
 
         name = f"oms_bench_{uuid.uuid4().hex[:10]}"
-        admin = _libpq(base)
+        admin = libpq_url(base)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         self._external_admin, self._database_name = admin, name

@@ -94,7 +94,8 @@ async def ensure_outbox_prune_schedule(
 async def ensure_standing_workflows(
     client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> list[str]:
-    """Start whatever standing workflow is not running. Returns the workflow ids."""
+    """Start whatever standing workflow is not running and ensure the outbox-prune
+    Schedule. Returns what it ensured (workflow ids, then the schedule)."""
     async with sessions() as session:
         codes = await active_channel_codes(session)
     for code in codes:

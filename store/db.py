@@ -23,6 +23,11 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """The same database as a plain libpq URL (``postgresql://``), for psycopg itself."""
+    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         normalize_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True

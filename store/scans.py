@@ -25,7 +25,8 @@ from typing import Any, LiteralString, TypeVar
 import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy.engine import make_url
+
+from store.db import libpq_url
 
 T = TypeVar("T")
 
@@ -93,12 +94,6 @@ class ScanStoreUnavailable(Exception):
     """Postgres cannot be reached (or gave no connection in time): the caller answers 503."""
 
 
-def conninfo(database_url: str) -> str:
-    """A libpq connection string from the app's SQLAlchemy URL (``postgresql+psycopg://``)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
 class ScanStore:
     """The two scan statements on a pool of autocommit connections.
 
@@ -117,7 +112,7 @@ class ScanStore:
     @asynccontextmanager
     async def open(cls, database_url: str, *, size: int) -> AsyncIterator[ScanStore]:
         pool = AsyncConnectionPool(
-            conninfo(database_url),
+            libpq_url(database_url),
             min_size=1,
             max_size=size,
             kwargs={"autocommit": True, "application_name": APPLICATION_NAME},

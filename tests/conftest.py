@@ -33,7 +33,7 @@ from integrations.sandbox import SandboxBehaviour
 from oms.settings import Settings
 from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
 from store import inventory
-from store.db import create_engine, normalize_url, sessionmaker
+from store.db import create_engine, libpq_url, normalize_url, sessionmaker
 from store.migrate import upgrade
 from store.tables import Product, ProductBarcode, Warehouse
 from workers.worker import build_worker
@@ -50,15 +50,11 @@ def venv_binary(name: str) -> str:
     return found
 
 
-def _libpq(url: str) -> str:
-    return make_url(normalize_url(url)).set(drivername="postgresql").render_as_string(False)
-
-
 @contextlib.contextmanager
 def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
     """A migrated database of its own on ``server_url``'s server, dropped afterwards."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = _libpq(server_url)
+    admin = libpq_url(server_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = normalize_url(

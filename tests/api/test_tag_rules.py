@@ -14,10 +14,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -26,13 +24,12 @@ from api.app import create_app
 from domain.models import OrderInput
 from domain.tagging import DEFAULT_TAG_RULES
 from oms.settings import Settings
-from store.db import create_engine, normalize_url, sessionmaker
-from store.migrate import upgrade
+from store.db import create_engine, sessionmaker
 from store.tables import Product, RuleSet
 from store.tagging import KIND, ensure_default_tag_rules
 from tests.api.conftest import KeyMaker
 from tests.api.helpers import shopify_order
-from tests.conftest import Catalog
+from tests.conftest import Catalog, scratch_database
 from workflows.names import order_workflow_id
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -316,15 +313,8 @@ async def test_orders_are_started_with_rules_product_tags_and_home_country(
 @pytest.fixture(scope="module")
 def empty_database_url(database_url: str) -> Iterator[str]:
     """A database of its own, migrated and empty: what a first start finds."""
-    name = f"oms_tags_{uuid.uuid4().hex[:10]}"
-    admin = make_url(normalize_url(database_url)).set(drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(False), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(database_url).set(database=name).render_as_string(False)
-    upgrade(url)
-    yield url
-    with psycopg.connect(admin.render_as_string(False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(database_url, "oms_tags") as url:
+        yield url
 
 
 async def test_two_apps_starting_at_once_seed_version_1_once(
