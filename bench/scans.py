@@ -1,10 +1,11 @@
 """``python -m bench.scans [--scanners S] [--scans-per-scanner K] [--pace SECONDS]
-[--start steady|herd] [--out ...] [--no-record]``.
+[--rounds N] [--start steady|herd] [--out ...] [--no-record]``.
 
 Scan latency as a person holding a scanner sees it. Starts a private stack (see
-``bench/stack.py``), creates the scanners' orders through the real Shopify webhook (one
-SKU x K units each; two per scanner for ``--start steady``), waits until every shipment is
-in the work list, and then, on the same Temporal server in the same run:
+``bench/stack.py``) and measures N rounds on it. Each round creates the scanners' orders
+through the real Shopify webhook (one SKU x K units each; two per scanner for ``--start
+steady``), waits until every shipment is in the work list, and then, on the same Temporal
+server in the same run:
 
 1. bare: the same number of ``BareOrderWorkflow`` executions (``bench/bare.py``, no-op
    activities; its ``scan`` Update has a validator like the real pick phase) started
@@ -18,8 +19,11 @@ Both phases follow the same per-scanner plan (:func:`scan_plan`: where each scan
 its work when the clock starts) and schedule (:class:`Pace`: the pause a person takes
 between an answer and the next scan).
 
-The bare phase runs first, then the real one (as ``bench.run`` does). Prints a table,
-appends a dated section to the results file and tears the stack down, also on error.
+Odd rounds run bare first, even rounds real first, so that neither phase always meets the
+machine (and the dev server's SQLite file) in the same state; the percentiles pool every
+round and the table shows each round's p99 ratio too (one 20-second phase on two shared
+cores swung 3.3x-6.4x between identical runs). Prints a table, appends a dated section to
+the results file and tears the stack down, also on error.
 """
 
 from __future__ import annotations
@@ -86,6 +90,15 @@ class Phase:
         for stage, seconds in spent.items():
             self.stages.setdefault(stage, []).append(seconds)
 
+    def extend(self, other: Phase) -> None:
+        """Pool another round's samples into this phase (percentiles over every round)."""
+        self.elapsed += other.elapsed
+        for kind, samples in other.samples.items():
+            self.samples.setdefault(kind, []).extend(samples)
+        for stage, spent in other.stages.items():
+            self.stages.setdefault(stage, []).extend(spent)
+        self.failures += other.failures
+
     def add(self, position: int, k: int, seconds: float) -> None:
         kind = "first" if position == 1 else "last" if position == k else "middle"
         self.samples.setdefault("all", []).append(seconds)
@@ -101,6 +114,21 @@ class Phase:
     @property
     def rate(self) -> float:
         return self.count / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round's own figures: the spread across rounds shows how far one run can be
+    trusted on a machine the bench shares with everything it measures."""
+
+    number: int
+    order: str  # "bare, real" or "real, bare"
+    real_p99: float
+    bare_p99: float
+
+    @property
+    def ratio(self) -> float:
+        return self.real_p99 / self.bare_p99 if self.bare_p99 else math.nan
 
 
 # --- setup: S orders through the webhook, wait for their shipments ------------------------
@@ -407,6 +435,7 @@ class ScanReport:
     cpu: dict[str, dict[str, float]]
     pace: float = 1.0
     start: str = "steady"
+    rounds: list[Round] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -426,6 +455,18 @@ class ScanReport:
                 f"scan_p99 / bare_update_p99 {self.ratio:.2f} (target <= {SCAN_P99_TARGET}: {ok})",
             ),
         ]
+        if len(self.rounds) > 1:
+            ratios = sorted(r.ratio for r in self.rounds)
+            rows.append(
+                (
+                    "p99 by round (ms)",
+                    " / ".join(ms(r.real_p99) for r in self.rounds),
+                    " / ".join(ms(r.bare_p99) for r in self.rounds),
+                    "ratios "
+                    + ", ".join(f"{r.ratio:.2f} ({r.order})" for r in self.rounds)
+                    + f"; spread {ratios[0]:.2f}-{ratios[-1]:.2f}",
+                )
+            )
         rows.append(("max (ms)", ms(real.p(100)), ms(bare.p(100)), ""))
         for kind, label in (("first", "#1"), ("middle", "#2..#K-1"), ("last", "#K")):
             rows.append(
@@ -525,31 +566,22 @@ class ScanReport:
 
 async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
     assert stack.settings is not None
-    s, k = args.scanners, args.scans_per_scanner
+    s, k, rounds = args.scanners, args.scans_per_scanner, args.rounds
     pace, start = Pace(args.pace), args.start
     orders = s * shipments_per_scanner(start)
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    run_id = str(int(time.time()))
-    keys, pg_version = await prepare(stack.database_url, orders * k)
+    base_id = int(time.time())
+    keys, pg_version = await prepare(stack.database_url, rounds * orders * k)
     machine = Machine.detect(temporal_executable())
     machine.postgres = f"{pg_version} ({stack.postgres_kind})"
     meter = CpuMeter(_pids(stack))
-    cpu: dict[str, dict[str, float]] = {}
+    cpu: dict[str, dict[str, float]] = {"bare": {}, "real": {}}
     client = await Client.connect(
         stack.settings.temporal_address, data_converter=pydantic_data_converter
     )
-    conns = s + 10
-    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, limits=limits, timeout=httpx.Timeout(TIMEOUT)
-    ) as http:
-        log(f"setup: {orders} orders of {k} units through the Shopify webhook ...")
-        t = time.perf_counter()
-        items = await create_orders(http, keys.admin, run_id, orders, k)
-        log(f"  {len(items)} shipments in the work list after {time.perf_counter() - t:.1f}s")
-        await asyncio.sleep(2.0)  # let the orders' workflows go idle (waiting for scans)
 
-        log(f"bare: {s} workflows x {k} sequential scan Updates, {s} concurrent ...")
+    async def bare_round(run_id: str) -> Phase:
+        log(f"  bare: {s} workflows x {k} sequential scan Updates, {s} concurrent ...")
         async with Worker(
             client,
             task_queue=BARE_TASK_QUEUE,
@@ -558,11 +590,13 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         ):
             bare_scan = await start_bare(client, run_id, s, k, start)
             before = meter.sample()
-            bare = await drive("bare", s, k, pace, start, bare_scan)
-            cpu["bare"] = CpuMeter.diff(before, meter.sample())
-        log(f"  {bare.count} Updates in {bare.elapsed:.1f}s, {len(bare.failures)} failed")
+            phase = await drive("bare", s, k, pace, start, bare_scan)
+            _add(cpu["bare"], CpuMeter.diff(before, meter.sample()))
+        log(f"    {phase.count} Updates in {phase.elapsed:.1f}s, {len(phase.failures)} failed")
+        return phase
 
-        log(f"real: {s} scanners x {k} sequential POST .../scans ...")
+    async def real_round(items: list[dict[str, Any]]) -> Phase:
+        log(f"  real: {s} scanners x {k} sequential POST .../scans ...")
         async with handhelds(stack.api_url, keys.staff, items, k, start) as devices:
             before = meter.sample()
             measured = Phase("real")
@@ -572,9 +606,35 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
                 measured.add_stages(devices[i].last_stages)
                 return seconds
 
-            real = await drive("real", s, k, pace, start, real_scan, phase=measured)
-            cpu["real"] = CpuMeter.diff(before, meter.sample())
-        log(f"  {real.count} scans in {real.elapsed:.1f}s, {len(real.failures)} failed")
+            phase = await drive("real", s, k, pace, start, real_scan, phase=measured)
+            _add(cpu["real"], CpuMeter.diff(before, meter.sample()))
+        log(f"    {phase.count} scans in {phase.elapsed:.1f}s, {len(phase.failures)} failed")
+        return phase
+
+    real, bare = Phase("real"), Phase("bare")
+    results: list[Round] = []
+    conns = s + 10
+    limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
+    async with httpx.AsyncClient(
+        base_url=stack.api_url, limits=limits, timeout=httpx.Timeout(TIMEOUT)
+    ) as http:
+        for number in range(1, rounds + 1):
+            run_id = str(base_id * 100 + number)
+            log(f"round {number}/{rounds}: {orders} orders of {k} units through the webhook ...")
+            t = time.perf_counter()
+            items = await create_orders(http, keys.admin, run_id, orders, k)
+            log(f"  {len(items)} shipments in the work list after {time.perf_counter() - t:.1f}s")
+            await asyncio.sleep(2.0)  # let the orders' workflows go idle (waiting for scans)
+            # Odd rounds measure bare first, even rounds real first: neither phase always
+            # gets the fresher (or the more written-to) Temporal database.
+            order = ("bare", "real") if number % 2 else ("real", "bare")
+            got: dict[str, Phase] = {}
+            for name in order:
+                got[name] = await (bare_round(run_id) if name == "bare" else real_round(items))
+            results.append(Round(number, ", ".join(order), got["real"].p(99), got["bare"].p(99)))
+            log(f"  round {number}: p99 ratio {results[-1].ratio:.2f}")
+            real.extend(got["real"])
+            bare.extend(got["bare"])
 
     settings = {
         "S (scanners)": str(s),
@@ -592,8 +652,9 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
             if pace.seconds > 0
             else "none: each scanner re-scans the moment it has an answer (saturation)"
         ),
-        "phase order": "setup (orders via webhook, all in work list), bare, then real; "
-        "each phase signs in and warms up before its clock",
+        "rounds": f"{rounds}, each: fresh orders via the webhook (all in the work list), then "
+        "both phases, bare first in odd rounds and real first in even ones; each phase signs "
+        "in and warms up before its clock; percentiles pool every round's scans",
         "bare workflow": "BareOrderWorkflow (bench/bare.py), worker in the bench process",
         "http client": "one aiohttp.ClientSession (1 keep-alive connection) per scanner",
         "postgres": stack.postgres_kind,
@@ -610,7 +671,13 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         cpu=cpu,
         pace=pace.seconds,
         start=start,
+        rounds=results,
     )
+
+
+def _add(total: dict[str, float], more: dict[str, float]) -> None:
+    for name, seconds in more.items():
+        total[name] = total.get(name, 0.0) + seconds
 
 
 def _command() -> str:
@@ -631,6 +698,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="mean seconds a person takes between an answer and the next scan "
         "(default 1.0; 0 = back-to-back, saturating the machine)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="bare/real pairs on the same stack, alternating which goes first, each with "
+        "fresh orders; percentiles pool them (default 3)",
     )
     p.add_argument(
         "--start",
@@ -654,8 +728,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.scanners < 1 or args.scans_per_scanner < 1 or args.pace < 0:
-        log("error: --scanners and --scans-per-scanner must be >= 1, --pace >= 0")
+    if (
+        args.scanners < 1
+        or args.scans_per_scanner < 1
+        or args.pace < 0
+        or not 1 <= args.rounds <= 99
+    ):
+        log("error: --scanners and --scans-per-scanner must be >= 1, --pace >= 0, --rounds 1..99")
         return 2
     outcome = run_on_stack(lambda stack: measure(stack, args), keep=args.keep)
     if isinstance(outcome, int):
