@@ -15,7 +15,10 @@ full pass only looks at what was created since. Nothing frozen is garbage: the
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import time
+from collections.abc import Callable
 
 
 def freeze_startup_objects() -> int:
@@ -27,3 +30,53 @@ def freeze_startup_objects() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+class RefreezingHeap:
+    """Keep the worker's full passes short while its heap grows with cached workflows.
+
+    The worker's long-lived objects are made after start-up: every workflow in the SDK's
+    sticky cache (up to 1000) holds a few hundred tracked objects (its models, coroutines,
+    handlers) for as long as it stays cached. A full pass walks all of them: measured in
+    the scan bench (bench/RESULTS.md, 2026-11-27 night) 130 ms with 400 workflows cached
+    and 300-450 ms with a full cache, every 20-60 s under load, each one stopping every
+    scan in flight for that long.
+
+    So after each full pass the survivors are frozen too, and the next full pass walks
+    only what was promoted since (a few ms). The price: a cycle that dies while frozen
+    (an evicted or finished workflow's objects) is not freed until the heap is thawed.
+    Every ``sweep_every`` seconds the next full pass thaws everything first and sweeps the
+    whole heap once, which bounds that garbage to one period's worth.
+    """
+
+    def __init__(self, sweep_every: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.sweep_every = sweep_every
+        self._clock = clock
+        self._last_sweep = clock()
+        self._sweeping = False
+        self.full_passes = 0
+        self.sweeps = 0
+
+    def install(self) -> None:
+        """Start watching full passes (idempotent)."""
+        if self._on_gc not in gc.callbacks:
+            gc.callbacks.append(self._on_gc)
+
+    def uninstall(self) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase != "stop" or info["generation"] != 2:
+            return
+        self.full_passes += 1
+        now = self._clock()
+        if self._sweeping:  # this pass walked the thawed heap: a period's dead cycles freed
+            self._sweeping = False
+            self.sweeps += 1
+            self._last_sweep = now
+        if now - self._last_sweep >= self.sweep_every:
+            gc.unfreeze()  # the next full pass walks (and frees from) everything
+            self._sweeping = True
+        else:
+            gc.freeze()

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     outbox_keep_hours: float = Field(default=24.0, ge=0, alias="OMS_OUTBOX_KEEP_HOURS")
     #: How often the ``outbox-prune`` Schedule runs (minutes).
     outbox_prune_minutes: float = Field(default=15.0, gt=0, alias="OMS_OUTBOX_PRUNE_MINUTES")
+    #: The worker freezes what survives each full GC pass (short pauses with a full
+    #: workflow cache) and sweeps its whole heap this often (minutes); 0: CPython's own.
+    worker_heap_sweep_minutes: float = Field(
+        default=30.0, ge=0, alias="OMS_WORKER_HEAP_SWEEP_MINUTES"
+    )
     #: The API's base URL as the worker reaches it (the seeded Shopify channel points at
     #: the API's sandbox Shopify endpoint). Unset: http://OMS_API_HOST:OMS_API_PORT.
     api_url: str | None = Field(default=None, alias="OMS_API_URL")

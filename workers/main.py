@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from oms.background import ensure_standing_workflows
-from oms.heap import freeze_startup_objects
+from oms.heap import RefreezingHeap, freeze_startup_objects
 from oms.settings import Settings
 from oms.temporal import connect, metrics_runtime
 from store.db import create_engine, sessionmaker
@@ -32,11 +32,17 @@ async def run_worker(settings: Settings) -> None:
         except Exception:  # the worker is still useful; the next start tries again
             log.exception("could not start the standing workflows")
         frozen = freeze_startup_objects()
+        sweep = settings.worker_heap_sweep_minutes
+        if sweep > 0:
+            RefreezingHeap(sweep_every=sweep * 60).install()
         log.info(
-            "worker polling %s on %s (%d start-up objects exempt from GC)",
+            "worker polling %s on %s (%d start-up objects exempt from GC; %s)",
             settings.task_queue,
             settings.temporal_address,
             frozen,
+            f"survivors of full passes frozen, whole heap swept every {sweep:g} min"
+            if sweep > 0
+            else "CPython's collector otherwise",
         )
         await worker.run()
     finally:
