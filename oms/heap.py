@@ -44,10 +44,10 @@ class RefreezingHeap:
 
     So after each full pass the survivors are frozen too, and the next full pass walks
     only what was promoted since (15-45 ms measured, with 2-6 k young cycles still freed
-    by each). The price: a cycle that dies while frozen
-    (an evicted or finished workflow's objects) is not freed until the heap is thawed.
-    Every ``sweep_every`` seconds the next full pass thaws everything first and sweeps the
-    whole heap once, which bounds that garbage to one period's worth.
+    by each). The price: a cycle that dies while frozen (an evicted or finished workflow's
+    objects) is not freed until the heap is thawed. Every ``sweep_every`` seconds the next
+    full pass thaws everything first and sweeps the whole heap once, which bounds that
+    garbage to one period's worth.
     """
 
     def __init__(self, sweep_every: float, clock: Callable[[], float] = time.monotonic) -> None:
