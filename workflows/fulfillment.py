@@ -99,7 +99,13 @@ class FulfillmentWorkflow:
         await workflow.wait_condition(lambda: self._picked_units() > 0 or self._stopped())
         if self._stopped():
             return await self._cancelled()
-        await self._move(ShipmentStatus.PICKING, person_waiting=True)
+        # A pick finished by its first scan (one unit, a case, a GS1 count) tells the order
+        # once, below: "picking" would last no time and cost a signal, three events and a
+        # workflow task on each side (bench/RESULTS.md, 2026-11-27 scan path, fourth pass).
+        if self._remaining() > 0 or not workflow.patched(
+            "one-floor-move-when-first-scan-picks-all"
+        ):
+            await self._move(ShipmentStatus.PICKING, person_waiting=True)
         await workflow.wait_condition(lambda: self._remaining() == 0 or self._stopped())
         if self._stopped():
             return await self._cancelled()

@@ -6,12 +6,20 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from domain.models import CancelInput, PackInput, ScanInput, TrackingEvent
 from domain.status import FinancialStatus, OrderStatus, TrackingStatus
 from store import inventory
-from store.tables import LabelLedger, OrderEventRow, OrderRow, PaymentLedger, Reservation
+from store.tables import (
+    LabelLedger,
+    OrderEventRow,
+    OrderRow,
+    PaymentLedger,
+    Reservation,
+    ShipmentRow,
+)
 from tests.conftest import TEST_TASK_QUEUE
 from tests.workflows.helpers import eventually, order_input, start_order
 from workflows.fulfillment import FulfillmentWorkflow
@@ -181,3 +189,56 @@ async def test_a_serial_is_picked_once_per_shipment(client: Client, make_catalog
         FulfillmentWorkflow.scan, ScanInput(scan_id="s3", sku=cat.skus[0], serial="A2")
     )
     assert other.picked == 2
+
+
+async def _floor_signals(fh) -> int:  # type: ignore[no-untyped-def]
+    """How many times the shipment told its order something (SignalExternal commands)."""
+    history = await fh.fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
+    )
+
+
+@pytest.mark.parametrize(("units", "signals"), [(1, 1), (3, 2)])
+async def test_the_order_hears_of_a_pick_once_when_one_scan_picks_it_all(
+    client: Client, sessions, make_catalog, units: int, signals: int
+) -> None:
+    """A one-scan pick (one unit, a case) moves the order straight to packing with one
+    signal; a longer pick still shows ``picking`` on its first scan and ``packing`` on its
+    last."""
+    cat = await make_catalog(n_products=1)
+    sku = cat.skus[0]
+    order = order_input([(sku, units)])
+    handle = await start_order(client, order, TEST_TASK_QUEUE)
+    ship_id = f"{order.order_id}-1"
+    fh = client.get_workflow_handle(fulfillment_workflow_id(ship_id))
+    # The shipment is in the work list once its workflow takes scans.
+    await eventually(lambda: _shipment_status(sessions, ship_id))
+    assert await order_status(sessions, order.order_id) == "ready_to_pick"
+
+    first = await fh.execute_update(
+        FulfillmentWorkflow.scan, ScanInput(scan_id="s1", sku=sku, quantity=1)
+    )
+    if units > 1:
+        await eventually(lambda: _status_is(sessions, order.order_id, "picking"))
+        assert (await handle.query(OrderWorkflow.details)).status == OrderStatus.PICKING
+        await fh.execute_update(
+            FulfillmentWorkflow.scan, ScanInput(scan_id="s2", sku=sku, quantity=units - 1)
+        )
+    assert first.remaining == units - 1
+    await eventually(lambda: _status_is(sessions, order.order_id, "packing"))
+    assert (await handle.query(OrderWorkflow.details)).status == OrderStatus.PACKING
+    async with sessions() as s:
+        row = await s.get(ShipmentRow, ship_id)
+    assert row is not None and row.status == "picking"
+    assert [(ln["sku"], ln["picked"]) for ln in row.lines] == [(sku, units)]
+    assert await _floor_signals(fh) == signals
+
+
+async def _shipment_status(sessions, shipment_id):  # type: ignore[no-untyped-def]
+    async with sessions() as s:
+        return await s.scalar(
+            select(ShipmentRow.status).where(ShipmentRow.shipment_id == shipment_id)
+        )
