@@ -209,6 +209,11 @@ class OrderWorkflow:
             self._check_cancel()
             self.payment = "paid"
             self._event("payment_confirmed", how="orders/paid")
+            if workflow.patched("paid-order-leaves-awaiting-payment"):
+                # Paid: allocation is next and writes the projection. Without this a hold
+                # met on the way resumed to `awaiting_payment`, and releasing it told the
+                # person the paid order was waiting for its payment.
+                await self._set_status(OrderStatus.RECEIVED, flush=False)
             return
         # authorized: capture now, once, whatever the retries.
         attempt = 0
@@ -669,14 +674,18 @@ class OrderWorkflow:
             OrderEvent(key=f"o{self.event_seq}", at=workflow.now(), type=type_, detail=detail)
         )
 
-    async def _set_status(self, status: OrderStatus) -> None:
-        """Move the order; the projection is written only when something changed."""
+    async def _set_status(self, status: OrderStatus, *, flush: bool = True) -> None:
+        """Move the order; the projection is written only when something changed.
+
+        ``flush=False``: the caller's next step writes the projection anyway.
+        """
         if status == self.status and not self.pending_events and not self.pending_shipments:
             return
         if status != self.status:
             self.status = status
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
-        await self._flush()
+        if flush:
+            await self._flush()
 
     async def _flush(self) -> None:
         """Write the projection and pending events (one local activity)."""
