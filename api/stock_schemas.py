@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.channels import ChannelKind
 
@@ -23,6 +23,31 @@ class ChannelIn(BaseModel):
     active: bool = True
 
 
+class ChannelChange(BaseModel):
+    """What ``PATCH /api/v1/channels/{code}`` may change; the code and kind stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    safety_buffer: int | None = Field(default=None, ge=0)
+    #: Replaces the whole config (secrets included: they are never shown back).
+    config: dict[str, Any] | None = None
+    #: False pauses the channel (its sync workflow ends); True resumes it with a full sync.
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ChannelChange:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give name, safety_buffer, config or active")
+        nulls = sorted(k for k in self.model_fields_set if getattr(self, k) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)}: give a value, not null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.model_fields_set}
+
+
 class ChannelOut(BaseModel):
     code: str
     name: str
@@ -36,6 +61,13 @@ class ChannelOut(BaseModel):
     lag: int = 0
     last_push_at: datetime | None = None
     pushed_skus: int = 0
+
+
+class ChannelChanged(ChannelOut):
+    #: A full sync was started (reactivated, new buffer or config): every SKU is re-offered.
+    resync: bool
+    #: As in ``ChannelCreated``: False when Temporal could not be reached.
+    sync_started: bool
 
 
 class ChannelCreated(ChannelOut):

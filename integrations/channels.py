@@ -117,8 +117,20 @@ def _is_int(value: Any) -> bool:
 SECRET_KEYS = ("access_token",)
 
 
+REDACTED = "***"
+
+
 def redact(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in config.items()}
+    return {k: (REDACTED if k in SECRET_KEYS and v else v) for k, v in config.items()}
+
+
+def keep_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """``new`` with every secret sent back as shown (redacted) replaced by the stored one,
+    so a config read, edited and sent back does not overwrite a token with ``***``."""
+    return {
+        k: (old[k] if k in SECRET_KEYS and v == REDACTED and k in old else v)
+        for k, v in new.items()
+    }
 
 
 def _listed(config: dict[str, Any], sku: str) -> bool:

@@ -63,6 +63,28 @@ async def create_channel(
     return row
 
 
+async def change_channel(session: AsyncSession, row: Channel, changes: dict[str, Any]) -> bool:
+    """Apply ``changes`` (``name``, ``safety_buffer``, ``config``, ``active``). The caller
+    commits.
+
+    Returns whether the channel needs a full sync: it is active afterwards and was
+    reactivated or given another buffer or config. A snapshot of every level then goes
+    into the outbox, as at creation, because what it should hold changed for SKUs whose
+    stock did not move, and rows written while it was paused may have been pruned (its
+    cursor does not hold them back: ``store.outbox_retention``). Quantities it already
+    holds are not pushed again.
+    """
+    was_active = row.active
+    changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    for key, value in changed.items():
+        setattr(row, key, value)
+    resync = row.active and (not was_active or "safety_buffer" in changed or "config" in changed)
+    if resync:
+        await note_every_level(session)
+    await session.flush()
+    return resync
+
+
 async def get_channel(session: AsyncSession, code: str) -> Channel | None:
     return await session.get(Channel, code)
 

@@ -12,6 +12,8 @@ from api.auth import Admin, Ops
 from api.deps import AppSettings, Session, Temporal
 from api.problems import Problem, problem_responses
 from api.stock_schemas import (
+    ChannelChange,
+    ChannelChanged,
     ChannelCreated,
     ChannelIn,
     ChannelOut,
@@ -19,7 +21,7 @@ from api.stock_schemas import (
     SyncRequested,
 )
 from api.temporal import TRANSIENT, unavailable
-from integrations.channels import check_config, redact
+from integrations.channels import check_config, keep_secrets, redact
 from oms.background import poke_stock_watchers, start_channel_sync
 from store import channels as repo
 from store.tables import Channel
@@ -73,6 +75,45 @@ async def create_channel(
         except TRANSIENT as exc:
             log.warning("channel %s created, sync workflow not started: %s", row.code, exc)
     return ChannelCreated(**_out(row).model_dump(), sync_started=started)
+
+
+@router.patch("/{code}", response_model=ChannelChanged, responses=problem_responses(404, 422))
+async def change_channel(
+    code: str,
+    body: ChannelChange,
+    session: Session,
+    client: Temporal,
+    settings: AppSettings,
+    _: Admin,
+) -> ChannelChanged:
+    """Rename, re-buffer, reconfigure, pause (``active: false``) or resume a channel.
+
+    Paused, its sync workflow ends at its next read; resumed, or with another buffer or
+    config, it gets a full sync (``resync``) and its workflow is started and poked.
+    """
+    row = await repo.get_channel(session, code)
+    if row is None:
+        raise Problem(404, f"no channel {code}", reason="not_found")
+    changes = body.changes()
+    if "config" in changes:
+        changes["config"] = keep_secrets(changes["config"], row.config)
+        try:
+            check_config(row.kind, changes["config"])
+        except ValueError as exc:
+            raise Problem(422, str(exc), reason="invalid_channel_config") from exc
+    resync = await repo.change_channel(session, row, changes)
+    await session.commit()
+    await session.refresh(row)
+    started = False
+    if row.active:
+        try:
+            await start_channel_sync(client, settings, code)
+            started = True
+        except TRANSIENT as exc:
+            log.warning("channel %s changed, sync workflow not started: %s", code, exc)
+    await poke_stock_watchers(client, [code])  # paused: it ends now; active: it drains now
+    summary = next(s for s in await repo.list_channels(session) if s.channel.code == code)
+    return ChannelChanged(**_out(row, summary).model_dump(), resync=resync, sync_started=started)
 
 
 @router.get("", response_model=list[ChannelOut])

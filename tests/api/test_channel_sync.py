@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from store.tables import Channel, ChannelPush, InventoryOutbox, SandboxChannelReceipt
@@ -246,3 +246,106 @@ async def test_channel_api_refuses_bad_input(
     assert r.status_code == 409 and r.json()["reason"] == "duplicate"
     r = await http.get("/api/v1/channels/nope/pushes", headers=admin)
     assert r.status_code == 404
+
+
+async def _patch(
+    http: httpx.AsyncClient, headers: dict[str, str], code: str, body: dict[str, Any]
+) -> httpx.Response:
+    return await http.patch(f"/api/v1/channels/{code}", json=body, headers=headers)
+
+
+async def test_a_paused_channel_resumes_with_stock_whose_rows_were_pruned_meanwhile(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Paused, the channel's cursor stops holding outbox rows back, so pruning may delete
+    what changed meanwhile; resumed, it gets a full sync instead of that history."""
+    cat = await make_catalog({"PDX": {"0": 5}}, n_products=1)
+    sku = cat.skus[0]
+    ch = await make_channel(config={"skus": [sku]})
+    await eventually(shows(sessions, ch["code"], sku, 5))
+
+    r = await _patch(http, admin, ch["code"], {"active": False})
+    assert r.status_code == 200, r.text
+    assert (r.json()["active"], r.json()["resync"], r.json()["sync_started"]) == (
+        False,
+        False,
+        False,
+    )
+    handle = client.get_workflow_handle(channel_sync_workflow_id(ch["code"]))
+
+    async def ended() -> bool:
+        return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+
+    await eventually(ended)  # poked: it saw the pause at once and ended
+    await adjust(http, admin, sku, cat.warehouses[0], +3)
+    async with sessions.begin() as s:  # what outbox-prune may do to rows no reader holds
+        await s.execute(delete(InventoryOutbox).where(InventoryOutbox.sku == sku))
+    assert [x.available for x in await receipts(sessions, ch["code"], sku)] == [5]
+
+    r = await _patch(http, admin, ch["code"], {"active": True})
+    assert r.status_code == 200, r.text
+    assert (r.json()["active"], r.json()["resync"], r.json()["sync_started"]) == (True, True, True)
+    await eventually(shows(sessions, ch["code"], sku, 8))
+
+
+async def test_a_new_safety_buffer_reaches_every_sku_at_once(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 9, "1": 4}}, n_products=2)
+    ch = await make_channel(config={"skus": cat.skus})
+    await eventually(shows(sessions, ch["code"], cat.skus[0], 9))
+    await eventually(shows(sessions, ch["code"], cat.skus[1], 4))
+
+    r = await _patch(http, admin, ch["code"], {"safety_buffer": 2, "name": "Outlet"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["safety_buffer"], r.json()["name"], r.json()["resync"]) == (2, "Outlet", True)
+    # No stock moved: only the channel's buffer did.
+    await eventually(shows(sessions, ch["code"], cat.skus[0], 7))
+    await eventually(shows(sessions, ch["code"], cat.skus[1], 2))
+    r = await _patch(http, admin, ch["code"], {"name": "Outlet store"})
+    assert r.status_code == 200 and r.json()["resync"] is False  # a name changes no quantity
+
+
+async def test_channel_changes_refuse_bad_input_and_keep_secrets(
+    make_key: Callable[..., Awaitable[dict[str, str]]],
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    code = f"ch-{uuid.uuid4().hex[:8]}"
+    config = {"base_url": "https://shop.example", "location_id": 7, "access_token": "shpat_1"}
+    body = {"code": code, "name": "x", "kind": "shopify", "config": config, "active": False}
+    r = await http.post("/api/v1/channels", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    shown = r.json()["config"]
+    assert shown["access_token"] == "***"
+
+    ops = await make_key("ops")
+    assert (await _patch(http, ops, code, {"name": "y"})).status_code == 403
+    assert (await _patch(http, admin, "nope", {"name": "y"})).status_code == 404
+    for bad in ({}, {"name": None}, {"kind": "sandbox"}, {"safety_buffer": -1}):
+        r = await _patch(http, admin, code, bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json")
+    r = await _patch(http, admin, code, {"config": {**shown, "base_url": "ftp://x"}})
+    assert r.status_code == 422 and r.json()["reason"] == "invalid_channel_config"
+    async with sessions() as s:
+        row = await s.get(Channel, code)
+        assert row is not None and (row.name, row.config) == ("x", config)  # nothing changed
+
+    # The config as shown (token redacted), edited and sent back: the token stays.
+    r = await _patch(http, admin, code, {"config": {**shown, "location_id": 8}})
+    assert r.status_code == 200, r.text
+    assert r.json()["config"]["access_token"] == "***" and r.json()["resync"] is False
+    async with sessions() as s:
+        row = await s.get(Channel, code)
+        assert row is not None and row.config == {**config, "location_id": 8}
