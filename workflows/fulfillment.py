@@ -100,8 +100,8 @@ class FulfillmentWorkflow:
         if self._stopped():
             return await self._cancelled()
         # A pick finished by its first scan (one unit, a case, a GS1 count) tells the order
-        # once, below: "picking" would last no time and cost a signal, three events and a
-        # workflow task on each side (bench/RESULTS.md, 2026-11-27 scan path, fourth pass).
+        # once, below: "picking" would last no time and cost a signal and a workflow task
+        # on each side (bench/RESULTS.md, 2026-11-27 scan path, fourth pass).
         if self._remaining() > 0 or not workflow.patched(
             "one-floor-move-when-first-scan-picks-all"
         ):
