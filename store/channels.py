@@ -109,17 +109,19 @@ async def cursor_of(session: AsyncSession, code: str) -> OutboxPosition:
     return OutboxPosition(txid=row.last_txid, id=row.last_id) if row else OutboxPosition()
 
 
-async def list_channels(session: AsyncSession) -> list[ChannelSummary]:
-    """Every channel with its cursor, outbox rows still to go and its last push."""
-    channels = (await session.scalars(select(Channel).order_by(Channel.code))).all()
+async def list_channels(session: AsyncSession, code: str | None = None) -> list[ChannelSummary]:
+    """Every channel (or the one named ``code``) with its cursor, outbox rows still to go
+    and its last push."""
+    channels_q = select(Channel).order_by(Channel.code)
+    pushes_q = select(ChannelPush.channel, func.max(ChannelPush.pushed_at), func.count())
+    if code is not None:
+        channels_q = channels_q.where(Channel.code == code)
+        pushes_q = pushes_q.where(ChannelPush.channel == code)
+    channels = (await session.scalars(channels_q)).all()
     pushes = {
-        code: (last, n)
-        for code, last, n in (
-            await session.execute(
-                select(ChannelPush.channel, func.max(ChannelPush.pushed_at), func.count()).group_by(
-                    ChannelPush.channel
-                )
-            )
+        channel: (last, n)
+        for channel, last, n in (
+            await session.execute(pushes_q.group_by(ChannelPush.channel))
         ).all()
     }
     out = []

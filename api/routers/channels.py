@@ -112,7 +112,7 @@ async def change_channel(
         except TRANSIENT as exc:
             log.warning("channel %s changed, sync workflow not started: %s", code, exc)
     await poke_stock_watchers(client, [code])  # paused: it ends now; active: it drains now
-    summary = next(s for s in await repo.list_channels(session) if s.channel.code == code)
+    [summary] = await repo.list_channels(session, code)
     return ChannelChanged(**_out(row, summary).model_dump(), resync=resync, sync_started=started)
 
 

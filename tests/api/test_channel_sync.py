@@ -308,6 +308,7 @@ async def test_a_new_safety_buffer_reaches_every_sku_at_once(
     r = await _patch(http, admin, ch["code"], {"safety_buffer": 2, "name": "Outlet"})
     assert r.status_code == 200, r.text
     assert (r.json()["safety_buffer"], r.json()["name"], r.json()["resync"]) == (2, "Outlet", True)
+    assert r.json()["pushed_skus"] == 2 and r.json()["last_push_at"]  # its own pushes only
     # No stock moved: only the channel's buffer did.
     await eventually(shows(sessions, ch["code"], cat.skus[0], 7))
     await eventually(shows(sessions, ch["code"], cat.skus[1], 2))
