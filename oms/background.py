@@ -33,19 +33,32 @@ log = logging.getLogger(__name__)
 
 
 async def start_channel_sync(
-    client: Client, settings: Settings, channel: str, *, task_queue: str | None = None
+    client: Client,
+    settings: Settings,
+    channel: str,
+    *,
+    task_queue: str | None = None,
+    fresh: bool = False,
 ) -> None:
     """Start the channel's sync workflow, or leave the running one alone.
 
     ``ALLOW_DUPLICATE`` lets a channel whose workflow ended (deactivated, terminated) be
-    started again once it is active.
+    started again once it is active. ``fresh`` (a paused channel resumed) replaces a run
+    that is still there: it may have read "paused" already and be about to end, which
+    would leave the resumed channel with no workflow. Replacing one mid-drain is safe: its
+    cursor moves only after a batch's pushes succeeded, and a repeated push is answered
+    once by its idempotency key.
     """
     await client.start_workflow(
         ChannelSyncWorkflow.run,
         ChannelSyncInput(channel=channel, poll_seconds=settings.channel_sync_poll_seconds),
         id=names.channel_sync_workflow_id(channel),
         task_queue=task_queue or settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_conflict_policy=(
+            WorkflowIDConflictPolicy.TERMINATE_EXISTING
+            if fresh
+            else WorkflowIDConflictPolicy.USE_EXISTING
+        ),
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )
 

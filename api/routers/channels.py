@@ -101,13 +101,14 @@ async def change_channel(
             check_config(row.kind, changes["config"])
         except ValueError as exc:
             raise Problem(422, str(exc), reason="invalid_channel_config") from exc
+    resumed = not row.active and changes.get("active") is True
     resync = await repo.change_channel(session, row, changes)
     await session.commit()
     await session.refresh(row)
     started = False
     if row.active:
         try:
-            await start_channel_sync(client, settings, code)
+            await start_channel_sync(client, settings, code, fresh=resumed)
             started = True
         except TRANSIENT as exc:
             log.warning("channel %s changed, sync workflow not started: %s", code, exc)

@@ -350,3 +350,31 @@ async def test_channel_changes_refuse_bad_input_and_keep_secrets(
     async with sessions() as s:
         row = await s.get(Channel, code)
         assert row is not None and row.config == {**config, "location_id": 8}
+
+
+async def test_a_resumed_channel_gets_a_fresh_sync_run_even_if_the_paused_one_lingers(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A paused channel's run may still be there when it is resumed, already set to end
+    (it read "paused"): the resume must not leave the channel to a run that is ending."""
+    cat = await make_catalog({"PDX": {"0": 3}}, n_products=1)
+    sku = cat.skus[0]
+    ch = await make_channel(config={"skus": [sku]})
+    await eventually(shows(sessions, ch["code"], sku, 3))
+    handle = client.get_workflow_handle(channel_sync_workflow_id(ch["code"]))
+    paused_run = (await handle.describe()).run_id
+    # Paused behind the workflow's back (no poke): its run lingers, waiting for its timer.
+    async with sessions.begin() as s:
+        await s.execute(update(Channel).where(Channel.code == ch["code"]).values(active=False))
+
+    r = await _patch(http, admin, ch["code"], {"active": True})
+    assert r.status_code == 200 and r.json()["sync_started"], r.text
+    now = await handle.describe()
+    assert now.run_id != paused_run and now.status == WorkflowExecutionStatus.RUNNING
+    await adjust(http, admin, sku, cat.warehouses[0], +4)
+    await eventually(shows(sessions, ch["code"], sku, 7))  # the fresh run carries on
