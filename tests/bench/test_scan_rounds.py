@@ -44,6 +44,8 @@ def test_report_shows_every_round_and_the_spread() -> None:
     assert row[1] == "30.0 / 60.0" and row[2] == "10.0 / 15.0"
     assert "3.00 (bare, real)" in row[3] and "4.00 (real, bare)" in row[3]
     assert row[3].endswith("spread 3.00-4.00")
+    update = next(r for r in report.rows() if r[0] == "in the API: Update p50 / p99 (ms)")
+    assert update[1] == "30.0 / 30.0" and update[3] == "Update p99 / bare_update_p99 3.00"
     assert "| p99 by round (ms) |" in report.markdown()
     single = ScanReport(**{**report.__dict__, "rounds": report.rounds[:1]})
     assert all(r[0] != "p99 by round (ms)" for r in single.rows())
