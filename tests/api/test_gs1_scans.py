@@ -48,7 +48,8 @@ async def test_gs1_lot_expiry_and_serial(
     assert r.status_code == 422 and r.json()["reason"] == "duplicate_serial"
 
     # A malformed element string is an invalid barcode, with the reason a person can act on.
-    r = await scan(f"(01){gtin14[:-1]}0(10)X", "g4")
+    wrong_check = (int(gtin14[-1]) + 1) % 10  # not "0": that is some GTINs' right digit
+    r = await scan(f"(01){gtin14[:-1]}{wrong_check}(10)X", "g4")
     assert r.status_code == 422 and r.json()["reason"] == "invalid_barcode"
 
     # The plain GTIN still works, and every attempt is on record with what it carried.
