@@ -23,6 +23,7 @@ from domain.models import (
 )
 from domain.routing import RoutingOutcome
 from store import allocation, inventory
+from store.projection import write_shipment
 from store.tables import InventoryLevel, Product, Reservation
 from workflows import names
 
@@ -251,8 +252,13 @@ class StockActivities:
 
     @activity.defn(name=names.COMMIT_STOCK)
     async def commit_stock(self, req: CommitRequest) -> int:
+        """Take the shipped units off the shelf; with ``record``, mark the shipment shipped
+        in the read model in the same transaction (stock and status never disagree)."""
         async with self.sessions.begin() as session:
-            return await inventory.commit_shipment(session, req.shipment_id)
+            committed = await inventory.commit_shipment(session, req.shipment_id)
+            if req.record is not None:
+                await write_shipment(session, req.record)
+            return committed
 
 
 def _lines(quantities: dict[str, int], weights: dict[str, int]) -> list[ShipmentLine]:

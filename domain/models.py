@@ -123,6 +123,10 @@ class ShipmentView(BaseModel):
     packaging_checked: bool = False
     verify_at_pack: bool = False
     on_hold: bool = False
+    #: When this shipment finished each floor step of the template (``pick``,
+    #: ``packaging_check``, ``pack_verification``, ``pack``, ``ship``): the order's step
+    #: view and SLA watchdog read these instead of hearing every floor move.
+    steps_done: dict[str, datetime] = Field(default_factory=dict)
 
 
 class StepView(BaseModel):
@@ -213,6 +217,7 @@ class ShipmentProjection(BaseModel):
     lines: list[ShipmentLine]
     tracking: Tracking | None = None
     updated_at: datetime
+    steps_done: dict[str, datetime] = Field(default_factory=dict)
 
 
 class ProjectShipmentInput(BaseModel):
@@ -321,6 +326,9 @@ class RejectRequest(BaseModel):
 
 class CommitRequest(BaseModel):
     shipment_id: str
+    #: The shipment's row (status shipped) and events, written in the stock commit's own
+    #: transaction: the pack answer leaves only after both, with no activity of its own.
+    record: ProjectShipmentInput | None = None
 
 
 class LabelRequest(BaseModel):
@@ -370,6 +378,9 @@ class FulfillmentInput(BaseModel):
     packaging_check: bool = False
     #: The order was on hold when this shipment started (a re-route during a hold).
     held: bool = False
+    #: The behaviour generation the parent runs (workflows/patches.py): decided once by the
+    #: parent and fixed in this input, so the child needs no patch markers of its own.
+    generation: int = 0
 
 
 class FulfillmentResult(BaseModel):
@@ -397,6 +408,7 @@ class ShipmentUpdate(BaseModel):
     #: The shipment's row and events, for the order to write with its own projection (set
     #: for floor moves; None when the shipment wrote them itself).
     record: ProjectShipmentInput | None = None
+    steps_done: dict[str, datetime] = Field(default_factory=dict)
 
 
 # --- updates and signals from people and carriers ---------------------------------------
@@ -422,6 +434,17 @@ class ScanResult(BaseModel):
     remaining: int  # of this SKU still to pick
     shipment_remaining: int = 0  # units still to pick (or, at the pack stage, to verify)
     stage: Literal["pick", "pack"] = "pick"
+    #: The shipment's row after this scan, for the API to write with the scan's own record
+    #: (read-your-writes for the person scanning); None from workflows of older generations.
+    record: ProjectShipmentInput | None = None
+
+
+class FloorAnswer(BaseModel):
+    """What an Update that moves the floor (packaging check, move, reject) answers: the
+    shipment as the person sees it, and its row for the API to write before replying."""
+
+    view: ShipmentView
+    record: ProjectShipmentInput | None = None
 
 
 class PackInput(BaseModel):

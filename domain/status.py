@@ -103,3 +103,16 @@ class ShippingMethod(StrEnum):
     STANDARD = "standard"
     EXPRESS = "express"
     OVERNIGHT = "overnight"
+
+
+#: Shipment states at or past packing: nothing is left to pick.
+PACKED_OR_LATER = frozenset(
+    {
+        ShipmentStatus.PACKED,
+        ShipmentStatus.SHIPPED,
+        ShipmentStatus.IN_TRANSIT,
+        ShipmentStatus.OUT_FOR_DELIVERY,
+        ShipmentStatus.DELIVERED,
+        ShipmentStatus.EXCEPTION,
+    }
+)

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Select, String, cast, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.models import ShipmentLine, ShipmentView, Tracking
+from domain.status import ShipmentStatus
 from store.tables import (
     OrderEventRow,
     OrderIntake,
@@ -133,6 +135,22 @@ async def events_of(session: AsyncSession, order_id: str) -> list[OrderEventRow]
                 .order_by(OrderEventRow.at, OrderEventRow.id)
             )
         ).all()
+    )
+
+
+def shipment_view(row: ShipmentRow) -> ShipmentView:
+    """A shipment's row as the view people (and the order's SLA watchdog) read."""
+    return ShipmentView(
+        shipment_id=row.shipment_id,
+        warehouse=row.warehouse,
+        status=ShipmentStatus(row.status),
+        lines=[ShipmentLine.model_validate(ln) for ln in row.lines],
+        tracking=Tracking(
+            carrier=row.carrier, number=row.tracking_number, url=row.tracking_url or ""
+        )
+        if row.carrier and row.tracking_number
+        else None,
+        steps_done=dict(row.steps_done or {}),
     )
 
 

@@ -26,7 +26,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from domain.models import ProjectShipmentInput
 from store.db import libpq_url
+from store.projection import event_rows, shipment_row
 
 T = TypeVar("T")
 
@@ -76,6 +78,21 @@ _RECORD: LiteralString = (
     " %(stage)s, %(key_id)s, %(barcode)s, %(sku)s, %(lot)s, %(serial)s, %(expiry)s,"
     " %(quantity)s, %(accepted)s, %(reason)s, %(response)s)"
     " ON CONFLICT ON CONSTRAINT uq_scan_event DO NOTHING RETURNING id"
+)
+#: The scan's record plus the shipment's row and events as the workflow's answer left them,
+#: in one statement (one round trip): the row only moves forward (``version``), and the
+#: ``shipments_roll_up`` trigger (migration 0006) rolls the order's floor status up from it.
+_RECORD_AND_ADVANCE: LiteralString = (
+    "WITH recorded AS (" + _RECORD + "),"
+    " advanced AS (UPDATE shipments SET version = %(s_version)s, warehouse = %(s_warehouse)s,"
+    " status = %(s_status)s, lines = %(s_lines)s, steps_done = %(s_steps_done)s,"
+    " updated_at = %(s_updated_at)s"
+    " WHERE shipment_id = %(shipment_id)s AND version < %(s_version)s),"
+    " logged AS (INSERT INTO order_events (order_id, event_key, at, type, detail)"
+    " SELECT e.order_id, e.event_key, e.at, e.type, e.detail FROM jsonb_to_recordset("
+    "%(s_events)s) AS e(order_id text, event_key text, at timestamptz, type text, detail jsonb)"
+    " ON CONFLICT ON CONSTRAINT uq_order_event_key DO NOTHING)"
+    " SELECT id FROM recorded"
 )
 _FIRST_ANSWER: LiteralString = (
     "SELECT response FROM scan_events WHERE shipment_id = %(shipment_id)s AND scan_id = %(scan_id)s"
@@ -186,9 +203,13 @@ class ScanStore:
         accepted: bool,
         reason: str | None,
         answer: dict[str, Any],
+        shipment: ProjectShipmentInput | None = None,
     ) -> dict[str, Any] | None:
         """Store the attempt and its answer; returns the *first* answer if a concurrent
-        retry of the same ``scan_id`` stored one before us (else None: ours is the first)."""
+        retry of the same ``scan_id`` stored one before us (else None: ours is the first).
+
+        ``shipment``: the row the workflow's answer carries, written in the same statement,
+        so the work list and the order show the scan once the person has the answer."""
         params: dict[str, Any] = dict(
             shipment_id=shipment_id,
             order_id=order_id,
@@ -207,9 +228,13 @@ class ScanStore:
             reason=reason,
             response=Jsonb(answer),
         )
+        statement = _RECORD
+        if shipment is not None:
+            statement = _RECORD_AND_ADVANCE
+            params.update(_advance_params(shipment))
 
         async def write(conn: psycopg.AsyncConnection[Any]) -> dict[str, Any] | None:
-            inserted = await (await conn.execute(_RECORD, params)).fetchone()
+            inserted = await (await conn.execute(statement, params)).fetchone()
             if inserted is not None:
                 return None
             cursor = await conn.execute(
@@ -219,3 +244,19 @@ class ScanStore:
             return first[0] if first is not None else None
 
         return await self._run(write)
+
+
+def _advance_params(shipment: ProjectShipmentInput) -> dict[str, Any]:
+    row = shipment_row(shipment)
+    events = [
+        {**e, "at": e["at"].isoformat()} for e in event_rows(row["order_id"], shipment.events)
+    ]
+    return {
+        "s_version": row["version"],
+        "s_warehouse": row["warehouse"],
+        "s_status": row["status"],
+        "s_lines": Jsonb(row["lines"]),
+        "s_steps_done": Jsonb(row["steps_done"]),
+        "s_updated_at": row["updated_at"],
+        "s_events": Jsonb(events),
+    }

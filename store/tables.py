@@ -335,6 +335,10 @@ class ShipmentRow(Base):
     tracking_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Floor step → when this shipment finished it (migration 0006).
+    steps_done: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"), default=dict
+    )
 
 
 class OrderEventRow(Base):

@@ -66,6 +66,7 @@ def build_activities(
     return [
         projection.record_order,
         projection.record_shipment,
+        projection.read_floor,
         stock.allocate_stock,
         stock.release_stock,
         stock.commit_stock,

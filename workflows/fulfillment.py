@@ -1,12 +1,19 @@
 """``FulfillmentWorkflow``: one shipment from one warehouse, pick → pack → ship → delivered.
 
-A child of ``OrderWorkflow`` that reports every move to its parent by Signal. Scans and
-pack are Updates whose validators refuse wrong input synchronously, so a refused scan leaves
-no trace in history; carrier tracking events arrive as Signals.
+A child of ``OrderWorkflow``. Scans and pack are Updates whose validators refuse wrong input
+synchronously, so a refused scan leaves no trace in history; carrier tracking events arrive
+as Signals. The parent hears only what changes the order's course (shipped, exception, a
+move to another warehouse; rejection and delivery through the result): floor moves (each
+scan, the packaging check) answer with the shipment's row, which the API writes before it
+replies, so the read model is true when the person reads it
+(docs/decisions/0001-floor-state-in-the-read-model.md). Generations before 8 told the
+parent every floor move; they replay as they ran.
 """
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -14,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.models import (
     CommitRequest,
+    FloorAnswer,
     FulfillmentInput,
     FulfillmentResult,
     LabelRequest,
@@ -47,7 +55,7 @@ from domain.status import (
     ShipmentStatus,
     TrackingStatus,
 )
-from workflows import names, policies
+from workflows import names, patches, policies
 
 #: Shipment states after shipping that move the parent order (to delivered / failed).
 TELL_PARENT_AFTER_SHIPPING = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.EXCEPTION})
@@ -88,30 +96,43 @@ class FulfillmentWorkflow:
         self.version = 1  # the projection's version: each write carries a higher one
         self.event_seq = 0
         self.pending_events: list[OrderEvent] = []
+        #: Floor step → when this shipment finished it (read by the order's SLA watchdog).
+        self.steps_done: dict[str, datetime] = {}
+        #: Generation 8 on: floor moves go to the read model with each Update's answer.
+        self.floor_in_read_model = shipment.generation >= patches.CURRENT_GENERATION
+        #: Floor steps the order is waiting to hear about (it marked itself stuck on them).
+        self.watched: set[str] = set()
+        self.reporter: asyncio.Task[None] | None = None
+
+    def _patched(self, patch: patches.Patch) -> bool:
+        return patches.in_force(self.input.generation, patch)
 
     @workflow.run
     async def run(self, shipment: FulfillmentInput) -> FulfillmentResult:
-        if workflow.patched("shipment-announces-itself"):
+        if self._patched(patches.SHIPMENT_ANNOUNCES_ITSELF):
             # The shipment enters the warehouse work list only now that this workflow can
             # take its scans (allocation used to write the row a moment before).
             await self._move(ShipmentStatus.OPEN, tell_parent=False)
+        if self.floor_in_read_model:
+            self.reporter = asyncio.create_task(self._report_watched_steps())
         # Pick: wait for the first accepted scan, then for the last.
         await workflow.wait_condition(lambda: self._picked_units() > 0 or self._stopped())
         if self._stopped():
             return await self._cancelled()
-        # A pick finished by its first scan (one unit, a case, a GS1 count) tells the order
-        # once, below: "picking" would last no time and cost a signal and a workflow task
-        # on each side (bench/RESULTS.md, 2026-11-27 scan path, fourth pass).
-        if self._remaining() > 0 or not workflow.patched(
-            "one-floor-move-when-first-scan-picks-all"
+        # Older generations: a pick finished by its first scan (one unit, a case, a GS1
+        # count) tells the order once, below.
+        if not self.floor_in_read_model and (
+            self._remaining() > 0
+            or not self._patched(patches.ONE_FLOOR_MOVE_WHEN_FIRST_SCAN_PICKS_ALL)
         ):
             await self._move(ShipmentStatus.PICKING, person_waiting=True)
         await workflow.wait_condition(lambda: self._remaining() == 0 or self._stopped())
         if self._stopped():
             return await self._cancelled()
-        self._event("picked", units=self._picked_units())
-        # The parent sees every line picked → packing.
-        await self._move(ShipmentStatus.PICKING, person_waiting=True)
+        if not self.floor_in_read_model:
+            self._event("picked", units=self._picked_units())
+            # The parent sees every line picked → packing.
+            await self._move(ShipmentStatus.PICKING, person_waiting=True)
 
         # Pack: the pack Update hands over a verified weight; buy the label and ship.
         await workflow.wait_condition(lambda: self.pack_request is not None or self._stopped())
@@ -138,15 +159,18 @@ class FulfillmentWorkflow:
         if self._stopped():
             return await self._cancelled()
         self.shipping = True
-        await workflow.execute_activity(
-            names.COMMIT_STOCK,
-            CommitRequest(shipment_id=shipment.shipment_id),
-            start_to_close_timeout=policies.DATABASE_TIMEOUT,
-            retry_policy=policies.DATABASE,
-        )
-        self._event("shipped", weight_grams=self.pack_request.weight_grams)
-        self.pack_result = PackResult(tracking=label.tracking, label_url=label.label_url)
-        await self._move(ShipmentStatus.SHIPPED, person_waiting=True)
+        if self.floor_in_read_model:
+            await self._ship(self.pack_request, label)
+        else:
+            await workflow.execute_activity(
+                names.COMMIT_STOCK,
+                CommitRequest(shipment_id=shipment.shipment_id),
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+            self._event("shipped", weight_grams=self.pack_request.weight_grams)
+            self.pack_result = PackResult(tracking=label.tracking, label_url=label.label_url)
+            await self._move(ShipmentStatus.SHIPPED, person_waiting=True)
         await self._notify("shipped", {"tracking_number": label.tracking.number})
 
         # Track: carrier events until delivered.
@@ -160,11 +184,14 @@ class FulfillmentWorkflow:
             )
             status = TRACKING_TO_SHIPMENT.get(event.status, self.status)
             # In transit / out for delivery don't change the order's status: the parent
-            # hears only of outcomes (delivered, exception); the shipments projection and
-            # this workflow's Query show every step.
-            tell_parent = status in TELL_PARENT_AFTER_SHIPPING or not workflow.patched(
-                "parent-hears-tracking-outcomes-only"
-            )
+            # hears only of outcomes (exception; delivered, from generation 8 on, through
+            # the result); the shipments projection and this workflow's Query show every step.
+            if self.floor_in_read_model:
+                tell_parent = status == ShipmentStatus.EXCEPTION
+            else:
+                tell_parent = status in TELL_PARENT_AFTER_SHIPPING or not self._patched(
+                    patches.PARENT_HEARS_TRACKING_OUTCOMES_ONLY
+                )
             await self._move(status, tell_parent=tell_parent)
             if event.status in NOTIFY_ON:
                 await self._notify(NOTIFY_ON[event.status], {"detail": event.detail})
@@ -235,6 +262,65 @@ class FulfillmentWorkflow:
             ],
         )
 
+    async def _report_watched_steps(self) -> None:
+        """Tell the order when a floor step it is stuck on is done here (it asked by
+        ``watch_floor``): the one floor move it hears about, and only when it is late."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.watched & self.steps_done.keys()))
+            self.watched -= self.steps_done.keys()
+            parent = workflow.info().parent
+            if parent is not None:
+                await self._tell_parent(
+                    parent.workflow_id, self.status, list(self.lines.values())
+                )
+
+    async def _ship(self, packed: PackInput, label: LabelResult) -> None:
+        """Commit the stock and mark the shipment shipped in one transaction (the commit
+        activity writes the row), answer the packer, then tell the order."""
+        now = workflow.now()
+        self.steps_done.setdefault("pack", now)
+        self.steps_done["ship"] = now
+        self._event("shipped", weight_grams=packed.weight_grams)
+        self.status = ShipmentStatus.SHIPPED
+        await workflow.execute_activity(
+            names.COMMIT_STOCK,
+            CommitRequest(shipment_id=self.input.shipment_id, record=self._record()),
+            start_to_close_timeout=policies.DATABASE_TIMEOUT,
+            retry_policy=policies.DATABASE,
+        )
+        self.pack_result = PackResult(tracking=label.tracking, label_url=label.label_url)
+        parent = workflow.info().parent
+        if parent is not None:
+            await self._tell_parent(parent.workflow_id, self.status, list(self.lines.values()))
+
+    def _record(self, *, by_api: bool = False) -> ProjectShipmentInput:
+        """The shipment's row as it stands, with a new version, and the events not yet
+        written: the projection write for a move, whoever performs it.
+
+        ``by_api``: the row goes back in an Update's answer for the API to write. Its events
+        stay pending too, so the shipment's next own write carries them again (the events
+        insert keeps the first of each key): an answer that never got written (the API
+        died, the Update came from elsewhere) loses no event."""
+        self.version += 1
+        events = list(self.pending_events)
+        if not by_api:
+            self.pending_events = []
+        return ProjectShipmentInput(
+            shipment=ShipmentProjection(
+                shipment_id=self.input.shipment_id,
+                order_id=self.input.order_id,
+                version=self.version,
+                warehouse=self.warehouse,
+                status=self.status,
+                priority=self.input.priority,
+                lines=[ln.model_copy() for ln in self.lines.values()],
+                tracking=self.tracking,
+                updated_at=workflow.now(),
+                steps_done=dict(self.steps_done),
+            ),
+            events=events,
+        )
+
     def _event(self, type_: str, **detail: Any) -> None:
         self.event_seq += 1
         detail["shipment_id"] = self.input.shipment_id
@@ -264,35 +350,20 @@ class FulfillmentWorkflow:
         (bench/RESULTS.md, 2026-11-27 scan path).
         """
         self.status = status
-        self.version += 1
-        events, self.pending_events = self.pending_events, []
+        projection = self._record()
         lines = list(self.lines.values())
-        projection = ProjectShipmentInput(
-            shipment=ShipmentProjection(
-                shipment_id=self.input.shipment_id,
-                order_id=self.input.order_id,
-                version=self.version,
-                warehouse=self.warehouse,
-                status=status,
-                priority=self.input.priority,
-                lines=lines,
-                tracking=self.tracking,
-                updated_at=workflow.now(),
-            ),
-            events=events,
-        )
         parent = workflow.info().parent
         if (
             person_waiting
             and tell_parent
             and parent is not None
             and status == ShipmentStatus.PICKING
-            and workflow.patched("floor-moves-recorded-by-order")
+            and self._patched(patches.FLOOR_MOVES_RECORDED_BY_ORDER)
         ):
             await self._tell_parent(parent.workflow_id, status, lines, record=projection)
             return
-        local = not person_waiting and workflow.patched("projection-local-unless-person-waits")
-        if not local and workflow.patched("shipment-projection-as-activity"):
+        local = not person_waiting and self._patched(patches.PROJECTION_LOCAL_UNLESS_PERSON_WAITS)
+        if not local and self._patched(patches.SHIPMENT_PROJECTION_AS_ACTIVITY):
             # A regular activity: the workflow task (and with it the answer to the scan or
             # pack Update that caused this move) completes without waiting for the write.
             await workflow.execute_activity(
@@ -329,6 +400,7 @@ class FulfillmentWorkflow:
                 warehouse=self.warehouse,  # always: a move back home must reach the order too
                 packaging_checked=self.packaging_checked,
                 record=record,
+                steps_done=dict(self.steps_done),
             ),
         )
 
@@ -358,6 +430,7 @@ class FulfillmentWorkflow:
             packaging_checked=self.packaging_checked,
             verify_at_pack=self.input.verify_at_pack,
             on_hold=self.held,
+            steps_done=dict(self.steps_done),
         )
 
     # --- messages ---------------------------------------------------------------------------
@@ -393,8 +466,18 @@ class FulfillmentWorkflow:
             shipment_remaining=total_left,
             stage=scan.stage,
         )
-        self.scans[scan.scan_id] = result
-        return result
+        self.scans[scan.scan_id] = result  # a repeat gets the answer; its row was written
+        if not self.floor_in_read_model:
+            return result
+        if scan.stage == "pack":
+            if total_left == 0:
+                self.steps_done["pack_verification"] = workflow.now()
+        else:
+            self.status = ShipmentStatus.PICKING
+            if total_left == 0:
+                self.steps_done["pick"] = workflow.now()
+                self._event("picked", units=self._picked_units())
+        return result.model_copy(update={"record": self._record(by_api=True)})
 
     @scan.validator
     def _validate_scan(self, scan: ScanInput) -> None:
@@ -498,13 +581,17 @@ class FulfillmentWorkflow:
             )
 
     @workflow.update
-    async def confirm_packaging(self, request: PackagingCheckInput) -> ShipmentView:
+    async def confirm_packaging(self, request: PackagingCheckInput) -> FloorAnswer:
         """The packer confirms protective packaging for fragile items (a template step)."""
-        if not self.packaging_checked:
-            self.packaging_checked = True
-            self._event("packaging_checked", note=request.note, actor=request.actor)
+        if self.packaging_checked:
+            return FloorAnswer(view=self._view())
+        self.packaging_checked = True
+        self._event("packaging_checked", note=request.note, actor=request.actor)
+        if not self.floor_in_read_model:
             await self._move(self.status, person_waiting=True)
-        return self._view()
+            return FloorAnswer(view=self._view())
+        self.steps_done["packaging_check"] = workflow.now()
+        return FloorAnswer(view=self._view(), record=self._record(by_api=True))
 
     @confirm_packaging.validator
     def _validate_packaging(self, request: PackagingCheckInput) -> None:
@@ -528,7 +615,7 @@ class FulfillmentWorkflow:
         self.held = held
 
     @workflow.update
-    async def move(self, request: MoveInput) -> ShipmentView:
+    async def move(self, request: MoveInput) -> FloorAnswer:
         """Ops moves the shipment to another warehouse before picking starts.
 
         The reservations move in one transaction; if the target lacks stock or capacity,
@@ -554,8 +641,14 @@ class FulfillmentWorkflow:
             raise ApplicationError(result.detail, type="cannot_move")
         before, self.warehouse = self.warehouse, request.warehouse
         self._event("shipment_moved", source=before, to=request.warehouse, reason=request.reason)
-        await self._move(self.status, person_waiting=True)
-        return self._view()
+        if not self.floor_in_read_model:
+            await self._move(self.status, person_waiting=True)
+            return FloorAnswer(view=self._view())
+        record = self._record(by_api=True)
+        parent = workflow.info().parent
+        if parent is not None:  # the order's warehouses (search attribute, list) change
+            await self._tell_parent(parent.workflow_id, self.status, list(self.lines.values()))
+        return FloorAnswer(view=self._view(), record=record)
 
     @move.validator
     def _validate_move(self, request: MoveInput) -> None:
@@ -573,12 +666,15 @@ class FulfillmentWorkflow:
             )
 
     @workflow.update
-    async def reject(self, request: RejectInput) -> ShipmentView:
-        """The warehouse cannot ship this (e.g. the shelf is empty): hand it back."""
+    async def reject(self, request: RejectInput) -> FloorAnswer:
+        """The warehouse cannot ship this (e.g. the shelf is empty): hand it back.
+
+        The cancelled row is written by a local activity of the same workflow task, so it
+        is in the read model before this answer leaves."""
         if self.rejected is None:
             self.rejected = request
         await workflow.wait_condition(lambda: self.status == ShipmentStatus.CANCELLED)
-        return self._view()
+        return FloorAnswer(view=self._view())
 
     @reject.validator
     def _validate_reject(self, request: RejectInput) -> None:
@@ -599,6 +695,11 @@ class FulfillmentWorkflow:
             raise ApplicationError(
                 f"{request.sku} is not in this shipment", type=ScanRefusal.WRONG_ITEM.value
             )
+
+    @workflow.signal
+    def watch_floor(self, step: str) -> None:
+        """The order is over a floor step's SLA: tell it once this shipment finishes it."""
+        self.watched.add(step)
 
     @workflow.signal
     def track(self, event: TrackingEvent) -> None:

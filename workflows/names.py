@@ -8,6 +8,7 @@ TASK_QUEUE = "oms-orders"
 # activities
 RECORD_ORDER = "record_order"
 RECORD_SHIPMENT = "record_shipment"
+READ_FLOOR = "read_floor"
 CAPTURE_PAYMENT = "capture_payment"
 REVERSE_PAYMENT = "reverse_payment"
 ALLOCATE_STOCK = "allocate_stock"

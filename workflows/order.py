@@ -19,6 +19,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
+from domain.floor import FLOOR_STEPS
 from domain.models import (
     AllocatedShipment,
     AllocationRequest,
@@ -51,6 +52,7 @@ from domain.models import (
 )
 from domain.priority import order_priority
 from domain.status import (
+    PACKED_OR_LATER,
     SHIPPED_OR_LATER,
     FinancialStatus,
     HoldReason,
@@ -60,7 +62,7 @@ from domain.status import (
 from domain.tagging import merge_tags, tags_for
 from domain.templates import DEFAULT_TEMPLATES, Step, StepPlan, plan_for
 from domain.verification import verify_order
-from workflows import names, policies
+from workflows import names, patches, policies
 from workflows.fulfillment import FulfillmentWorkflow
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
@@ -68,18 +70,10 @@ WAREHOUSE = SearchAttributeKey.for_keyword_list("Warehouse")
 TAGS = SearchAttributeKey.for_keyword_list("Tags")
 STUCK = SearchAttributeKey.for_bool("Stuck")
 
-#: Shipment states at or past packing / shipping, for the template's step checks.
-PACKED_OR_LATER = frozenset(
-    {
-        ShipmentStatus.PACKED,
-        ShipmentStatus.SHIPPED,
-        ShipmentStatus.IN_TRANSIT,
-        ShipmentStatus.OUT_FOR_DELIVERY,
-        ShipmentStatus.DELIVERED,
-        ShipmentStatus.EXCEPTION,
-    }
-)
 SHIPPED_STATES = PACKED_OR_LATER - {ShipmentStatus.PACKED}
+
+#: While a floor step is over its SLA, how often the order looks at the floor again.
+FLOOR_RECHECK = timedelta(minutes=5)
 
 
 def _duration(seconds: int) -> str:
@@ -141,11 +135,18 @@ class OrderWorkflow:
         #: One re-route allocates at a time: shipment numbers (``next_seq``) are handed
         #: out by the allocation, so two at once would both take the same number.
         self.reroute_lock = asyncio.Lock()
+        #: The behaviour generation (workflows/patches.py), decided first thing in ``run``.
+        self.gen = 0
 
     # --- entry ----------------------------------------------------------------------------
 
+    def _patched(self, patch: patches.Patch) -> bool:
+        return patches.in_force(self.gen, patch)
+
     @workflow.run
     async def run(self, order: OrderInput) -> OrderState:
+        if workflow.patched(patches.GENERATION_8.id):
+            self.gen = patches.CURRENT_GENERATION
         self._event("received", channel=order.channel, external_id=order.external_id)
         if self.tags_version is not None:
             self._event(
@@ -155,7 +156,7 @@ class OrderWorkflow:
                 matched=self.tag_rules_matched,
                 priority=self.priority,
             )
-        if workflow.patched("step-sla-watchdog"):
+        if self._patched(patches.STEP_SLA_WATCHDOG):
             self._note_steps()
             self.watchdog = asyncio.create_task(self._watch_slas())
         try:
@@ -179,7 +180,7 @@ class OrderWorkflow:
     async def _verify(self) -> None:
         # The postal-code check and billing-postcode risk came later; older orders replay
         # the verification they had.
-        result = verify_order(self.order, strict=workflow.patched("postal-code-check"))
+        result = verify_order(self.order, strict=self._patched(patches.POSTAL_CODE_CHECK))
         for reason, note in result.holds:
             self._add_hold(reason, note)
         self._event(
@@ -209,7 +210,7 @@ class OrderWorkflow:
             self._check_cancel()
             self.payment = "paid"
             self._event("payment_confirmed", how="orders/paid")
-            if workflow.patched("paid-order-leaves-awaiting-payment"):
+            if self._patched(patches.PAID_ORDER_LEAVES_AWAITING_PAYMENT):
                 # Paid: allocation is next and writes the projection. Without this a hold
                 # met on the way resumed to `awaiting_payment`, and releasing it told the
                 # person the paid order was waiting for its payment.
@@ -340,6 +341,7 @@ class OrderWorkflow:
                 verify_at_pack=self.plan.has(Step.PACK_VERIFICATION),
                 packaging_check=self.plan.has(Step.PACKAGING_CHECK),
                 held=bool(self.holds),
+                generation=self.gen,
             ),
             id=names.fulfillment_workflow_id(shipment.shipment_id),
         )
@@ -441,6 +443,7 @@ class OrderWorkflow:
             if update.lines:
                 view.lines = update.lines
             view.packaging_checked = view.packaging_checked or update.packaging_checked
+            view.steps_done.update(update.steps_done)
             if update.tracking is not None:
                 view.tracking = update.tracking
                 view.label_url = update.label_url
@@ -486,7 +489,9 @@ class OrderWorkflow:
         # A backorder that never got stock has nothing reserved, but its row in `backorders`
         # must be closed too, or stock adjustments keep waking a finished workflow.
         # release_stock does both and is idempotent; patched so older histories replay.
-        if self.allocated or (self.backordered and workflow.patched("release-backorder-on-cancel")):
+        if self.allocated or (
+            self.backordered and self._patched(patches.RELEASE_BACKORDER_ON_CANCEL)
+        ):
             await workflow.execute_activity(
                 names.RELEASE_STOCK,
                 ReleaseRequest(order_id=self.order.order_id, reason=self.cancel_reason or ""),
@@ -521,6 +526,10 @@ class OrderWorkflow:
         live = self._live()
         if not live:
             return False
+        if step in FLOOR_STEPS and all(
+            v.status in PACKED_OR_LATER or step.value in v.steps_done for v in live
+        ):
+            return True
         if step == Step.PICK:
             return all(
                 v.status in PACKED_OR_LATER or all(ln.picked >= ln.quantity for ln in v.lines)
@@ -557,8 +566,38 @@ class OrderWorkflow:
             if planned.step not in self.step_done and (
                 current is not None or self._step_done_now(planned.step)
             ):
-                self.step_started.setdefault(planned.step, now)
-                self.step_done[planned.step] = now
+                done = self._floor_done_at(planned.step) or now
+                self.step_started.setdefault(planned.step, done)
+                self.step_done[planned.step] = done
+
+    def _floor_done_at(self, step: Step) -> datetime | None:
+        """When the last live shipment finished a floor step, if every one says so."""
+        if step not in FLOOR_STEPS:
+            return None
+        times = [v.steps_done.get(step.value) for v in self._live()]
+        if not times or any(t is None for t in times):
+            return None
+        return max(t for t in times if t is not None)
+
+    async def _refresh_floor(self) -> None:
+        """Read where the floor really is (the shipments' rows): the order does not hear
+        floor moves, so before calling a floor step late it looks (generation 8)."""
+        rows: list[ShipmentView] = await workflow.execute_local_activity(
+            names.READ_FLOOR,
+            self.order.order_id,
+            result_type=list[ShipmentView],
+            start_to_close_timeout=policies.DATABASE_TIMEOUT,
+            retry_policy=policies.DATABASE,
+        )
+        for row in rows:
+            view = self.shipments.get(row.shipment_id)
+            if view is None or row.shipment_id in self.rejected:
+                continue
+            view.steps_done.update(row.steps_done)
+            if sum(ln.picked for ln in row.lines) >= sum(ln.picked for ln in view.lines):
+                view.lines = row.lines
+            if view.status == ShipmentStatus.OPEN and row.status == ShipmentStatus.PICKING:
+                view.status = row.status
 
     def _step_views(self) -> list[StepView]:
         current = self._current_step()
@@ -605,12 +644,28 @@ class OrderWorkflow:
                     continue
                 except TimeoutError:
                     pass
+            on_floor = step in FLOOR_STEPS and self.gen >= patches.CURRENT_GENERATION
+            if on_floor:
+                await self._refresh_floor()
+                if self._past(step)():
+                    continue
             self.breached.add(step)
             self.stuck = StuckInfo(step=step.value, since=due, sla_seconds=int(sla.total_seconds()))
             self._event("stuck", step=step.value, sla_seconds=int(sla.total_seconds()))
             workflow.upsert_search_attributes([STUCK.value_set(True)])
             await self._flush()
-            await workflow.wait_condition(self._past(step))
+            if on_floor:  # the shipments say when they finish it; the recheck is a backstop
+                for sid, child in self.children.items():
+                    if sid not in self.rejected and not child.done():
+                        await child.signal(FulfillmentWorkflow.watch_floor, step.value)
+            while True:
+                try:
+                    await workflow.wait_condition(
+                        self._past(step), timeout=FLOOR_RECHECK if on_floor else None
+                    )
+                    break
+                except TimeoutError:
+                    await self._refresh_floor()
             if self.stuck is not None:
                 await self._clear_stuck()
 

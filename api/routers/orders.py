@@ -38,6 +38,7 @@ from api.schemas import (
     ReleaseOut,
 )
 from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavailable
+from domain.floor import FLOOR_STATUSES, floor_status_of, with_floor_steps
 from domain.models import (
     Address,
     CancelInput,
@@ -49,14 +50,12 @@ from domain.models import (
     OrderState,
     ReleaseInput,
     RoutingDecision,
-    ShipmentLine,
     ShipmentView,
     StepView,
     StuckInfo,
     TagChange,
-    Tracking,
 )
-from domain.status import SHIPPED_OR_LATER, OrderStatus, ShipmentStatus
+from domain.status import SHIPPED_OR_LATER, OrderStatus
 from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
@@ -248,12 +247,18 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
         for e in await read.events_of(session, order_id)
     ]
     state = await _live_state(client, order_id)
-    # Shipments come from their own projection, written by each FulfillmentWorkflow at every
-    # move; the parent order hears only of the moves that change the order's status.
+    # Shipments come from their own rows, advanced at every floor move by the move's own
+    # answer; the order hears only of the moves that change its course, so its floor status
+    # and floor steps are read from those rows (domain/floor.py).
     shipments = _shipments_out(await read.shipments_of(session, order_id))
     if state is not None:
+        status = state.status
+        if status in FLOOR_STATUSES and shipments:
+            status = floor_status_of(shipments)
         return OrderDetail(
-            **state.model_dump(exclude={"shipments"}),
+            **state.model_dump(exclude={"shipments", "status", "steps"}),
+            status=status,
+            steps=with_floor_steps(state.steps, shipments),
             shipments=_with_template_flags(shipments, state.shipments) or state.shipments,
             events=events,
             live=True,
@@ -283,7 +288,9 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
         routing=RoutingDecision.model_validate(routing) if routing else None,
         payment=str(summary["payment"]) if summary.get("payment") else None,
         cancel_reason=summary.get("cancel_reason"),
-        steps=[StepView.model_validate(v) for v in summary.get("steps") or []],
+        steps=with_floor_steps(
+            [StepView.model_validate(v) for v in summary.get("steps") or []], shipments
+        ),
         stuck=_stuck_of(row.stuck, summary),
         tags_version=summary.get("tags_version"),
         events=events,
@@ -324,18 +331,7 @@ def _with_template_flags(
 
 
 def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentView]:
-    return [
-        ShipmentView(
-            shipment_id=s.shipment_id,
-            warehouse=s.warehouse,
-            status=ShipmentStatus(s.status),
-            lines=[ShipmentLine.model_validate(ln) for ln in s.lines],
-            tracking=Tracking(carrier=s.carrier, number=s.tracking_number, url=s.tracking_url or "")
-            if s.carrier and s.tracking_number
-            else None,
-        )
-        for s in rows
-    ]
+    return [read.shipment_view(r) for r in rows]
 
 
 @router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(404))
@@ -380,6 +376,15 @@ async def _order_update(
         if not is_not_found(exc):
             raise unavailable(exc) from exc
     return None
+
+
+async def _with_floor(session: Session, order_id: str, status: OrderStatus) -> OrderStatus:
+    """The workflow's status, refined by its shipments' rows while they are on the floor
+    (the order does not hear floor moves: domain/floor.py)."""
+    if status not in FLOOR_STATUSES:
+        return status
+    shipments = _shipments_out(await read.shipments_of(session, order_id))
+    return floor_status_of(shipments) if shipments else status
 
 
 async def _closed_order_status(session: Session, order_id: str) -> str:
@@ -444,9 +449,8 @@ async def release_hold(
         not_found_reasons=frozenset({"hold_not_found"}),
     )
     if state is not None:
-        return ReleaseOut(
-            order_id=order_id, hold_id=hold_id, status=state.status, holds=state.holds
-        )
+        status = await _with_floor(session, order_id, state.status)
+        return ReleaseOut(order_id=order_id, hold_id=hold_id, status=status, holds=state.holds)
     await _closed_order_status(session, order_id)
     raise Problem(404, f"no active hold {hold_id}", reason="hold_not_found")
 

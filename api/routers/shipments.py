@@ -4,6 +4,10 @@ A scan is an Update on the shipment's ``FulfillmentWorkflow`` whose validator re
 wrong item synchronously. Every attempt is written to ``scan_events`` with the answer it
 got, so a handheld retrying a scan (same ``scan_id``) gets the first answer back and
 analytics count it once.
+
+Floor Updates (scan, packaging check, move) answer with the shipment's row, and it is
+written here before the person gets the answer: the work list and the order detail show
+the move as soon as the scanner beeps (docs/decisions/0001-floor-state-in-the-read-model.md).
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
 from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
 from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
 from domain.models import (
+    FloorAnswer,
     MoveInput,
     PackagingCheckInput,
     PackInput,
+    ProjectShipmentInput,
     RejectInput,
     ScanInput,
     ShipmentLine,
@@ -37,6 +43,7 @@ from domain.status import ScanRefusal, ShipmentStatus
 from store import catalog, scans
 from store import orders as read
 from store.keys import Principal
+from store.projection import write_shipment
 from store.tables import ShipmentRow
 from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
@@ -138,6 +145,7 @@ async def scan(
 
     units = body.quantity
     sku: str | None = None
+    record: ProjectShipmentInput | None = None
     if code is None:
         status, answer = _refused(ScanRefusal.INVALID_BARCODE, invalid or "unreadable barcode")
     else:
@@ -149,7 +157,7 @@ async def scan(
         else:
             assert sku is not None
             timer.skip()
-            status, answer = await _scan_update(client, shipment_id, body, sku, units, code)
+            status, answer, record = await _scan_update(client, shipment_id, body, sku, units, code)
             timer.done("update")
 
     accepted = status == 200
@@ -172,6 +180,7 @@ async def scan(
             accepted=accepted,
             reason=None if accepted else answer.get("reason"),
             answer={"status_code": status, "body": jsonable_encoder(answer)},
+            shipment=record,
         )
     except scans.ScanStoreUnavailable as exc:
         # The workflow may have counted the scan: the retry (same scan_id) gets the same
@@ -217,7 +226,8 @@ async def _scan_update(
     sku: str,
     units: int,
     code: ScannedCode,
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, dict[str, Any], ProjectShipmentInput | None]:
+    """The scan's answer, and the shipment's row after it (None when refused)."""
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     scan_input = ScanInput(
         scan_id=body.scan_id,
@@ -236,9 +246,12 @@ async def _scan_update(
     except UPDATE_ERRORS as exc:
         refused = refusal(exc)
         if refused is not None:
-            return _refused(refused[0], refused[1])
+            return (*_refused(refused[0], refused[1]), None)
         if is_not_found(exc):
-            return _refused(ScanRefusal.NOT_PICKABLE, "the shipment is no longer being picked")
+            status, answer = _refused(
+                ScanRefusal.NOT_PICKABLE, "the shipment is no longer being picked"
+            )
+            return status, answer, None
         raise unavailable(exc) from exc  # not recorded: the retry must get a real answer
     out = ScanOut(
         sku=result.sku,
@@ -247,7 +260,7 @@ async def _scan_update(
         shipment_remaining=result.shipment_remaining,
         stage=result.stage,
     )
-    return 200, out.model_dump()
+    return 200, out.model_dump(), result.record
 
 
 @router.post("/{shipment_id}/pack", response_model=PackOut, responses=problem_responses(422, 503))
@@ -287,10 +300,20 @@ class RejectIn(BaseModel):
     sku: str | None = Field(default=None, description="the item found missing on the shelf")
 
 
-async def _shipment_update(call: Awaitable[ShipmentView], shipment_id: str) -> ShipmentView:
+async def _written(session: Session, answer: FloorAnswer) -> ShipmentView:
+    """Write the row a floor Update answered with, then give the person the view."""
+    if answer.record is not None:
+        async with session.begin():
+            await write_shipment(session, answer.record)
+    return answer.view
+
+
+async def _shipment_update(
+    call: Awaitable[FloorAnswer], shipment_id: str, session: Session
+) -> ShipmentView:
     """Run an Update on a shipment workflow: refusals → 409 with reason, gone → 409."""
     try:
-        return await call
+        answer = await call
     except UPDATE_ERRORS as exc:
         refused = refusal(exc)
         if refused is not None:
@@ -300,6 +323,7 @@ async def _shipment_update(call: Awaitable[ShipmentView], shipment_id: str) -> S
                 409, f"shipment {shipment_id} is no longer open", reason="not_open"
             ) from exc
         raise unavailable(exc) from exc
+    return await _written(session, answer)
 
 
 @router.post(
@@ -324,6 +348,7 @@ async def move(
             FulfillmentWorkflow.move, MoveInput(warehouse=body.warehouse, reason=body.reason)
         ),
         shipment_id,
+        session,
     )
 
 
@@ -348,6 +373,7 @@ async def reject(
             id=f"reject-{shipment_id}",
         ),
         shipment_id,
+        session,
     )
 
 
@@ -369,7 +395,7 @@ async def packaging_check(
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     try:
-        return await handle.execute_update(
+        answer = await handle.execute_update(
             FulfillmentWorkflow.confirm_packaging,
             PackagingCheckInput(note=body.note, actor=who.key_id),
         )
@@ -383,3 +409,4 @@ async def packaging_check(
                 409, f"shipment {shipment_id} is no longer open", reason="not_open"
             ) from exc
         raise unavailable(exc) from exc
+    return await _written(session, answer)

@@ -9,10 +9,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
-from domain.models import Address, OrderInput, OrderLine, OrderOptions, OrderState
+from domain.models import (
+    Address,
+    OrderInput,
+    OrderLine,
+    OrderOptions,
+    OrderState,
+    ScanInput,
+    ScanResult,
+)
 from domain.status import FinancialStatus, ShippingMethod
+from store.projection import write_shipment
+from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import order_workflow_id
 from workflows.order import OrderWorkflow
 
@@ -76,3 +87,15 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met in {within}s; last value: {last!r}")
+
+
+async def scan_recorded(
+    handle: WorkflowHandle[Any, Any], scan: ScanInput, sessions: async_sessionmaker[AsyncSession]
+) -> ScanResult:
+    """A scan Update, and its answer's row written as the API writes it (the floor's moves
+    reach the read model with the Update's answer, not through the order)."""
+    result: ScanResult = await handle.execute_update(FulfillmentWorkflow.scan, scan)
+    if result.record is not None:
+        async with sessions.begin() as session:
+            await write_shipment(session, result.record)
+    return result

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from domain.floor import with_floor_steps
 from domain.models import (
     CancelInput,
     OrderInput,
@@ -28,8 +29,9 @@ from domain.models import (
 )
 from domain.status import OrderStatus, TrackingStatus
 from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
+from store import orders as read
 from store.tables import OrderEventRow, OrderRow
-from tests.workflows.helpers import eventually, order_input, start_order
+from tests.workflows.helpers import eventually, order_input, scan_recorded, start_order
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import fulfillment_workflow_id
 from workflows.order import STUCK, OrderWorkflow
@@ -70,11 +72,19 @@ async def stuck_attribute(handle: Handle) -> bool | None:
     return (await handle.describe()).typed_search_attributes.get(STUCK)
 
 
-async def step_active(handle: Handle, step: str) -> OrderState:
-    """Wait (in real time, the server clock locked) until ``step`` is the current step."""
+async def step_active(handle: Handle, step: str, sessions: Sessions | None = None) -> OrderState:
+    """Wait (in real time, the server clock locked) until ``step`` is the current step.
+
+    With ``sessions``, the floor steps are read as the API reads them: the order's view
+    with what its shipments' rows say (the order does not hear floor moves)."""
 
     async def probe() -> OrderState | None:
         state = await handle.query(OrderWorkflow.details)
+        if sessions is not None:
+            async with sessions() as s:
+                rows = await read.shipments_of(s, state.order_id)
+            floor = [read.shipment_view(r) for r in rows]
+            state = state.model_copy(update={"steps": with_floor_steps(state.steps, floor)})
         active = [v.step for v in state.steps if v.state == "active"]
         return state if active == [step] else None
 
@@ -83,14 +93,12 @@ async def step_active(handle: Handle, step: str) -> OrderState:
 
 
 async def pick_all(
-    skipping_env: WorkflowEnvironment, order: OrderInput
+    skipping_env: WorkflowEnvironment, order: OrderInput, sessions: Sessions
 ) -> WorkflowHandle[Any, Any]:
     fh = skipping_env.client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
     for line in order.lines:
         for n in range(line.quantity):
-            await fh.execute_update(
-                FulfillmentWorkflow.scan, ScanInput(scan_id=f"{line.sku}-{n}", sku=line.sku)
-            )
+            await scan_recorded(fh, ScanInput(scan_id=f"{line.sku}-{n}", sku=line.sku), sessions)
     return fh
 
 
@@ -140,7 +148,7 @@ async def test_a_breached_pick_sla_marks_the_order_stuck_until_picked(
         )
         assert await stuck_attribute(handle) is True
 
-        await pick_all(skipping_env, order)
+        await pick_all(skipping_env, order, sessions)
 
         async def cleared() -> OrderState | None:
             s = await handle.query(OrderWorkflow.details)
@@ -179,8 +187,8 @@ async def test_an_order_done_within_every_sla_is_never_stuck(
     await step_active(handle, "pick")
     await skipping_env.sleep(timedelta(minutes=5))  # half the pick SLA
 
-    fh = await pick_all(skipping_env, order)
-    await step_active(handle, "pack")
+    fh = await pick_all(skipping_env, order, sessions)
+    await step_active(handle, "pack", sessions)
     await skipping_env.sleep(timedelta(minutes=5))  # half the pack SLA, counted from pick
     packed = await fh.execute_update(
         FulfillmentWorkflow.pack, PackInput(weight_grams=cat.weights[sku])
