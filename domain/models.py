@@ -223,6 +223,9 @@ class ShipmentProjection(BaseModel):
 class ProjectShipmentInput(BaseModel):
     shipment: ShipmentProjection
     events: list[OrderEvent] = Field(default_factory=list)
+    #: Customer notifications this move decides to send: their ledger rows are written in
+    #: the same transaction as the row (docs/decisions/0002-notifications-with-the-move.md).
+    notifications: list[NotifyRequest] = Field(default_factory=list)
 
 
 class ProjectOrderInput(BaseModel):

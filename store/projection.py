@@ -12,14 +12,17 @@ The statements are built once, here: building a fresh ``insert().values()
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import OrderEvent, OrderProjection, ProjectShipmentInput
-from store.tables import OrderEventRow, OrderRow, ShipmentRow
+from domain.models import NotifyRequest, OrderEvent, OrderProjection, ProjectShipmentInput
+from store.tables import Notification, OrderEventRow, OrderRow, ShipmentRow
+
+log = logging.getLogger(__name__)
 
 
 def event_rows(order_id: str, events: list[OrderEvent]) -> list[dict[str, Any]]:
@@ -93,13 +96,40 @@ ORDER_UPSERT = _upsert(
 SHIPMENT_UPSERT = _upsert(
     cast(Table, ShipmentRow.__table__), SHIPMENT_COLUMNS, "shipment_id", keep=()
 )
+NOTIFICATION_INSERT = (
+    insert(cast(Table, Notification.__table__))
+    .on_conflict_do_nothing()
+    .returning(cast(Table, Notification.__table__).c.idempotency_key)
+)
 EVENTS_INSERT = insert(cast(Table, OrderEventRow.__table__)).on_conflict_do_nothing(
     constraint="uq_order_event_key"
 )
 
 
 async def write_shipment(session: AsyncSession, data: ProjectShipmentInput) -> None:
-    """The shipment's row (only forward) and its events, in the caller's transaction."""
+    """The shipment's row (only forward), its events and the notifications it decided to
+    send, in the caller's transaction."""
     await session.execute(SHIPMENT_UPSERT, shipment_row(data))
     if data.events:
         await session.execute(EVENTS_INSERT, event_rows(data.shipment.order_id, data.events))
+    for note in data.notifications:
+        await record_notification(session, note)
+
+
+async def record_notification(session: AsyncSession, req: NotifyRequest) -> bool:
+    """The customer message's ledger row, once per key; False when it was already there.
+
+    Delivery is a log line until the email channel lands; the ledger row is what makes
+    "once per milestone" hold across retries and replays.
+    """
+    inserted = await session.scalar(
+        NOTIFICATION_INSERT.values(
+            idempotency_key=req.idempotency_key,
+            order_id=req.order_id,
+            milestone=req.milestone,
+            email=req.email,
+        )
+    )
+    if inserted is not None:
+        log.info("notify %s: order %s is %s", req.email, req.order_id, req.milestone)
+    return inserted is not None

@@ -102,6 +102,8 @@ class FulfillmentWorkflow:
         self.floor_in_read_model = shipment.generation >= patches.CURRENT_GENERATION
         #: Floor steps the order is waiting to hear about (it marked itself stuck on them).
         self.watched: set[str] = set()
+        #: Customer notifications decided and not yet written (with the next own write).
+        self.pending_notifications: list[NotifyRequest] = []
         self.reporter: asyncio.Task[None] | None = None
 
     def _patched(self, patch: patches.Patch) -> bool:
@@ -171,7 +173,7 @@ class FulfillmentWorkflow:
             self._event("shipped", weight_grams=self.pack_request.weight_grams)
             self.pack_result = PackResult(tracking=label.tracking, label_url=label.label_url)
             await self._move(ShipmentStatus.SHIPPED, person_waiting=True)
-        await self._notify("shipped", {"tracking_number": label.tracking.number})
+            await self._notify("shipped", {"tracking_number": label.tracking.number})
 
         # Track: carrier events until delivered.
         while self.status != ShipmentStatus.DELIVERED:
@@ -192,6 +194,11 @@ class FulfillmentWorkflow:
                 tell_parent = status in TELL_PARENT_AFTER_SHIPPING or not self._patched(
                     patches.PARENT_HEARS_TRACKING_OUTCOMES_ONLY
                 )
+            if self.floor_in_read_model:
+                if event.status in NOTIFY_ON:
+                    self._decide_notify(NOTIFY_ON[event.status], {"detail": event.detail})
+                await self._move(status, tell_parent=tell_parent)
+                continue
             await self._move(status, tell_parent=tell_parent)
             if event.status in NOTIFY_ON:
                 await self._notify(NOTIFY_ON[event.status], {"detail": event.detail})
@@ -281,6 +288,7 @@ class FulfillmentWorkflow:
         self.steps_done.setdefault("pack", now)
         self.steps_done["ship"] = now
         self._event("shipped", weight_grams=packed.weight_grams)
+        self._decide_notify("shipped", {"tracking_number": label.tracking.number})
         self.status = ShipmentStatus.SHIPPED
         await workflow.execute_activity(
             names.COMMIT_STOCK,
@@ -303,8 +311,10 @@ class FulfillmentWorkflow:
         died, the Update came from elsewhere) loses no event."""
         self.version += 1
         events = list(self.pending_events)
+        notifications: list[NotifyRequest] = []
         if not by_api:
             self.pending_events = []
+            notifications, self.pending_notifications = self.pending_notifications, []
         return ProjectShipmentInput(
             shipment=ShipmentProjection(
                 shipment_id=self.input.shipment_id,
@@ -319,6 +329,7 @@ class FulfillmentWorkflow:
                 steps_done=dict(self.steps_done),
             ),
             events=events,
+            notifications=notifications,
         )
 
     def _event(self, type_: str, **detail: Any) -> None:
@@ -404,7 +415,21 @@ class FulfillmentWorkflow:
             ),
         )
 
+    def _decide_notify(self, milestone: str, detail: dict[str, object]) -> None:
+        """Tell the customer, once: the ledger row goes with the move's own write, in its
+        transaction (docs/decisions/0002-notifications-with-the-move.md)."""
+        self.pending_notifications.append(
+            NotifyRequest(
+                order_id=self.input.order_id,
+                email=self.input.email,
+                milestone=milestone,
+                idempotency_key=f"notify-{self.input.shipment_id}-{milestone}",
+                detail=detail,
+            )
+        )
+
     async def _notify(self, milestone: str, detail: dict[str, object]) -> None:
+        """Older generations: one activity per notification."""
         await workflow.execute_activity(
             names.NOTIFY_CUSTOMER,
             NotifyRequest(
