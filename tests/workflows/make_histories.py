@@ -194,7 +194,8 @@ class Driver:
         h = await self.start(o)
         fh = await self.child(o.order_id)
         await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="m-0", sku="HIST-MUG"))
-        await self.until(h, OrderStatus.PICKING)
+        # The order is not told of floor moves (generation 8): it stays ready to pick.
+        await self.until(h, OrderStatus.READY_TO_PICK)
         await h.execute_update(OrderWorkflow.cancel, CancelInput(reason="customer changed mind"))
         assert (await h.result()).status == OrderStatus.CANCELLED
         return o

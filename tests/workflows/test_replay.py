@@ -20,6 +20,7 @@ from temporalio.workflow import NondeterminismError
 
 from domain.models import OrderInput, OrderState
 from workers.worker import WORKFLOWS
+from workflows import patches
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
 
@@ -140,3 +141,32 @@ async def test_an_unguarded_change_is_caught() -> None:
     )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(GENERATIONS[-1] / "order-hist-happy.json"))
+
+
+def _patch_markers(path: Path) -> set[str]:
+    found = set()
+    for e in load(path).events:
+        if e.HasField("marker_recorded_event_attributes"):
+            a = e.marker_recorded_event_attributes
+            if a.marker_name == "core_patch":
+                data = pydantic_data_converter.payload_converter.from_payload(
+                    a.details["patch-data"].payloads[0]
+                )
+                found.add(data["id"])
+    return found
+
+
+def test_every_registered_patch_is_in_a_committed_history() -> None:
+    """The register (workflows/patches.py) says which generation first recorded each patch:
+    that generation's histories carry its marker, so replay proves both of its branches.
+    From generation 8 on one generation marker stands for them all."""
+    by_generation = {
+        g.name: set().union(*map(_patch_markers, g.glob("*.json"))) for g in GENERATIONS
+    }
+    for patch in patches.REGISTER:
+        generation = f"v{patch.since}"
+        wanted = patch.id if patch.since < patches.CURRENT_GENERATION else patches.GENERATION_8.id
+        assert wanted in by_generation[generation], (patch.id, generation)
+    # A new order records the generation marker and no other.
+    assert _patch_markers(HISTORIES / "v8" / "order-hist-happy.json") == {patches.GENERATION_8.id}
+    assert _patch_markers(HISTORIES / "v8" / "ful-hist-happy-1.json") == set()
