@@ -277,9 +277,7 @@ class FulfillmentWorkflow:
             self.watched -= self.steps_done.keys()
             parent = workflow.info().parent
             if parent is not None:
-                await self._tell_parent(
-                    parent.workflow_id, self.status, list(self.lines.values())
-                )
+                await self._tell_parent(parent.workflow_id, self.status, list(self.lines.values()))
 
     async def _ship(self, packed: PackInput, label: LabelResult) -> None:
         """Commit the stock and mark the shipment shipped in one transaction (the commit
