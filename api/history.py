@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 from typing import Any
 
@@ -45,7 +46,7 @@ def _summary(event: HistoryEvent) -> str:
             f"failed: {a.outcome.failure.message}" if failed else "completed"
         )
     if t == "marker_recorded":
-        return f"marker {a.marker_name} (local activity)" if a.marker_name else "marker"
+        return _marker(a)
     if t == "start_child_workflow_execution_initiated":
         return f"child {a.workflow_type.name} {a.workflow_id}"
     if t in ("child_workflow_execution_started", "child_workflow_execution_completed"):
@@ -59,6 +60,20 @@ def _summary(event: HistoryEvent) -> str:
     if t == "workflow_task_failed":
         return f"workflow task failed: {a.failure.message}"
     return ""
+
+
+def _marker(a: Any) -> str:
+    """A local activity's marker names its activity; a patch marker its patch id."""
+    kind = {"core_local_activity": "data", "core_patch": "patch-data"}.get(a.marker_name)
+    if kind is None or kind not in a.details or not a.details[kind].payloads:
+        return f"marker {a.marker_name}" if a.marker_name else "marker"
+    try:
+        data = json.loads(a.details[kind].payloads[0].data)
+    except ValueError:
+        return f"marker {a.marker_name}"
+    if kind == "data":
+        return f"local activity {data.get('activity_type')} (attempt {data.get('attempt')})"
+    return f"patch {data.get('id')}"
 
 
 def timeline(events: list[HistoryEvent]) -> list[HistoryEntry]:

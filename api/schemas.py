@@ -257,11 +257,22 @@ class HistoryEntry(BaseModel):
     summary: str
 
 
+class ShipmentHistory(BaseModel):
+    shipment_id: str
+    workflow_id: str
+    run_id: str | None
+    events: list[HistoryEntry]
+
+
 class OrderHistory(BaseModel):
     order_id: str
     workflow_id: str
     run_id: str | None
     events: list[HistoryEntry]
+    shipments: list[ShipmentHistory] | None = Field(
+        default=None,
+        description="with ?include=shipments: each shipment's FulfillmentWorkflow history",
+    )
 
 
 # --- acting -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
@@ -28,6 +28,7 @@ from api.schemas import (
     CancelIn,
     CancelOut,
     EventOut,
+    HistoryEntry,
     HoldIn,
     HoldOut,
     OrderDetail,
@@ -36,6 +37,7 @@ from api.schemas import (
     OrderPage,
     OrderSummary,
     ReleaseOut,
+    ShipmentHistory,
 )
 from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavailable
 from domain.floor import FLOOR_STATUSES, floor_status_of, with_floor_steps
@@ -335,21 +337,58 @@ def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentView]:
 
 
 @router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(404))
-async def history(order_id: str, client: Temporal, _: Ops) -> OrderHistory:
+async def history(
+    order_id: str,
+    session: Session,
+    client: Temporal,
+    _: Ops,
+    include: Annotated[
+        Literal["shipments"] | None,
+        Query(description="`shipments`: each shipment's workflow history too"),
+    ] = None,
+) -> OrderHistory:
+    """The order's workflow history as a readable timeline (and, on request, its
+    shipments': the child per shipment keeps each history small, and an engineer still
+    reads the whole story in one answer)."""
     workflow_id = names.order_workflow_id(order_id)
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        hist = await handle.fetch_history()
-    except TRANSIENT as exc:
-        if is_not_found(exc):
-            raise Problem(404, f"no workflow for order {order_id}", reason="not_found") from exc
-        raise unavailable(exc) from exc
+    run_id, events = await _timeline(client, workflow_id, f"no workflow for order {order_id}")
+    shipments = None
+    if include == "shipments":
+        shipment_ids = [s.shipment_id for s in await read.shipments_of(session, order_id)]
+        await session.rollback()
+        shipments = []
+        for shipment_id in shipment_ids:
+            child_id = names.fulfillment_workflow_id(shipment_id)
+            child_run, child_events = await _timeline(
+                client, child_id, f"no workflow for shipment {shipment_id}"
+            )
+            shipments.append(
+                ShipmentHistory(
+                    shipment_id=shipment_id,
+                    workflow_id=child_id,
+                    run_id=child_run,
+                    events=child_events,
+                )
+            )
     return OrderHistory(
         order_id=order_id,
         workflow_id=workflow_id,
-        run_id=hist.run_id,
-        events=timeline(list(hist.events)),
+        run_id=run_id,
+        events=events,
+        shipments=shipments,
     )
+
+
+async def _timeline(
+    client: Temporal, workflow_id: str, missing: str
+) -> tuple[str | None, list[HistoryEntry]]:
+    try:
+        hist = await client.get_workflow_handle(workflow_id).fetch_history()
+    except TRANSIENT as exc:
+        if is_not_found(exc):
+            raise Problem(404, missing, reason="not_found") from exc
+        raise unavailable(exc) from exc
+    return hist.run_id, timeline(list(hist.events))
 
 
 # --- acting -------------------------------------------------------------------------------

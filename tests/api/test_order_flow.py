@@ -186,8 +186,28 @@ async def test_pick_pack_track(
 
     hist = await http.get(f"/api/v1/orders/{order_id}/history", headers=admin)
     assert hist.status_code == 200
+    assert hist.json()["shipments"] is None
     summaries = " ".join(e["summary"] for e in hist.json()["events"])
-    assert "allocate_stock" in summaries and "shipment_changed" in summaries
+    assert "local activity allocate_stock" in summaries
+    assert "signal shipment_changed" in summaries  # shipped: the one floor move it hears
+    assert "patch generation-8" in summaries
+
+    whole = await http.get(
+        f"/api/v1/orders/{order_id}/history", headers=admin, params={"include": "shipments"}
+    )
+    assert whole.status_code == 200
+    body = whole.json()
+    assert [e["summary"] for e in body["events"]] == [e["summary"] for e in hist.json()["events"]]
+    (child,) = body["shipments"]
+    assert child["shipment_id"] == f"{order_id}-1"
+    assert child["workflow_id"] == f"ful-{order_id}-1" and child["run_id"]
+    child_summaries = " ".join(e["summary"] for e in child["events"])
+    assert "update scan accepted" in child_summaries and "activity buy_label" in child_summaries
+    assert child["events"][-1]["type"] == "workflow_execution_completed"
+    bad = await http.get(
+        f"/api/v1/orders/{order_id}/history", headers=admin, params={"include": "everything"}
+    )
+    assert bad.status_code == 422
 
     listed = await http.get("/api/v1/orders", headers=admin, params={"q": order_id})
     assert [o["order_id"] for o in listed.json()["items"]] == [order_id]
