@@ -29,16 +29,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
 
-## bench: end-to-end load run through the HTTP API (results in bench/RESULTS.md)
+## bench: end-to-end load run through the HTTP API (raw runs in bench/runs/, current figures in bench/RESULTS.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
-## bench-scans: scan latency under 100 concurrent scanners vs the bare Update (bench/RESULTS.md)
+## bench-scans: scan latency under 100 concurrent scanners vs the bare Update (+ one INSERT)
 .PHONY: bench-scans
 bench-scans: $(STAMP)
 	$(BIN)/python -m bench.scans
 
-## bench-stock: reservations on hot SKUs vs a plain UPDATE, routing vs allocation time (bench/RESULTS.md)
+## bench-stock: reservations on hot SKUs vs a plain UPDATE, routing vs allocation time
 .PHONY: bench-stock
 bench-stock: $(STAMP)
 	$(BIN)/python -m bench.reservations

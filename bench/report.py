@@ -1,4 +1,4 @@
-"""Figures, the printed table and the dated section appended to ``bench/RESULTS.md``."""
+"""Figures of ``bench.run``: the printed table, the raw run's markdown and the headline."""
 
 from __future__ import annotations
 
@@ -9,24 +9,13 @@ import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from bench.workload import UNITS_PER_ORDER, PhaseResult
 
 RATIO_TARGET = 0.5
 SCAN_P99_TARGET = 2.0
 
-RESULTS_HEADER = """# Benchmark results
-
-`make bench` (`.venv/bin/python -m bench.run`) starts its own stack (Postgres, the Temporal
-dev server with the same flags as `oms dev`, worker and API as child processes) in a temp
-dir on free ports, drives N orders end to end through the HTTP API with C in flight
-(Shopify webhook → work list → one scan per unit → pack → three carrier webhooks →
-`delivered`), then tears it all down. In the same run, on the same Temporal server, a bare
-workflow (`bench/bare.py`: six no-op activities, the same Updates and Signals per order) is
-driven through the Temporal client with the same N and C: the ratio real/bare is the figure
-that counts, since absolute times drift on this machine. Sections below are appended by the
-bench, newest last; timings are never asserted in tests.
-"""
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -269,9 +258,36 @@ class Report:
                 )
         return out
 
-    def append_to(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = path.read_text() if path.exists() else RESULTS_HEADER
-        if not text.endswith("\n"):
-            text += "\n"
-        path.write_text(text + "\n" + self.markdown())
+    def cpu_ms_per_order(self, phase: str) -> float:
+        """Machine CPU (every process of the stack) per completed order of ``phase``."""
+        done = self.real.completed if phase == "real" else self.bare.completed
+        spent = sum(self.cpu.get(phase, {}).values())
+        return spent / done * 1000 if done else math.nan
+
+    def _per_order(self, kind: str, workflows: tuple[str, ...]) -> int | None:
+        if not all(w in self.histories for w in workflows):
+            return None
+        return sum(self.histories[w].get(kind, 0) for w in workflows)
+
+    def headline(self) -> dict[str, Any]:
+        real = ("OrderWorkflow", "FulfillmentWorkflow")
+        return {
+            "bench": "orders",
+            "started_at": self.started_at,
+            "orders": self.real.n,
+            "concurrency": self.real.concurrency,
+            "ratio": round(self.ratio, 3),
+            "events_per_order": self._per_order("(total events)", real),
+            "workflow_tasks_per_order": self._per_order("WORKFLOW_TASK_COMPLETED", real),
+            "cpu_ms_per_order": round(self.cpu_ms_per_order("real"), 1),
+            "bare_events_per_order": self._per_order("(total events)", ("BareOrderWorkflow",)),
+            "bare_workflow_tasks_per_order": self._per_order(
+                "WORKFLOW_TASK_COMPLETED", ("BareOrderWorkflow",)
+            ),
+            "bare_cpu_ms_per_order": round(self.cpu_ms_per_order("bare"), 1),
+            "scan_p99_ratio_vs_update": round(self.scan_ratio, 3),
+            "failures": len(self.failure_list()),
+        }
+
+    def failure_list(self) -> list[str]:
+        return self.real.failures + self.bare.failures

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,7 +63,6 @@ from bench.report import ms, percentile
 from bench.scratch import (
     BackendCpu,
     all_processes,
-    append_section,
     code_version,
     command_line,
     machine_line,
@@ -877,8 +877,18 @@ class ReservationReport:
         out.append("")
         return "\n".join(out)
 
-    def append_to(self, path: Path) -> None:
-        append_section(path, self.markdown())
+    def headline(self) -> dict[str, Any]:
+        return {
+            "bench": "reservations",
+            "started_at": self.started_at,
+            "ratio_try_reserve": round(self.ratio(self.real), 3),
+            "ratio_reserve_plan": round(self.ratio(self.plan), 3),
+            "oversold_levels": sum(1 for lv in self.levels if lv.reserved > lv.on_hand),
+            "failures": len(self.failures),
+        }
+
+    def failure_list(self) -> list[str]:
+        return self.failures
 
 
 # --- driver ------------------------------------------------------------------------------
@@ -1060,7 +1070,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--variants", action="store_true", help="add the diagnostic SQL variants (see above)"
     )
     p.add_argument("--database-url", help="server to create the scratch database on")
-    p.add_argument("--out", type=Path, default=Path("bench/RESULTS.md"))
+    p.add_argument("--out", type=Path, default=Path("bench/runs/reservations.jsonl"))
     p.add_argument("--no-record", action="store_true", help="print only; do not append")
     p.add_argument("--keep-db", action="store_true", help="keep the scratch database")
     return p

@@ -36,7 +36,6 @@ from typing import Any
 
 from bench.report import percentile
 from bench.scratch import (
-    append_section,
     code_version,
     command_line,
     machine_line,
@@ -537,8 +536,16 @@ class RoutingReport:
         out.append("")
         return "\n".join(out)
 
-    def append_to(self, path: Path) -> None:
-        append_section(path, self.markdown())
+    def headline(self) -> dict[str, Any]:
+        return {
+            "bench": "routing",
+            "started_at": self.started_at,
+            "routing_p50_share_of_allocation": round(self.share, 3),
+            "failures": len(self.failure_list()),
+        }
+
+    def failure_list(self) -> list[str]:
+        return self.routing.failures + self.allocation.failures
 
 
 # --- driver --------------------------------------------------------------------------------
@@ -593,7 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skus", type=int, default=20, help="SKUs (default 20)")
     p.add_argument("--seed", type=int, default=1, help="world seed (default 1)")
     p.add_argument("--database-url", help="server to create the scratch database on")
-    p.add_argument("--out", type=Path, default=Path("bench/RESULTS.md"))
+    p.add_argument("--out", type=Path, default=Path("bench/runs/routing.jsonl"))
     p.add_argument("--no-record", action="store_true", help="print only; do not append")
     p.add_argument("--keep-db", action="store_true", help="keep the scratch database")
     return p

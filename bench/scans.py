@@ -53,7 +53,7 @@ from temporalio.worker import Worker
 
 from bench.bare import BARE_TASK_QUEUE, BareOrder, BareOrderWorkflow, BareScan, bare_step
 from bench.procstat import CpuMeter
-from bench.report import RESULTS_HEADER, Machine, ms, percentile
+from bench.report import Machine, ms, percentile
 from bench.run import _pids, prepare
 from bench.stack import SHOPIFY_SECRET, BenchStack, log, run_on_stack, show_and_record
 from bench.workload import _FALLBACK_SAMPLE, BARCODES, SAMPLE
@@ -561,12 +561,17 @@ class ScanReport:
         out.append("")
         return "\n".join(out)
 
-    def append_to(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = path.read_text() if path.exists() else RESULTS_HEADER
-        if not text.endswith("\n"):
-            text += "\n"
-        path.write_text(text + "\n" + self.markdown())
+    def headline(self) -> dict[str, Any]:
+        return {
+            "bench": "scans",
+            "started_at": self.started_at,
+            "scanners": self.settings.get("S"),
+            "p99_ratio_vs_update": round(self.ratio, 3),
+            "failures": len(self.failure_list()),
+        }
+
+    def failure_list(self) -> list[str]:
+        return self.real.failures + self.bare.failures
 
 
 # --- driver ----------------------------------------------------------------------------------
@@ -724,8 +729,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("bench/RESULTS.md"),
-        help="results file to append to (default bench/RESULTS.md)",
+        default=Path("bench/runs/scans.jsonl"),
+        help="raw runs, JSON lines (default bench/runs/scans.jsonl)",
     )
     p.add_argument("--no-record", action="store_true", help="print only; do not append results")
     p.add_argument(

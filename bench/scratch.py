@@ -20,7 +20,6 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.procstat import process_cpu
-from bench.report import RESULTS_HEADER
 from store.db import libpq_url
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -214,10 +213,3 @@ def command_line(module: str) -> str:
     return f"{prefix}.venv/bin/python -m {module}{args}"
 
 
-def append_section(path: Path, markdown: str) -> None:
-    """Append a dated section to the results file (creating it with the usual header)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = path.read_text() if path.exists() else RESULTS_HEADER
-    if not text.endswith("\n"):
-        text += "\n"
-    path.write_text(text + "\n" + markdown)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -215,30 +216,40 @@ class _Phase(Protocol):
 
 
 class BenchReport(Protocol):
-    """What both benches' reports offer: a table, a breakdown, and a RESULTS.md section."""
-
-    @property
-    def real(self) -> _Phase: ...
-
-    @property
-    def bare(self) -> _Phase: ...
+    """What every bench's report offers: a table, a breakdown, a markdown section for the
+    raw run, and the headline figures (one JSON object) a script can hold a target to."""
 
     def table(self) -> str: ...
 
     def breakdown(self) -> list[str]: ...
 
-    def append_to(self, path: Path) -> None: ...
+    def markdown(self) -> str: ...
+
+    def headline(self) -> dict[str, Any]: ...
+
+    def failure_list(self) -> list[str]: ...
+
+
+def record_run(path: Path, headline: dict[str, Any], markdown: str) -> None:
+    """Append one raw run to ``path`` (JSON lines under bench/runs/): the headline figures
+    and the full report. bench/RESULTS.md keeps only the current figures, by hand."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write(json.dumps({**headline, "report": markdown}) + "\n")
 
 
 def show_and_record(report: BenchReport, *, out: Path | None) -> int:
-    """Print the figures, append them to ``out`` (unless None); exit 1 if anything failed."""
+    """Print the figures, append the run to ``out`` (unless None), and end with the
+    headline as one JSON line on stdout; exit 1 if anything failed."""
     log("")
     log(report.table())
     log("\n".join(report.breakdown()))
+    headline = report.headline()
     if out is not None:
-        report.append_to(out)
-        log(f"\nappended to {out}")
-    failed = report.real.failures + report.bare.failures
+        record_run(out, headline, report.markdown())
+        log(f"\nrecorded in {out}")
+    failed = report.failure_list()
     for failure in failed[:5]:
         log(f"failure: {failure}")
+    print(json.dumps(headline), flush=True)
     return 1 if failed else 0
