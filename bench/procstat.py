@@ -64,6 +64,12 @@ class CpuSample:
     busy: float = 0.0
 
 
+MACHINE_BUSY = "machine busy (all processes)"
+OTHER = "other (incl. Postgres if external)"
+#: Rows of ``CpuMeter.diff`` that are not one of the stack's processes.
+MACHINE_ROWS = frozenset({MACHINE_BUSY, OTHER})
+
+
 class CpuMeter:
     """Samples named processes (``{name: (pid, tree)}``) plus this process and the machine."""
 
@@ -82,7 +88,6 @@ class CpuMeter:
     def diff(before: CpuSample, after: CpuSample) -> dict[str, float]:
         out = {name: after.per[name] - before.per.get(name, 0.0) for name in after.per}
         known = sum(out.values())
-        out["machine busy (all processes)"] = after.busy - before.busy
-        busy = out["machine busy (all processes)"]
-        out["other (incl. Postgres if external)"] = max(0.0, busy - known)
+        out[MACHINE_BUSY] = after.busy - before.busy
+        out[OTHER] = max(0.0, out[MACHINE_BUSY] - known)
         return out

@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.procstat import MACHINE_ROWS
 from bench.workload import UNITS_PER_ORDER, PhaseResult
 
 RATIO_TARGET = 0.5
@@ -259,9 +260,11 @@ class Report:
         return out
 
     def cpu_ms_per_order(self, phase: str) -> float:
-        """Machine CPU (every process of the stack) per completed order of ``phase``."""
+        """CPU of the stack's own processes (Temporal, worker, API, embedded Postgres, the
+        bench's driver) per completed order of ``phase``; the machine-wide rows, which
+        count whatever else runs on the machine, are left out."""
         done = self.real.completed if phase == "real" else self.bare.completed
-        spent = sum(self.cpu.get(phase, {}).values())
+        spent = sum(v for k, v in self.cpu.get(phase, {}).items() if k not in MACHINE_ROWS)
         return spent / done * 1000 if done else math.nan
 
     def _per_order(self, kind: str, workflows: tuple[str, ...]) -> int | None:
