@@ -1,5 +1,5 @@
 """``python -m bench.scans [--scanners S] [--scans-per-scanner K] [--pace SECONDS]
-[--rounds N] [--start steady|herd] [--out ...] [--no-record]``.
+[--rounds N] [--start steady|herd] [--saturation SECONDS] [--out ...] [--no-record]``.
 
 Scan latency as a person holding a scanner sees it. Starts a private stack (see
 ``bench/stack.py``) and measures N rounds on it. Each round creates the scanners' orders
@@ -11,19 +11,29 @@ server in the same run:
    activities; its ``scan`` Update has a validator like the real pick phase) started
    through the Temporal client, then S concurrent clients each doing K ``execute_update``
    round trips;
-2. real: S concurrent scanners (handhelds: an HTTP client each, signed in first), each
+2. bare + INSERT: the same again on a fresh set of bare workflows, each Update followed by
+   one INSERT of a ``scan_events``-shaped row into the bench's own table
+   (``bench_scan_audit``), one autocommit statement on a psycopg pool set up like the
+   API's scan store (:class:`AuditLog`): the least a durable, audited scan can cost;
+3. real: S concurrent scanners (handhelds: an HTTP client each, signed in first), each
    POSTing K units one after another to ``/api/v1/shipments/{id}/scans`` with a fresh
    ``scan_id`` (anything but 200 fails).
 
-Both phases follow the same per-scanner plan (:func:`scan_plan`: where each scanner is in
+All phases follow the same per-scanner plan (:func:`scan_plan`: where each scanner is in
 its work when the clock starts) and schedule (:class:`Pace`: the pause a person takes
 between an answer and the next scan).
 
-Odd rounds run bare first, even rounds real first, so that neither phase always meets the
-machine (and the dev server's SQLite file) in the same state; the percentiles pool every
-round and the table shows each round's p99 ratio too (one 20-second phase on two shared
-cores swung 3.3x-6.4x between identical runs). Prints a table, appends a dated section to
-the results file and tears the stack down, also on error.
+Saturation (``--saturation SECONDS``, steady start only): right after its paced phase,
+each of the real and the bare + INSERT sides goes on with what is left of every scanner's
+second shipment (:func:`saturation_plan`) back-to-back, without pauses, until that many
+seconds have passed or the shipment is done; scans/s of each, and their ratio.
+
+The phases take turns going first (round 1: bare, bare + INSERT, real; round 2: real,
+bare, bare + INSERT; ...), so that none always meets the machine (and the dev server's
+SQLite file) in the same state; the percentiles pool every round and the table shows each
+round's p99 ratios too (one 20-second phase on two shared cores swung 3.3x-6.4x between
+identical runs). Prints a table, appends the raw run to ``bench/runs/scans.jsonl``, ends
+with one line of headline JSON and tears the stack down, also on error.
 """
 
 from __future__ import annotations
@@ -43,15 +53,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, LiteralString
 
 import aiohttp
 import httpx
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from bench.bare import BARE_TASK_QUEUE, BareOrder, BareOrderWorkflow, BareScan, bare_step
+from bench.bare import (
+    BARE_TASK_QUEUE,
+    BareOrder,
+    BareOrderWorkflow,
+    BareScan,
+    BareScanResult,
+    bare_step,
+)
 from bench.procstat import CpuMeter
 from bench.report import Machine, ms, percentile
 from bench.run import _pids, prepare
@@ -60,12 +80,19 @@ from bench.workload import _FALLBACK_SAMPLE, BARCODES, SAMPLE
 from integrations.shopify import sign
 from oms.devstack import temporal_executable
 from oms.heap import freeze_startup_objects
+from store.db import libpq_url
 
 #: ``(shipment index within the scanner's shipments, unit number 1..K)``
 Scan = tuple[int, int]
 
 #: scan_p99 / bare_update_p99 must stay at or below this.
 SCAN_P99_TARGET = 1.5
+#: scan_p99 / (bare Update + INSERT)_p99 must stay at or below this.
+AUDITED_P99_TARGET = 1.3
+#: saturation scans/s, real / (bare Update + INSERT), must stay at or above this.
+SATURATION_TARGET = 0.6
+#: The phases of a round, in the order of round 1; later rounds rotate it.
+PHASES = ("bare", "bare+insert", "real")
 #: bound on every wait (intake, work list, one scan / Update)
 TIMEOUT = 180.0
 INTAKE_CONCURRENCY = 16
@@ -116,19 +143,37 @@ class Phase:
         return self.count / self.elapsed if self.elapsed > 0 else 0.0
 
 
+def ratio(value: float, baseline: float) -> float:
+    """``value / baseline``; NaN when either is missing (NaN) or the baseline is 0."""
+    if math.isnan(value) or math.isnan(baseline) or not baseline:
+        return math.nan
+    return value / baseline
+
+
+def phase_order(number: int) -> tuple[str, ...]:
+    """Round ``number``'s phases: :data:`PHASES` rotated by one each round."""
+    shift = -(number - 1) % len(PHASES)
+    return PHASES[shift:] + PHASES[:shift]
+
+
 @dataclass(frozen=True)
 class Round:
     """One round's own figures: the spread across rounds shows how far one run can be
     trusted on a machine the bench shares with everything it measures."""
 
     number: int
-    order: str  # "bare, real" or "real, bare"
+    order: str  # e.g. "bare, bare+insert, real"
     real_p99: float
     bare_p99: float
+    audited_p99: float = math.nan
 
     @property
     def ratio(self) -> float:
-        return self.real_p99 / self.bare_p99 if self.bare_p99 else math.nan
+        return ratio(self.real_p99, self.bare_p99)
+
+    @property
+    def audited_ratio(self) -> float:
+        return ratio(self.real_p99, self.audited_p99)
 
 
 # --- setup: S orders through the webhook, wait for their shipments ------------------------
@@ -242,6 +287,16 @@ def scan_plan(scanner: int, k: int, start: str) -> tuple[list[Scan], list[Scan]]
     return warm, measured
 
 
+def saturation_plan(scanner: int, k: int, start: str) -> list[Scan]:
+    """What is left of a scanner's work after its measured scans: the rest of its second
+    shipment (``steady``; 1..K units), scanned back-to-back in the saturation phase.
+    ``herd`` leaves nothing (one shipment per scanner, all measured)."""
+    if start == "herd":
+        return []
+    done = len(scan_plan(scanner, k, start)[0])
+    return [(1, n) for n in range(done + 1, k + 1)]
+
+
 def shipments_per_scanner(start: str) -> int:
     return 1 if start == "herd" else 2
 
@@ -269,14 +324,26 @@ async def drive(
     start: str,
     scan: ScanFn,
     phase: Phase | None = None,
+    *,
+    saturate: float | None = None,
 ) -> Phase:
-    """The measured part, the same for both phases: each scanner's plan on its schedule."""
+    """The measured part, the same for every phase: each scanner's plan on its schedule.
+
+    ``saturate``: instead, each scanner's :func:`saturation_plan` back-to-back (no pauses),
+    starting no scan after that many seconds."""
     phase = phase or Phase(name)
     # The driver's own full GC passes (100-350 ms with 100 clients alive) would stop every
     # scanner's clock at once, in either phase: keep them off the measurement.
     freeze_startup_objects()
+    started = time.perf_counter()
 
     async def scanner(i: int) -> None:
+        if saturate is not None:
+            for shipment, n in saturation_plan(i, k, start):
+                if time.perf_counter() - started >= saturate:
+                    return
+                phase.add(n, k, await scan(i, shipment, n))
+            return
         first, pauses = pace.schedule(i, k)
         await asyncio.sleep(first)
         for m, (shipment, n) in enumerate(scan_plan(i, k, start)[1]):
@@ -284,22 +351,120 @@ async def drive(
                 await asyncio.sleep(pauses[m])
             phase.add(n, k, await scan(i, shipment, n))
 
-    started = time.perf_counter()
     outcomes = await asyncio.gather(*(scanner(i) for i in range(scanners)), return_exceptions=True)
     phase.elapsed = time.perf_counter() - started
     phase.failures += [f"{type(e).__name__}: {e}"[:300] for e in outcomes if e is not None]
     return phase
 
 
-async def start_bare(client: Client, run_id: str, scanners: int, k: int, start: str) -> ScanFn:
-    """Each scanner's bare workflows, started and warmed up; returns its scan function."""
+#: The baseline's audit table: a ``scan_events`` twin (columns, types, unique constraint and
+#: indexes) with its own id sequence, in the bench's own database (dropped with it).
+AUDIT_DDL: tuple[LiteralString, ...] = (
+    "CREATE TABLE bench_scan_audit (LIKE scan_events INCLUDING ALL)",
+    "ALTER TABLE bench_scan_audit ALTER COLUMN id DROP DEFAULT",
+    "ALTER TABLE bench_scan_audit ALTER COLUMN id ADD GENERATED BY DEFAULT AS IDENTITY",
+)
+#: One scan's row, as the API's ``store/scans.py`` inserts it into ``scan_events``.
+AUDIT_INSERT: LiteralString = (
+    "INSERT INTO bench_scan_audit (shipment_id, order_id, warehouse, scan_id, station, stage,"
+    " key_id, barcode, sku, lot, serial, expiry, quantity, accepted, reason, response)"
+    " VALUES (%(shipment_id)s, %(order_id)s, %(warehouse)s, %(scan_id)s, %(station)s,"
+    " %(stage)s, %(key_id)s, %(barcode)s, %(sku)s, %(lot)s, %(serial)s, %(expiry)s,"
+    " %(quantity)s, %(accepted)s, %(reason)s, %(response)s)"
+    " ON CONFLICT (shipment_id, scan_id) DO NOTHING RETURNING id"
+)
+_AUDIT_SKU = sorted(BARCODES)[0]
+
+
+def audit_row(workflow_id: str, scan_id: str, result: BareScanResult) -> dict[str, Any]:
+    """The values of one bare scan's audit row: the columns a real pick scan fills, with
+    the answer stored as the API stores it (``{status_code, body}``)."""
+    answer = {
+        "status_code": 200,
+        "body": {
+            "accepted": True,
+            "sku": _AUDIT_SKU,
+            "picked": result.picked,
+            "remaining": result.remaining,
+            "shipment_remaining": result.remaining,
+            "stage": "pick",
+        },
+    }
+    return {
+        "shipment_id": f"{workflow_id}-1",
+        "order_id": workflow_id,
+        "warehouse": "bench",
+        "scan_id": scan_id,
+        "station": "bench",
+        "stage": "pick",
+        "key_id": "bench-staff-key",
+        "barcode": BARCODES[_AUDIT_SKU],
+        "sku": _AUDIT_SKU,
+        "lot": None,
+        "serial": None,
+        "expiry": None,
+        "quantity": 1,
+        "accepted": True,
+        "reason": None,
+        "response": Jsonb(answer),
+    }
+
+
+class AuditLog:
+    """The second baseline's write: one INSERT per scan, committed on its own (autocommit),
+    on a pool configured like the API's scan store (``store/scans.py``: min 1, max the
+    API's pool size, no ping on checkout)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, database_url: str, *, size: int) -> AsyncIterator[AuditLog]:
+        url = libpq_url(database_url)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            for statement in AUDIT_DDL:
+                await conn.execute(statement)
+        pool = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=size,
+            kwargs={"autocommit": True, "application_name": "oms-bench-audit"},
+            open=False,
+            name="bench-audit",
+            timeout=TIMEOUT,
+        )
+        await pool.open(wait=True)
+        try:
+            yield cls(pool)
+        finally:
+            await pool.close()
+
+    async def record(self, workflow_id: str, scan_id: str, result: BareScanResult) -> None:
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(AUDIT_INSERT, audit_row(workflow_id, scan_id, result))
+            if await cursor.fetchone() is None:
+                raise BenchFailure(f"audit {workflow_id} {scan_id}: recorded before")
+
+
+async def start_bare(
+    client: Client,
+    run_id: str,
+    scanners: int,
+    k: int,
+    start: str,
+    audit: AuditLog | None = None,
+) -> ScanFn:
+    """Each scanner's bare workflows, started and warmed up; returns its scan function:
+    the Update, and with ``audit`` the INSERT of its row after it (both on the clock)."""
     per = shipments_per_scanner(start)
+    prefix = f"scans-{'audit' if audit else 'bare'}-{run_id}"
     flat = await asyncio.gather(
         *(
             client.start_workflow(
                 BareOrderWorkflow.run,
-                BareOrder(order_id=f"scans-bare-{run_id}-{i}", units=k),
-                id=f"scans-bare-{run_id}-{i}",
+                BareOrder(order_id=f"{prefix}-{i}", units=k),
+                id=f"{prefix}-{i}",
                 task_queue=BARE_TASK_QUEUE,
             )
             for i in range(scanners * per)
@@ -307,13 +472,16 @@ async def start_bare(client: Client, run_id: str, scanners: int, k: int, start: 
     )
 
     async def scan(i: int, shipment: int, n: int) -> float:
+        handle = flat[i * per + shipment]
         t = time.perf_counter()
         result = await asyncio.wait_for(
-            flat[i * per + shipment].execute_update(
+            handle.execute_update(
                 BareOrderWorkflow.scan, BareScan(scan_id=f"s{n}"), id=f"scan-{n}"
             ),
             TIMEOUT,
         )
+        if audit is not None:
+            await asyncio.wait_for(audit.record(handle.id, f"s{n}", result), TIMEOUT)
         elapsed = time.perf_counter() - t
         if result.picked != n:
             raise BenchFailure(f"bare {i} scan {n}: picked {result.picked}")
@@ -436,44 +604,80 @@ class ScanReport:
     pace: float = 1.0
     start: str = "steady"
     rounds: list[Round] = field(default_factory=list)
+    #: bare Update + one INSERT commit per scan, paced like the others
+    audited: Phase = field(default_factory=lambda: Phase("bare+insert"))
+    #: back-to-back phases: real scans, and bare Update + INSERT
+    saturated_real: Phase = field(default_factory=lambda: Phase("real saturated"))
+    saturated_audited: Phase = field(default_factory=lambda: Phase("bare+insert saturated"))
+    #: the saturation phases' time bound in seconds (0: not measured)
+    saturation: float = 0.0
 
     @property
     def ratio(self) -> float:
-        bare = self.bare.p(99)
-        return self.real.p(99) / bare if bare and not math.isnan(bare) else math.nan
+        """scan p99 / bare Update p99."""
+        return ratio(self.real.p(99), self.bare.p(99))
 
-    def rows(self) -> list[tuple[str, str, str, str]]:
-        real, bare = self.real, self.bare
-        ok = "met" if self.ratio <= SCAN_P99_TARGET else "MISSED"
+    @property
+    def audited_ratio(self) -> float:
+        """scan p99 / (bare Update + INSERT) p99."""
+        return ratio(self.real.p(99), self.audited.p(99))
+
+    @property
+    def saturation_ratio(self) -> float:
+        """Saturation scans/s, real / (bare Update + INSERT)."""
+        if not self.saturated_real.count or not self.saturated_audited.count:
+            return math.nan
+        return ratio(self.saturated_real.rate, self.saturated_audited.rate)
+
+    def phases(self) -> dict[str, Phase]:
+        """Every phase by the name its CPU figures are kept under."""
+        return {
+            "bare": self.bare,
+            "bare+insert": self.audited,
+            "real": self.real,
+            "bare+insert saturated": self.saturated_audited,
+            "real saturated": self.saturated_real,
+        }
+
+    def rows(self) -> list[tuple[str, str, str, str, str]]:
+        real, bare, audited = self.real, self.bare, self.audited
         rows = [
-            ("p50 (ms)", ms(real.p(50)), ms(bare.p(50)), ""),
-            ("p90 (ms)", ms(real.p(90)), ms(bare.p(90)), ""),
+            ("p50 (ms)", ms(real.p(50)), ms(bare.p(50)), ms(audited.p(50)), ""),
+            ("p90 (ms)", ms(real.p(90)), ms(bare.p(90)), ms(audited.p(90)), ""),
+            ("p99 (ms)", ms(real.p(99)), ms(bare.p(99)), ms(audited.p(99)), ""),
             (
-                "p99 (ms)",
-                ms(real.p(99)),
-                ms(bare.p(99)),
-                f"scan_p99 / bare_update_p99 {self.ratio:.2f} (target <= {SCAN_P99_TARGET}: {ok})",
+                "scan p99 / baseline p99",
+                "",
+                _vs(self.ratio, SCAN_P99_TARGET, "<="),
+                _vs(self.audited_ratio, AUDITED_P99_TARGET, "<="),
+                "real scan p99 over each baseline's p99",
             ),
         ]
         if len(self.rounds) > 1:
             ratios = sorted(r.ratio for r in self.rounds)
+            audited_ratios = sorted(r.audited_ratio for r in self.rounds)
             rows.append(
                 (
                     "p99 by round (ms)",
                     " / ".join(ms(r.real_p99) for r in self.rounds),
                     " / ".join(ms(r.bare_p99) for r in self.rounds),
-                    "ratios "
-                    + ", ".join(f"{r.ratio:.2f} ({r.order})" for r in self.rounds)
-                    + f"; spread {ratios[0]:.2f}-{ratios[-1]:.2f}",
+                    " / ".join(ms(r.audited_p99) for r in self.rounds),
+                    "ratios vs bare, vs bare+insert: "
+                    + ", ".join(
+                        f"{r.ratio:.2f}, {r.audited_ratio:.2f} ({r.order})" for r in self.rounds
+                    )
+                    + f"; spread {ratios[0]:.2f}-{ratios[-1]:.2f}, "
+                    f"{audited_ratios[0]:.2f}-{audited_ratios[-1]:.2f}",
                 )
             )
-        rows.append(("max (ms)", ms(real.p(100)), ms(bare.p(100)), ""))
+        rows.append(("max (ms)", ms(real.p(100)), ms(bare.p(100)), ms(audited.p(100)), ""))
         for kind, label in (("first", "#1"), ("middle", "#2..#K-1"), ("last", "#K")):
             rows.append(
                 (
                     f"scan {label} of a shipment p50 / p99 (ms)",
                     f"{ms(real.p(50, kind))} / {ms(real.p(99, kind))}",
                     f"{ms(bare.p(50, kind))} / {ms(bare.p(99, kind))}",
+                    f"{ms(audited.p(50, kind))} / {ms(audited.p(99, kind))}",
                     "",
                 )
             )
@@ -493,20 +697,43 @@ class ScanReport:
                         f"in the API: {label} p50 / p99 (ms)",
                         f"{ms(percentile(spent, 50))} / {ms(percentile(spent, 99))}",
                         "",
+                        "",
                         notes.get(stage, ""),
                     )
                 )
         rows += [
-            ("scans/s (all scanners)", f"{real.rate:.1f}", f"{bare.rate:.1f}", ""),
+            ("scans/s (all scanners)", f"{real.rate:.1f}", f"{bare.rate:.1f}",
+             f"{audited.rate:.1f}", ""),
             ("scans measured / failed scanners", f"{real.count} / {len(real.failures)}",
-             f"{bare.count} / {len(bare.failures)}", ""),
-            ("elapsed (s)", f"{real.elapsed:.1f}", f"{bare.elapsed:.1f}", ""),
+             f"{bare.count} / {len(bare.failures)}",
+             f"{audited.count} / {len(audited.failures)}", ""),
+            ("elapsed (s)", f"{real.elapsed:.1f}", f"{bare.elapsed:.1f}",
+             f"{audited.elapsed:.1f}", ""),
         ]  # fmt: skip
+        if self.saturation > 0:
+            sr, sa = self.saturated_real, self.saturated_audited
+            rows += [
+                (
+                    f"saturation scans/s (back-to-back, <= {self.saturation:g}s)",
+                    f"{sr.rate:.1f}",
+                    "",
+                    f"{sa.rate:.1f}",
+                    "real / bare+insert "
+                    + _vs(self.saturation_ratio, SATURATION_TARGET, ">="),
+                ),
+                ("saturation p50 / p99 (ms)", f"{ms(sr.p(50))} / {ms(sr.p(99))}", "",
+                 f"{ms(sa.p(50))} / {ms(sa.p(99))}", ""),
+                ("saturation scans / elapsed (s)", f"{sr.count} / {sr.elapsed:.1f}", "",
+                 f"{sa.count} / {sa.elapsed:.1f}", ""),
+            ]  # fmt: skip
         return rows
 
+    HEADER = ("figure", "real scan (HTTP API)", "bare Update (Temporal)", "bare Update + INSERT",
+              "note")  # fmt: skip
+
     def table(self) -> str:
-        rows = [("figure", "real scan (HTTP API)", "bare Update (Temporal)", "note"), *self.rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        rows = [self.HEADER, *self.rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADER))]
         lines = []
         for n, row in enumerate(rows):
             lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
@@ -518,6 +745,7 @@ class ScanReport:
         if not self.cpu:
             return []
         phases = list(self.cpu)
+        counts = {name: phase.count for name, phase in self.phases().items()}
         out = [
             "",
             "CPU seconds per phase (per scan in brackets):",
@@ -525,10 +753,11 @@ class ScanReport:
             "| process | " + " | ".join(phases) + " |",
             "| --- | " + " | ".join("---" for _ in phases) + " |",
         ]
-        for name in self.cpu[phases[0]]:
+        names = list(dict.fromkeys(name for ph in phases for name in self.cpu[ph]))
+        for name in names:
             cells = []
             for ph in phases:
-                n = (self.real if ph == "real" else self.bare).count
+                n = counts.get(ph, 0)
                 v = self.cpu[ph].get(name, 0.0)
                 cells.append(f"{v:.1f} ({v / n * 1000:.1f} ms)" if n else f"{v:.1f}")
             out.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -549,12 +778,12 @@ class ScanReport:
             "",
             "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
             "",
-            "| figure | real scan (HTTP API) | bare Update (Temporal) | note |",
-            "| --- | --- | --- | --- |",
+            "| " + " | ".join(self.HEADER) + " |",
+            "| " + " | ".join("---" for _ in self.HEADER) + " |",
             *("| " + " | ".join(row) + " |" for row in self.rows()),
             *self.breakdown(),
         ]
-        failures = self.real.failures + self.bare.failures
+        failures = self.failure_list()
         if failures:
             out += ["", f"Failures ({len(failures)}), first 5:", ""]
             out += [f"- {f}" for f in failures[:5]]
@@ -562,16 +791,44 @@ class ScanReport:
         return "\n".join(out)
 
     def headline(self) -> dict[str, Any]:
+        scanners = self.settings.get("S (scanners)", "")
         return {
             "bench": "scans",
             "started_at": self.started_at,
-            "scanners": self.settings.get("S"),
-            "p99_ratio_vs_update": round(self.ratio, 3),
+            "scanners": int(scanners) if scanners.isdigit() else None,
+            "pace_s": self.pace,
+            "start": self.start,
+            "rounds": len(self.rounds),
+            "p99_ratio_vs_update": _figure(self.ratio, 3),
+            "p99_ratio_vs_update_insert": _figure(self.audited_ratio, 3),
+            "saturation_ratio": _figure(self.saturation_ratio, 3),
+            "p99_target_vs_update_insert": AUDITED_P99_TARGET,
+            "saturation_target": SATURATION_TARGET,
+            "targets_met": self.audited_ratio <= AUDITED_P99_TARGET
+            and self.saturation_ratio >= SATURATION_TARGET,
+            "real_p99_ms": _figure(self.real.p(99) * 1000, 1),
+            "update_p99_ms": _figure(self.bare.p(99) * 1000, 1),
+            "update_insert_p99_ms": _figure(self.audited.p(99) * 1000, 1),
+            "saturation_s": self.saturation,
+            "saturation_real_scans_per_s": _figure(self.saturated_real.rate, 1),
+            "saturation_update_insert_scans_per_s": _figure(self.saturated_audited.rate, 1),
             "failures": len(self.failure_list()),
         }
 
     def failure_list(self) -> list[str]:
-        return self.real.failures + self.bare.failures
+        return [f for phase in self.phases().values() for f in phase.failures]
+
+
+def _vs(value: float, target: float, sense: str) -> str:
+    """``1.12 (target <= 1.3: met)``; a missing figure never meets its target."""
+    met = value <= target if sense == "<=" else value >= target
+    shown = "n/a" if math.isnan(value) else f"{value:.2f}"
+    return f"{shown} (target {sense} {target}: {'met' if met else 'MISSED'})"
+
+
+def _figure(value: float, digits: int) -> float | None:
+    """A headline number: rounded, and None (JSON null) instead of NaN."""
+    return None if math.isnan(value) else round(value, digits)
 
 
 # --- driver ----------------------------------------------------------------------------------
