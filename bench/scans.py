@@ -838,6 +838,9 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
     assert stack.settings is not None
     s, k, rounds = args.scanners, args.scans_per_scanner, args.rounds
     pace, start = Pace(args.pace), args.start
+    saturation = args.saturation if start == "steady" else 0.0
+    if args.saturation and not saturation:
+        log("  no saturation phases with --start herd (no work left after the measured scans)")
     orders = s * shipments_per_scanner(start)
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     base_id = int(time.time())
@@ -845,49 +848,71 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
     machine = Machine.detect(temporal_executable())
     machine.postgres = f"{pg_version} ({stack.postgres_kind})"
     meter = CpuMeter(_pids(stack))
-    cpu: dict[str, dict[str, float]] = {"bare": {}, "real": {}}
+    cpu: dict[str, dict[str, float]] = {name: {} for name in PHASES}
+    if saturation:
+        cpu.update({"bare+insert saturated": {}, "real saturated": {}})
     client = await Client.connect(
         stack.settings.temporal_address, data_converter=pydantic_data_converter
     )
 
-    async def bare_round(run_id: str) -> Phase:
-        log(f"  bare: {s} workflows x {k} sequential scan Updates, {s} concurrent ...")
+    async def measured(name: str, scan: ScanFn, phase: Phase) -> Phase:
+        """The paced phase, then (``--saturation``) the back-to-back one, CPU of each."""
+        before = meter.sample()
+        got = await drive(name, s, k, pace, start, scan, phase=phase)
+        _add(cpu[name], CpuMeter.diff(before, meter.sample()))
+        what = "Updates" if name.startswith("bare") else "scans"
+        log(f"    {got.count} {what} in {got.elapsed:.1f}s, {len(got.failures)} failed")
+        if saturation and name != "bare":
+            await asyncio.sleep(1.0)  # let the last paced scans' moves finish
+            before = meter.sample()
+            sat = await drive(f"{name} saturated", s, k, pace, start, scan, saturate=saturation)
+            _add(cpu[f"{name} saturated"], CpuMeter.diff(before, meter.sample()))
+            log(f"    saturated: {sat.count} {what} in {sat.elapsed:.1f}s ({sat.rate:.1f}/s)")
+            saturated[name].extend(sat)
+        return got
+
+    async def bare_round(name: str, run_id: str, audit: AuditLog | None) -> Phase:
+        log(
+            f"  {name}: {s} workflows x {k} sequential scan Updates"
+            + (" + INSERT" if audit else "")
+            + f", {s} concurrent ..."
+        )
         async with Worker(
             client,
             task_queue=BARE_TASK_QUEUE,
             workflows=[BareOrderWorkflow],
             activities=[bare_step],
         ):
-            bare_scan = await start_bare(client, run_id, s, k, start)
-            before = meter.sample()
-            phase = await drive("bare", s, k, pace, start, bare_scan)
-            _add(cpu["bare"], CpuMeter.diff(before, meter.sample()))
-        log(f"    {phase.count} Updates in {phase.elapsed:.1f}s, {len(phase.failures)} failed")
-        return phase
+            bare_scan = await start_bare(client, run_id, s, k, start, audit)
+            return await measured(name, bare_scan, Phase(name))
 
     async def real_round(items: list[dict[str, Any]]) -> Phase:
         log(f"  real: {s} scanners x {k} sequential POST .../scans ...")
         async with handhelds(stack.api_url, keys.staff, items, k, start) as devices:
-            before = meter.sample()
-            measured = Phase("real")
+            paced = Phase("real")
 
             async def real_scan(i: int, shipment: int, n: int) -> float:
                 seconds = await devices[i].scan(shipment, n)
-                measured.add_stages(devices[i].last_stages)
+                if not paced.elapsed:  # the API's stages of the paced scans only
+                    paced.add_stages(devices[i].last_stages)
                 return seconds
 
-            phase = await drive("real", s, k, pace, start, real_scan, phase=measured)
-            _add(cpu["real"], CpuMeter.diff(before, meter.sample()))
-        log(f"    {phase.count} scans in {phase.elapsed:.1f}s, {len(phase.failures)} failed")
-        return phase
+            return await measured("real", real_scan, paced)
 
-    real, bare = Phase("real"), Phase("bare")
+    pooled = {name: Phase(name) for name in PHASES}
+    saturated = {
+        "real": Phase("real saturated"),
+        "bare+insert": Phase("bare+insert saturated"),
+    }
     results: list[Round] = []
     conns = s + 10
     limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-    async with httpx.AsyncClient(
-        base_url=stack.api_url, limits=limits, timeout=httpx.Timeout(TIMEOUT)
-    ) as http:
+    async with (
+        AuditLog.open(stack.database_url, size=stack.settings.db_pool_size) as audit,
+        httpx.AsyncClient(
+            base_url=stack.api_url, limits=limits, timeout=httpx.Timeout(TIMEOUT)
+        ) as http,
+    ):
         for number in range(1, rounds + 1):
             run_id = str(base_id * 100 + number)
             log(f"round {number}/{rounds}: {orders} orders of {k} units through the webhook ...")
@@ -895,16 +920,32 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
             items = await create_orders(http, keys.admin, run_id, orders, k)
             log(f"  {len(items)} shipments in the work list after {time.perf_counter() - t:.1f}s")
             await asyncio.sleep(2.0)  # let the orders' workflows go idle (waiting for scans)
-            # Odd rounds measure bare first, even rounds real first: neither phase always
-            # gets the fresher (or the more written-to) Temporal database.
-            order = ("bare", "real") if number % 2 else ("real", "bare")
+            # The phases take turns going first: none always gets the fresher (or the more
+            # written-to) Temporal database.
+            order = phase_order(number)
             got: dict[str, Phase] = {}
             for name in order:
-                got[name] = await (bare_round(run_id) if name == "bare" else real_round(items))
-            results.append(Round(number, ", ".join(order), got["real"].p(99), got["bare"].p(99)))
-            log(f"  round {number}: p99 ratio {results[-1].ratio:.2f}")
-            real.extend(got["real"])
-            bare.extend(got["bare"])
+                if name == "real":
+                    got[name] = await real_round(items)
+                else:
+                    got[name] = await bare_round(
+                        name, run_id, audit if name == "bare+insert" else None
+                    )
+            results.append(
+                Round(
+                    number,
+                    ", ".join(order),
+                    got["real"].p(99),
+                    got["bare"].p(99),
+                    got["bare+insert"].p(99),
+                )
+            )
+            log(
+                f"  round {number}: p99 ratio vs bare {results[-1].ratio:.2f}, "
+                f"vs bare+insert {results[-1].audited_ratio:.2f}"
+            )
+            for name in PHASES:
+                pooled[name].extend(got[name])
 
     settings = {
         "S (scanners)": str(s),
@@ -918,14 +959,25 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         ),
         "pace": (
             f"{pace.seconds:g}s mean pause between an answer and the next scan "
-            f"(0.5x-1.5x), random start within the first pause, same schedule in both phases"
+            f"(0.5x-1.5x), random start within the first pause, same schedule in every phase"
             if pace.seconds > 0
             else "none: each scanner re-scans the moment it has an answer (saturation)"
         ),
         "rounds": f"{rounds}, each: fresh orders via the webhook (all in the work list), then "
-        "both phases, bare first in odd rounds and real first in even ones; each phase signs "
-        "in and warms up before its clock; percentiles pool every round's scans",
+        "the three phases, taking turns going first (bare, bare+insert, real; then rotated "
+        "by one each round); each phase signs in and warms up before its clock; percentiles "
+        "pool every round's scans",
         "bare workflow": "BareOrderWorkflow (bench/bare.py), worker in the bench process",
+        "bare + INSERT": "a fresh set of bare workflows; after each Update one INSERT of a "
+        "scan_events-shaped row into bench_scan_audit (LIKE scan_events INCLUDING ALL), "
+        "autocommit, on a psycopg pool of the API's size in the bench process",
+        "saturation": (
+            f"after the paced real and bare+insert phases of every round: the rest of each "
+            f"scanner's second shipment back-to-back, no scan started after {saturation:g}s; "
+            "scans/s = scans / time until the last answer, pooled over the rounds"
+            if saturation
+            else "not measured"
+        ),
         "http client": "one aiohttp.ClientSession (1 keep-alive connection) per scanner",
         "postgres": stack.postgres_kind,
         "uvicorn": "1 process",
@@ -936,12 +988,16 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         started_at=started_at,
         machine=machine,
         settings=settings,
-        real=real,
-        bare=bare,
+        real=pooled["real"],
+        bare=pooled["bare"],
         cpu=cpu,
         pace=pace.seconds,
         start=start,
         rounds=results,
+        audited=pooled["bare+insert"],
+        saturated_real=saturated["real"],
+        saturated_audited=saturated["bare+insert"],
+        saturation=saturation,
     )
 
 
@@ -989,6 +1045,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path("bench/runs/scans.jsonl"),
         help="raw runs, JSON lines (default bench/runs/scans.jsonl)",
     )
+    p.add_argument(
+        "--saturation",
+        type=float,
+        default=4.0,
+        help="seconds of back-to-back scans after the paced real and bare+insert phases of "
+        "each round, on what is left of every scanner's work (default 4; 0 = none; "
+        "--start steady only)",
+    )
     p.add_argument("--no-record", action="store_true", help="print only; do not append results")
     p.add_argument(
         "--keep", action="store_true", help="keep the temp dir with the temporal/worker/api logs"
@@ -1002,9 +1066,13 @@ def main(argv: list[str] | None = None) -> int:
         args.scanners < 1
         or args.scans_per_scanner < 1
         or args.pace < 0
+        or args.saturation < 0
         or not 1 <= args.rounds <= 99
     ):
-        log("error: --scanners and --scans-per-scanner must be >= 1, --pace >= 0, --rounds 1..99")
+        log(
+            "error: --scanners and --scans-per-scanner must be >= 1, --pace and "
+            "--saturation >= 0, --rounds 1..99"
+        )
         return 2
     outcome = run_on_stack(lambda stack: measure(stack, args), keep=args.keep)
     if isinstance(outcome, int):

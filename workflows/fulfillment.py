@@ -356,7 +356,7 @@ class FulfillmentWorkflow:
         hand the row to the order in the signal instead, and the order writes it with its
         own projection: a signal it gets anyway, no activity round trip of ours. Those two
         moves cost the Temporal server and worker as much as all of a shipment's scans did
-        (bench/RESULTS.md, 2026-11-27 scan path).
+        (bench/runs/archive-2026-11.md, 2026-11-27 scan path).
         """
         self.status = status
         projection = self._record()

@@ -38,14 +38,18 @@ def test_report_shows_every_round_and_the_spread() -> None:
         real=real,
         bare=bare,
         cpu={},
-        rounds=[Round(1, "bare, real", 0.030, 0.010), Round(2, "real, bare", 0.060, 0.015)],
+        rounds=[
+            Round(1, "bare, bare+insert, real", 0.030, 0.010, 0.020),
+            Round(2, "real, bare, bare+insert", 0.060, 0.015, 0.040),
+        ],
     )
     row = next(r for r in report.rows() if r[0] == "p99 by round (ms)")
-    assert row[1] == "30.0 / 60.0" and row[2] == "10.0 / 15.0"
-    assert "3.00 (bare, real)" in row[3] and "4.00 (real, bare)" in row[3]
-    assert row[3].endswith("spread 3.00-4.00")
+    assert row[1] == "30.0 / 60.0" and row[2] == "10.0 / 15.0" and row[3] == "20.0 / 40.0"
+    assert "3.00, 1.50 (bare, bare+insert, real)" in row[4]
+    assert "4.00, 1.50 (real, bare, bare+insert)" in row[4]
+    assert row[4].endswith("spread 3.00-4.00, 1.50-1.50")
     update = next(r for r in report.rows() if r[0] == "in the API: Update p50 / p99 (ms)")
-    assert update[1] == "30.0 / 30.0" and update[3] == "Update p99 / bare_update_p99 3.00"
+    assert update[1] == "30.0 / 30.0" and update[4] == "Update p99 / bare_update_p99 3.00"
     assert "| p99 by round (ms) |" in report.markdown()
     single = ScanReport(**{**report.__dict__, "rounds": report.rounds[:1]})
     assert all(r[0] != "p99 by round (ms)" for r in single.rows())
