@@ -10,8 +10,8 @@ wait through, and no connection held while the workflow answers.
 They run on a small psycopg pool of their own rather than through SQLAlchemy: on the
 busiest path of the API, SQLAlchemy's engine (pool checkout with pre-ping, the greenlet
 bridge, result processing) cost about as much CPU as everything else in the handler
-(bench/runs/archive-2026-11.md, 2026-11-27 "scan path, second pass"). Two fixed statements need none of
-it; the rest of the API keeps the ORM.
+(bench/runs/archive-2026-11.md, 2026-11-27 "scan path, second pass"). Two fixed
+statements need none of it; the rest of the API keeps the ORM.
 """
 
 from __future__ import annotations
