@@ -18,7 +18,6 @@ RATIO_TARGET = 0.5
 SCAN_P99_TARGET = 2.0
 
 
-
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile; NaN for no samples."""
     if not values:

@@ -211,5 +211,3 @@ def command_line(module: str) -> str:
     prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
     args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
     return f"{prefix}.venv/bin/python -m {module}{args}"
-
-

@@ -39,8 +39,8 @@ class RefreezingHeap:
     sticky cache (up to 1000) holds a few hundred tracked objects (its models, coroutines,
     handlers) for as long as it stays cached. A full pass walks all of them: measured in
     the scan bench (bench/runs/archive-2026-11.md, 2026-11-27 night) 130 ms with 400
-    workflows cached and 300-450 ms with a full cache, every 20-60 s under load, each one stopping every
-    scan in flight for that long.
+    workflows cached and 300-450 ms with a full cache, every 20-60 s under load, each one
+    stopping every scan in flight for that long.
 
     So after each full pass the survivors are frozen too, and the next full pass walks
     only what was promoted since (15-45 ms measured, with 2-6 k young cycles still freed
