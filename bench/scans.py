@@ -860,7 +860,7 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         before = meter.sample()
         got = await drive(name, s, k, pace, start, scan, phase=phase)
         _add(cpu[name], CpuMeter.diff(before, meter.sample()))
-        what = "Updates" if name.startswith("bare") else "scans"
+        what = {"bare": "Updates", "bare+insert": "Updates + INSERTs"}.get(name, "scans")
         log(f"    {got.count} {what} in {got.elapsed:.1f}s, {len(got.failures)} failed")
         if saturation and name != "bare":
             await asyncio.sleep(1.0)  # let the last paced scans' moves finish
