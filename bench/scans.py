@@ -72,7 +72,7 @@ from bench.bare import (
     BareScanResult,
     bare_step,
 )
-from bench.procstat import CpuMeter
+from bench.procstat import MACHINE_BUSY, OTHER, CpuMeter
 from bench.report import Machine, ms, percentile
 from bench.run import _pids, prepare
 from bench.stack import SHOPIFY_SECRET, BenchStack, log, run_on_stack, show_and_record
@@ -629,6 +629,15 @@ class ScanReport:
             return math.nan
         return ratio(self.saturated_real.rate, self.saturated_audited.rate)
 
+    def stack_cpu(self, name: str) -> float:
+        """CPU seconds per scan of the stack's own processes (bench included, the rest of
+        the machine not) in phase ``name``; NaN when not measured."""
+        phase = self.phases().get(name)
+        spent = self.cpu.get(name)
+        if phase is None or not spent or not phase.count:
+            return math.nan
+        return sum(v for k, v in spent.items() if k not in (MACHINE_BUSY, OTHER)) / phase.count
+
     def phases(self) -> dict[str, Phase]:
         """Every phase by the name its CPU figures are kept under."""
         return {
@@ -726,6 +735,19 @@ class ScanReport:
                 ("saturation scans / elapsed (s)", f"{sr.count} / {sr.elapsed:.1f}", "",
                  f"{sa.count} / {sa.elapsed:.1f}", ""),
             ]  # fmt: skip
+            real_cpu = self.stack_cpu("real saturated")
+            audited_cpu = self.stack_cpu("bare+insert saturated")
+            if not math.isnan(real_cpu) or not math.isnan(audited_cpu):
+                rows.append(
+                    (
+                        "saturation: stack CPU per scan (ms)",
+                        ms(real_cpu),
+                        "",
+                        ms(audited_cpu),
+                        f"bare+insert / real {ratio(audited_cpu, real_cpu):.2f}: scans/s if "
+                        "CPU alone bounded both (the machine's other work left out)",
+                    )
+                )
         return rows
 
     HEADER = ("figure", "real scan (HTTP API)", "bare Update (Temporal)", "bare Update + INSERT",
@@ -812,6 +834,12 @@ class ScanReport:
             "saturation_s": self.saturation,
             "saturation_real_scans_per_s": _figure(self.saturated_real.rate, 1),
             "saturation_update_insert_scans_per_s": _figure(self.saturated_audited.rate, 1),
+            "saturation_stack_cpu_ms_per_scan_real": _figure(
+                self.stack_cpu("real saturated") * 1000, 1
+            ),
+            "saturation_stack_cpu_ms_per_scan_update_insert": _figure(
+                self.stack_cpu("bare+insert saturated") * 1000, 1
+            ),
             "failures": len(self.failure_list()),
         }
 

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from bench.bare import BareScanResult
+from bench.procstat import MACHINE_BUSY, OTHER
 from bench.report import Machine
 from bench.scans import (
     AUDIT_INSERT,
@@ -195,3 +196,25 @@ def test_failures_of_every_phase_count() -> None:
     report.saturated_real.failures.append("scan: HTTP 500")
     assert report.failure_list() == ["audit: boom", "scan: HTTP 500"]
     assert report.headline()["failures"] == 2
+
+
+def test_stack_cpu_per_scan_leaves_the_rest_of_the_machine_out() -> None:
+    report = _report()  # 700 real and 1000 bare+insert saturated scans
+    report.cpu = {
+        "real saturated": {
+            "oms api (uvicorn)": 7.0,
+            "temporal dev server": 7.0,
+            MACHINE_BUSY: 30.0,
+            OTHER: 16.0,
+        },
+        "bare+insert saturated": {"bench (driver + bare worker)": 5.0, "temporal dev server": 5.0},
+    }
+    assert report.stack_cpu("real saturated") == pytest.approx(0.020)
+    assert report.stack_cpu("bare+insert saturated") == pytest.approx(0.010)
+    assert math.isnan(report.stack_cpu("real"))  # not measured
+    row = _row(report, "saturation: stack CPU per scan (ms)")
+    assert (row[1], row[3]) == ("20.0", "10.0") and row[4].startswith("bare+insert / real 0.50")
+    headline = report.headline()
+    assert headline["saturation_stack_cpu_ms_per_scan_real"] == 20.0
+    assert headline["saturation_stack_cpu_ms_per_scan_update_insert"] == 10.0
+    assert "| real saturated |" in "\n".join(report.breakdown())
