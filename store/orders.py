@@ -151,6 +151,11 @@ def _key_of(row: OrderRow, sort: str) -> tuple[Any, ...]:
     return (row.created_at, row.order_id)
 
 
+def order_query(query: Select[Any], sort: str = "newest") -> Select[Any]:
+    """``query`` in the list's order (for exports that walk the whole filter)."""
+    return _ordered(query, sort)
+
+
 async def list_orders(
     session: AsyncSession,
     f: OrderFilter,
@@ -287,6 +292,17 @@ async def work_list(
     query = query.order_by(
         ShipmentRow.priority.desc(), ShipmentRow.created_at, ShipmentRow.shipment_id
     ).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def waiting_longest(
+    session: AsyncSession, *, warehouse: str | None, limit: int = 10
+) -> list[ShipmentRow]:
+    """Open shipments that have waited longest since they reached the floor."""
+    query = select(ShipmentRow).where(ShipmentRow.status.in_(("open", "picking", "packed")))
+    if warehouse:
+        query = query.where(ShipmentRow.warehouse == warehouse)
+    query = query.order_by(ShipmentRow.created_at, ShipmentRow.shipment_id).limit(limit)
     return list((await session.scalars(query)).all())
 
 

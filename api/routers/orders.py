@@ -19,8 +19,9 @@ from sqlalchemy import select
 from temporalio.client import WorkflowQueryFailedError
 
 from api import intake
-from api.auth import Floor, Intake, Ops, Reader
+from api.auth import Floor, Intake, Ops, Reader, scope_of
 from api.deps import AppSettings, Session, Temporal
+from api.filters import FilterParams
 from api.history import timeline
 from api.problems import Problem, problem_responses
 from api.schemas import (
@@ -61,7 +62,7 @@ from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
 from store.keys import Principal
-from store.tables import OrderIntake, ShipmentRow
+from store.tables import OrderIntake, OrderRow, ShipmentRow
 from workflows import names
 from workflows.order import OrderWorkflow
 
@@ -186,50 +187,45 @@ async def create_order(
 @router.get("", response_model=OrderPage, responses=problem_responses(422))
 async def list_orders(
     session: Session,
-    _: Reader,
-    status: OrderStatus | None = None,
-    tag: str | None = None,
-    warehouse: str | None = None,
-    priority: Annotated[int | None, Query(description="minimum priority")] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    who: Reader,
+    filters: FilterParams,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> OrderPage:
-    f = read.OrderFilter(
-        status=status.value if status else None,
-        tag=tag,
-        warehouse=warehouse,
-        priority=priority,
-        q=q,
-    )
+    """Newest first (``sort=priority``: highest priority first); a staff key sees only
+    orders shipping from its warehouse."""
     try:
-        rows, next_cursor = await read.list_orders(session, f, limit=limit, cursor=cursor)
+        rows, next_cursor = await read.list_orders(
+            session,
+            filters.to_filter(who),
+            limit=limit,
+            cursor=cursor,
+            sort=filters.sort or "newest",
+        )
     except read.BadCursor as exc:
         raise Problem(422, str(exc), reason="bad_cursor") from exc
-    return OrderPage(
-        items=[
-            OrderSummary(
-                order_id=r.order_id,
-                name=r.name,
-                status=r.status,
-                tags=list(r.tags),
-                priority=r.priority,
-                warehouses=list(r.warehouses),
-                total=r.total,
-                currency=r.currency,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                stuck=r.stuck,
-            )
-            for r in rows
-        ],
-        next_cursor=next_cursor,
+    return OrderPage(items=[summary_of(r) for r in rows], next_cursor=next_cursor)
+
+
+def summary_of(r: OrderRow) -> OrderSummary:
+    return OrderSummary(
+        order_id=r.order_id,
+        name=r.name,
+        status=r.status,
+        tags=list(r.tags),
+        priority=r.priority,
+        warehouses=list(r.warehouses),
+        total=r.total,
+        currency=r.currency,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        stuck=r.stuck,
     )
 
 
 @router.get("/counts", response_model=dict[str, int])
-async def counts(session: Session, _: Reader) -> dict[str, int]:
-    found = await read.status_counts(session)
+async def counts(session: Session, who: Reader) -> dict[str, int]:
+    found = await read.status_counts(session, scope_of(who))
     return {s.value: found.get(s.value, 0) for s in OrderStatus} | found
 
 

@@ -1,0 +1,77 @@
+"""``/login`` and ``/logout``: trade an API key for a session cookie, and back.
+
+The key is typed once into a form and checked like a Bearer key; the browser then holds
+only a signed session id (see :mod:`api.session`), never the key, so no page script can
+read or leak it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from api.auth import session_principal
+from api.pages.common import PAGE_ROLES, form_of, render
+from api.session import clear_session_cookie, session_id_of, set_session_cookie
+from store.keys import verify_key
+from store.sessions import close_session, open_session
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no ``//host``): no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None) -> Response:
+    return render(request, "login.html", None, next=safe_next(next), error=None)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    key: Annotated[str, Form(max_length=200)],
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    async with AsyncSession(request.app.state.autocommit) as session:
+        principal = await verify_key(session, key.strip())
+    if principal is None or principal.role not in PAGE_ROLES:
+        error = (
+            "That key is not valid (unknown or revoked)."
+            if principal is None
+            else f"A {principal.role} key cannot use the dashboard."
+        )
+        return render(
+            request, "login.html", None, next=safe_next(next), error=error, status_code=401
+        )
+    settings = request.app.state.settings
+    async with request.app.state.sessions.begin() as session:
+        opened = await open_session(
+            session, principal.key_id, timedelta(hours=settings.session_hours)
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(request, response, opened.session_id)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Ends the session everywhere (its row goes); needs the page's CSRF token."""
+    response = RedirectResponse("/login", status_code=303)
+    if await session_principal(request, request.app.state.autocommit) is not None:
+        await form_of(request)
+        session_id = session_id_of(request)
+        if session_id:
+            async with request.app.state.sessions.begin() as session:
+                await close_session(session, session_id)
+    clear_session_cookie(request, response)
+    return response
