@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,7 +206,7 @@ async def frames(
     *,
     scope: str | None,
     last_event_id: int | None,
-) -> AsyncIterator[Frame]:
+) -> AsyncGenerator[Frame, None]:
     """The frames of one stream: catch-up first (when resuming), then live changes."""
     sub = hub.subscribe()  # before reading the table: nothing falls between the two
     try:
