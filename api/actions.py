@@ -71,6 +71,39 @@ async def live_state(client: Client, order_id: str) -> OrderState | None:
         return None
 
 
+def record(
+    session: AsyncSession,
+    who: Principal,
+    order_id: str,
+    action: str,
+    *,
+    ok: bool = True,
+    reason: str | None = None,
+    **extra: Any,
+) -> None:
+    """Add an ``ops_action`` line to the order's timeline (the caller commits): the
+    workflow's own events say what happened, this says which key did it."""
+    detail: dict[str, Any] = {
+        "action": action,
+        "by": who.name or who.key_id,
+        "key_id": who.key_id,
+        "role": who.role,
+        "ok": ok,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    if reason:
+        detail["reason"] = reason
+    session.add(
+        OrderEventRow(
+            order_id=order_id,
+            event_key=f"action-{uuid.uuid4().hex}",
+            at=datetime.now(UTC),
+            type="ops_action",
+            detail=detail,
+        )
+    )
+
+
 class Actions:
     """The dashboard's actions for one caller."""
 
@@ -85,26 +118,8 @@ class Actions:
         return self.client.get_workflow_handle(names.order_workflow_id(order_id))
 
     async def _audit(self, order_id: str, action: str, result: ActionResult, **extra: Any) -> None:
-        detail = {
-            "action": action,
-            "by": self.who.name or self.who.key_id,
-            "key_id": self.who.key_id,
-            "role": self.who.role,
-            "ok": result.ok,
-            **{k: v for k, v in extra.items() if v is not None},
-        }
-        if result.reason:
-            detail["reason"] = result.reason
         async with self.sessions.begin() as session:
-            session.add(
-                OrderEventRow(
-                    order_id=order_id,
-                    event_key=f"action-{uuid.uuid4().hex}",
-                    at=datetime.now(UTC),
-                    type="ops_action",
-                    detail=detail,
-                )
-            )
+            record(session, self.who, order_id, action, ok=result.ok, reason=result.reason, **extra)
 
     async def _closed(self, order_id: str, verb: str) -> Refused:
         async with self.sessions() as session:

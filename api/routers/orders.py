@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from temporalio.client import WorkflowQueryFailedError
 
-from api import intake
+from api import actions, intake
 from api.auth import Floor, Intake, Ops, Reader, scope_of
 from api.deps import AppSettings, Session, Temporal
 from api.filters import FilterParams
@@ -355,6 +355,15 @@ async def history(order_id: str, client: Temporal, _: Ops) -> OrderHistory:
 # --- acting -------------------------------------------------------------------------------
 
 
+async def _audit(
+    session: Session, who: Principal, order_id: str, action: str, **extra: Any
+) -> None:
+    """Who did it, on the order's timeline (the workflow's event says what happened)."""
+    await session.rollback()  # whatever the handler read before the Update
+    actions.record(session, who, order_id, action, **extra)
+    await session.commit()
+
+
 T = TypeVar("T")
 
 
@@ -387,13 +396,14 @@ async def _closed_order_status(session: Session, order_id: str) -> str:
 
 @router.post("/{order_id}/cancel", response_model=CancelOut, responses=problem_responses(404, 409))
 async def cancel(
-    order_id: str, body: CancelIn, session: Session, client: Temporal, _: Ops
+    order_id: str, body: CancelIn, session: Session, client: Temporal, who: Ops
 ) -> CancelOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     result = await _order_update(
         handle.execute_update(OrderWorkflow.cancel, CancelInput(reason=body.reason))
     )
     if result is not None:
+        await _audit(session, who, order_id, "cancel", cancel_reason=body.reason)
         return CancelOut(order_id=result.order_id, status=result.status)
     # The workflow has finished: answer from what it left behind.
     status = await _closed_order_status(session, order_id)
@@ -410,7 +420,7 @@ async def cancel(
     responses=problem_responses(404, 409),
 )
 async def place_hold(
-    order_id: str, body: HoldIn, session: Session, client: Temporal, _: Ops
+    order_id: str, body: HoldIn, session: Session, client: Temporal, who: Ops
 ) -> HoldOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     placed = await _order_update(
@@ -419,6 +429,7 @@ async def place_hold(
         )
     )
     if placed is not None:
+        await _audit(session, who, order_id, "place_hold", hold_id=placed.hold_id)
         return HoldOut(hold_id=placed.hold_id)
     status = await _closed_order_status(session, order_id)
     raise Problem(409, f"an order that is {status} cannot be held", reason="not_holdable")
@@ -430,7 +441,7 @@ async def place_hold(
     responses=problem_responses(404, 409),
 )
 async def release_hold(
-    order_id: str, hold_id: str, session: Session, client: Temporal, _: Ops
+    order_id: str, hold_id: str, session: Session, client: Temporal, who: Ops
 ) -> ReleaseOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     state = await _order_update(
@@ -440,6 +451,7 @@ async def release_hold(
         not_found_reasons=frozenset({"hold_not_found"}),
     )
     if state is not None:
+        await _audit(session, who, order_id, "release_hold", hold_id=hold_id)
         return ReleaseOut(
             order_id=order_id, hold_id=hold_id, status=state.status, holds=state.holds
         )
@@ -471,6 +483,10 @@ async def _change_tags(
     if state is None:
         status = await _closed_order_status(session, order_id)
         raise Problem(409, f"an order that is {status} is closed", reason="order_closed")
+    for tag in change.add:
+        await _audit(session, who, order_id, "add_tag", tag=tag)
+    for tag in change.remove:
+        await _audit(session, who, order_id, "remove_tag", tag=tag)
     return TagsOut(order_id=order_id, tags=state.tags)
 
 
