@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api import problems
 from api.auth import KeyCache
 from api.metrics import RequestMetrics
+from api.pages import common as pages_common
 from api.pages import dashboard, floor, login, order
 from api.pages import scan as scan_page
 from api.routers import (
@@ -124,6 +125,7 @@ def create_app(
         session_secret(settings), int(settings.session_hours * 3600)
     )
     problems.install(app)
+    app.add_exception_handler(problems.Problem, pages_common.problem_page)
     # Before ``orders``: its ``/{order_id}`` routes would otherwise see ``bulk`` as an id.
     for module in (bulk, export, views, stream):
         app.include_router(module.router)

@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from api.auth import session_principal
-from api.problems import Problem
+from api.problems import Problem, problem_response
 from api.session import CSRF_FIELD, csrf_ok
 from domain.status import OrderStatus
 from store.keys import Principal
@@ -106,6 +106,7 @@ def render(
     who: Principal | None,
     *,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Response:
     return templates.TemplateResponse(
@@ -119,10 +120,30 @@ def render(
             **context,
         },
         status_code=status_code,
-        headers=NO_STORE,
+        headers={**NO_STORE, **(headers or {})},
     )
 
 
 def with_query(path: str, params: dict[str, Any]) -> str:
     clean = {k: v for k, v in params.items() if v not in (None, "")}
     return f"{path}?{urlencode(clean)}" if clean else path
+
+
+_API_PREFIXES = ("/api/", "/webhooks/", "/sandbox/", "/track/", "/dev/")
+
+
+async def problem_page(request: Request, exc: Exception) -> Response:
+    """Problems on pages as a page (a person reads it), elsewhere as problem+json."""
+    assert isinstance(exc, Problem)
+    wants_html = "text/html" in request.headers.get("accept", "")
+    if (
+        exc.status < 400
+        or not wants_html
+        or request.url.path.startswith(_API_PREFIXES)
+        or request.query_params.get("fragment")
+    ):
+        return problem_response(exc)
+    who = getattr(request.state, "principal", None)
+    return render(
+        request, "error.html", who, status_code=exc.status, problem=exc, headers=exc.headers
+    )
