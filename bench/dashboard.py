@@ -29,6 +29,7 @@ import socket
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,11 @@ def seed(url: str, n: int) -> float:
             t = time.perf_counter()
             conn.execute(definition)
             print(f"  index {name}: {time.perf_counter() - t:.1f} s", flush=True)
+        # Dropping the index dropped its statistics target (migration 0005): set it again.
+        conn.execute("ALTER INDEX ix_orders_search ALTER COLUMN 1 SET STATISTICS 1000")
         conn.execute("VACUUM ANALYZE orders")
         conn.execute("VACUUM ANALYZE shipments")
+        conn.execute("CHECKPOINT")
     return time.perf_counter() - started
 
 
@@ -211,47 +215,74 @@ async def timed_get(http: httpx.AsyncClient, path: str, params: dict[str, Any]) 
     return (time.perf_counter() - t) * 1000
 
 
-async def measure_reads(base: str, key: str, n: int, requests: int) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {key}"}
-    out: dict[str, Any] = {}
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
-        # A cursor deep in the list (page 20).
-        cursor = None
-        for _ in range(20):
-            page = (
-                await http.get(
-                    "/api/v1/orders", params={"limit": 50, **({"cursor": cursor} if cursor else {})}
-                )
-            ).json()
-            cursor = page["next_cursor"]
-        cases: dict[str, tuple[str, dict[str, Any]]] = {
-            "list": ("/api/v1/orders", {}),
-            "list_deep_page": ("/api/v1/orders", {"cursor": cursor}),
-            "list_status": ("/api/v1/orders", {"status": "on_hold"}),
-            "list_tag": ("/api/v1/orders", {"tag": "tag-7"}),
-            "list_priority_first": ("/api/v1/orders", {"sort": "priority"}),
-            "search_sku": ("/api/v1/orders", {"q": "SKU-01234"}),
-            "search_email": ("/api/v1/orders", {"q": f"buyer{n // 2}@"}),
-            "search_tracking": ("/api/v1/orders", {"q": f"1ZB{(n // 2 // 5 * 5):012d}"}),
-            "counts": ("/api/v1/orders/counts", {}),
-        }
-        for name, (path, params) in cases.items():
-            for _ in range(5):
-                await timed_get(http, path, params)  # warm
-            out[name] = summary([await timed_get(http, path, params) for _ in range(requests)])
-        # CSV: the first 1,000 rows of an unfiltered export.
-        first: list[float] = []
+@dataclass
+class Target:
+    """One seeded database and the API process serving it."""
+
+    n: int
+    url: str
+    base: str
+    key: str
+    pid: int
+
+
+def cases_for(n: int, deep_cursor: str | None) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        "list": ("/api/v1/orders", {}),
+        "list_deep_page": ("/api/v1/orders", {"cursor": deep_cursor}),
+        "list_status": ("/api/v1/orders", {"status": "on_hold"}),
+        "list_tag": ("/api/v1/orders", {"tag": "tag-7"}),
+        "list_priority_first": ("/api/v1/orders", {"sort": "priority"}),
+        "search_sku": ("/api/v1/orders", {"q": "SKU-01234"}),
+        "search_email": ("/api/v1/orders", {"q": f"buyer{n // 2}@"}),
+        "search_tracking": ("/api/v1/orders", {"q": f"1ZB{(n // 2 // 5 * 5):012d}"}),
+        "counts": ("/api/v1/orders/counts", {}),
+    }
+
+
+async def csv_first_rows(http: httpx.AsyncClient, rows: int = 1000) -> float:
+    t = time.perf_counter()
+    async with http.stream("GET", "/api/v1/orders.csv") as r:
+        lines = 0
+        async for chunk in r.aiter_text():
+            lines += chunk.count("\n")
+            if lines > rows:
+                break
+    return (time.perf_counter() - t) * 1000
+
+
+async def measure_reads(targets: list[Target], requests: int) -> list[dict[str, Any]]:
+    """Every case on every size, the sizes taking turns request by request: whatever else
+    the machine does meanwhile (2 cores, other people's tests) falls on all sizes alike."""
+    clients = [
+        httpx.AsyncClient(
+            base_url=t.base, headers={"Authorization": f"Bearer {t.key}"}, timeout=120
+        )
+        for t in targets
+    ]
+    try:
+        cases = []
+        for http, t in zip(clients, targets, strict=True):
+            cursor = None
+            for _ in range(20):  # a cursor 20 pages deep
+                params = {"limit": 50, **({"cursor": cursor} if cursor else {})}
+                cursor = (await http.get("/api/v1/orders", params=params)).json()["next_cursor"]
+            cases.append(cases_for(t.n, cursor))
+        samples: list[dict[str, list[float]]] = [{} for _ in targets]
+        for name in cases[0]:
+            for http, case in zip(clients, cases, strict=True):
+                for _ in range(5):
+                    await timed_get(http, *case[name])  # warm
+            for _ in range(requests):
+                for i, (http, case) in enumerate(zip(clients, cases, strict=True)):
+                    samples[i].setdefault(name, []).append(await timed_get(http, *case[name]))
         for _ in range(max(requests // 4, 20)):
-            t = time.perf_counter()
-            async with http.stream("GET", "/api/v1/orders.csv") as r:
-                lines = 0
-                async for chunk in r.aiter_text():
-                    lines += chunk.count("\n")
-                    if lines > 1000:
-                        break
-            first.append((time.perf_counter() - t) * 1000)
-        out["csv_first_1000_rows"] = summary(first)
-    return out
+            for i, http in enumerate(clients):
+                samples[i].setdefault("csv_first_1000_rows", []).append(await csv_first_rows(http))
+    finally:
+        for http in clients:
+            await http.aclose()
+    return [{name: summary(ms) for name, ms in per.items()} for per in samples]
 
 
 async def measure_csv_full(base: str, key: str) -> dict[str, Any]:
@@ -346,37 +377,53 @@ async def admin_key(url: str) -> str:
     return key
 
 
-def run_size(base_server: str, n: int, requests: int) -> dict[str, Any]:
-    with scratch_database(base_server, "oms_bench_dash") as url:
-        print(f"seeding {n:,} orders", flush=True)
-        seeded = seed(url, n)
-        key = asyncio.run(admin_key(url))
-        port = free_port()
-        ctx = multiprocessing.get_context("spawn")
-        server = ctx.Process(target=_serve, args=(url, port), daemon=True)
-        server.start()
-        base = f"http://127.0.0.1:{port}"
+def start_api(url: str) -> tuple[Any, str]:
+    port = free_port()
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(url, port), daemon=True
+    )
+    server.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
         try:
-            for _ in range(200):
-                try:
-                    httpx.get(f"{base}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            reads = asyncio.run(measure_reads(base, key, n, requests))
-            csv_full = asyncio.run(measure_csv_full(base, key))
-            csv_full["api_peak_rss_mb"] = round(rss_kb(server.pid or 0) / 1024, 1)
-            fanout = asyncio.run(measure_fanout(base, key, url, n))
-        finally:
-            server.terminate()
-            server.join(10)
-    return {
-        "orders": n,
-        "seed_seconds": round(seeded, 1),
-        "reads": reads,
-        "csv_full_tag_export": csv_full,
-        "fanout": fanout,
-    }
+            httpx.get(f"{base}/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return server, base
+
+
+def run(base_server: str, sizes: list[int], requests: int) -> list[dict[str, Any]]:
+    with contextlib.ExitStack() as stack:
+        targets, seeded, servers = [], [], []
+        for n in sizes:
+            url = stack.enter_context(scratch_database(base_server, "oms_bench_dash"))
+            print(f"seeding {n:,} orders", flush=True)
+            seeded.append(seed(url, n))
+            key = asyncio.run(admin_key(url))
+            server, base = start_api(url)
+            servers.append(server)
+            stack.callback(server.join, 10)
+            stack.callback(server.terminate)
+            targets.append(Target(n, url, base, key, server.pid or 0))
+        print("measuring reads (sizes in turn)", flush=True)
+        reads = asyncio.run(measure_reads(targets, requests))
+        out = []
+        for t, r, took in zip(targets, reads, seeded, strict=True):
+            print(f"measuring the CSV export and the fan-out at {t.n:,}", flush=True)
+            csv_full = asyncio.run(measure_csv_full(t.base, t.key))
+            csv_full["api_peak_rss_mb"] = round(rss_kb(t.pid) / 1024, 1)
+            fanout = asyncio.run(measure_fanout(t.base, t.key, t.url, t.n))
+            out.append(
+                {
+                    "orders": t.n,
+                    "seed_seconds": round(took, 1),
+                    "reads": r,
+                    "csv_full_tag_export": csv_full,
+                    "fanout": fanout,
+                }
+            )
+    return out
 
 
 def main() -> None:
@@ -390,7 +437,7 @@ def main() -> None:
     info = server_info(base)
     print(machine_line(info.version), flush=True)
     print(f"server {redact(base)}; code {code_version(('api', 'store'))}", flush=True)
-    results = [run_size(base, n, args.requests) for n in sizes]
+    results = run(base, sizes, args.requests)
     small, large = results[0], results[-1]
     ratios = {
         name: round(large["reads"][name]["p95_ms"] / max(small["reads"][name]["p95_ms"], 0.01), 2)

@@ -330,7 +330,8 @@ class OrderRow(Base):
         Index("ix_orders_priority_keyset", "priority", "created_at", "order_id"),
         Index("ix_orders_stuck", "updated_at", postgresql_where=text("stuck")),
         Index("ix_orders_stream_seq", "stream_seq"),
-        # ix_orders_search (pg_trgm GIN over store.orders.SEARCH_SQL) lives in migration 0005.
+        # ix_orders_search (pg_trgm GIN over store.orders.SEARCH_SQL) and ix_orders_line_skus
+        # (GIN over summary -> 'lines') live in migration 0005: expression indexes.
     )
     order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)

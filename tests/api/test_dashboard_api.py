@@ -106,7 +106,7 @@ async def test_filters_free_text_priority_sort_and_keyset_pages(
     http: httpx.AsyncClient, admin: dict[str, str], sessions: Sessions
 ) -> None:
     t = tag()
-    rows = [order_row(t, n=i, skus=(f"SKU-{t}-{i}",)) for i in range(7)]
+    rows = [order_row(t, n=i, skus=(f"SKU-{t.upper()}-{i}",)) for i in range(7)]
     rows[3].priority, rows[3].status, rows[5].stuck = 50, "on_hold", True
     rows[6].channel = "pos"
     ids = await insert_orders(sessions, rows)
@@ -123,7 +123,8 @@ async def test_filters_free_text_priority_sort_and_keyset_pages(
     assert await listed(channel="pos") == [ids[6]]
     assert await listed(priority=10) == [ids[3]]
     assert (await listed(sort="priority"))[0] == ids[3]
-    assert await listed(q=f"sku-{t}-4") == [ids[4]]  # a SKU, any case
+    assert await listed(q=f"sku-{t}-4") == [ids[4]]  # a SKU, whole, as typed
+    assert await listed(q=f"SKU-{t.upper()}-") == []  # ... not a part of one
     assert await listed(q=f"buyer1@{t}") == [ids[1]]  # an email
     assert await listed(q=f"1z{t}") == [ids[2]]  # a tracking number, as typed or scanned
     assert await listed(q=f"1Z{t.upper()}"[:-2]) == []  # ... whole: not a part of one
