@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.worker import Worker
 
 from store.keys import create_key
+from tests.api.dashboard_helpers import insert_orders, order_row
 from tests.api.helpers import eventually
 from tests.conftest import Catalog
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM
@@ -241,9 +242,16 @@ async def test_no_session_goes_to_login_and_a_forged_post_is_refused(
     await expect(desk).to_have_url(re.compile(r"/login\?next=/ops"))
     await shot(desk, "login")
     admin = await key(sessions, "admin")
+    # A stuck order in the read model (no workflow behind it), so the page has a row to show.
+    stuck = order_row(f"e2e{uuid.uuid4().hex[:6]}", status="ready_to_pick", stuck=True)
+    await insert_orders(sessions, [stuck])
     await desk.get_by_label("API key").fill(admin)
     await desk.get_by_role("button", name="Sign in").click()
     await expect(desk).to_have_url(re.compile(r"/ops$"))
+    await expect(desk.locator(f'#stuck tr[data-order-id="{stuck.order_id}"]')).to_contain_text(
+        "SLA passed"
+    )
+    await expect(desk.locator("#live-state")).to_have_attribute("data-state", "live")
     await shot(desk, "ops")
     await desk.goto("/floor")
     await shot(desk, "floor")
