@@ -410,3 +410,46 @@ async def test_order_page_renders_with_history_and_neighbours(
             assert (await browser.get(path)).status_code == 200, path
         assert (await browser.get("/static/nope.js")).status_code == 404
         assert (await browser.get("/orders/none-such")).status_code == 404
+
+
+async def test_order_page_forms_move_a_shipment_and_edit_tags_with_an_audit_line(
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    open_shipment: Callable[..., Awaitable[Any]],
+    sessions: Sessions,
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 5}, "NJ": {"0": 5}}, n_products=1)
+    ship = await open_shipment(cat.skus[:1], [1])
+    target = f"{cat.prefix}-NJ"
+    async with sign_in(http, admin) as browser:
+        token = csrf_of((await browser.get(f"/orders/{ship.order_id}")).text)
+        base = f"/orders/{ship.order_id}"
+        r = await browser.post(
+            f"{base}/shipments/{ship.shipment_id}/move",
+            data={"csrf_token": token, "warehouse": target, "qs": "?tag=x"},
+        )
+        assert r.status_code == 303 and "done" in r.headers["location"]
+        assert "tag=x" in r.headers["location"]  # back within the same list
+        again = await browser.post(
+            f"{base}/shipments/{ship.shipment_id}/move",
+            data={"csrf_token": token, "warehouse": target},
+        )
+        assert "refused" in again.headers["location"]
+        for op in ("add", "remove"):
+            r = await browser.post(
+                f"{base}/tags", data={"csrf_token": token, "op": op, "tag": "page-tag"}
+            )
+            assert r.status_code == 303 and "done" in r.headers["location"], r.headers
+        forged = await browser.post(f"{base}/cancel", data={"reason": "x"})
+        assert forged.status_code == 403
+    async with sessions() as s:
+        rows = await read.shipments_of(s, ship.order_id)
+        lines = [e.detail for e in await read.events_of(s, ship.order_id) if e.type == "ops_action"]
+    assert rows[0].warehouse == target
+    assert [(d["action"], d["ok"]) for d in lines] == [
+        ("move_shipment", True),
+        ("move_shipment", False),
+        ("add_tag", True),
+        ("remove_tag", True),
+    ]

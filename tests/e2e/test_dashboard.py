@@ -231,6 +231,19 @@ async def test_staff_see_their_warehouse_only_and_no_ops_actions(
     await desk.goto(f"/orders/{mine}")
     await expect(desk.get_by_role("button", name="Cancel order")).to_have_count(0)
     await expect(desk.get_by_role("button", name="Move shipment")).to_have_count(0)
+    # A scan from a handheld shows on the open order page without reload (pick progress).
+    await expect(desk.locator("#live-state")).to_have_attribute("data-state", "live")
+    picked = desk.locator(f'[data-shipment-id="{mine}-1"] [data-field="picked"]')
+    await expect(picked).to_have_text("0")
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        r = await http.post(
+            f"/api/v1/shipments/{mine}-1/scans",
+            headers={"Authorization": f"Bearer {staff}"},
+            json={"barcode": cat.barcodes[cat.skus[0]], "scan_id": uuid.uuid4().hex},
+        )
+        assert r.status_code == 200, r.text
+    await expect(picked).to_have_text("1", timeout=15_000)
+    await shot(desk, "order-staff-picked")
     response = await desk.goto("/ops")
     assert response is not None and response.status == 403
 
