@@ -453,3 +453,17 @@ async def test_order_page_forms_move_a_shipment_and_edit_tags_with_an_audit_line
         ("add_tag", True),
         ("remove_tag", True),
     ]
+
+
+async def test_every_api_process_hears_every_change(database_url: str, sessions: Sessions) -> None:
+    """Two hubs (what two API processes each run) both get a write made by neither."""
+    async with StreamHub(database_url) as one, StreamHub(database_url) as two:
+        await asyncio.wait_for(one.connected.wait(), 10)
+        await asyncio.wait_for(two.connected.wait(), 10)
+        subs = [one.subscribe(), two.subscribe()]
+        (oid,) = await insert_orders(sessions, [order_row(tag())])
+        for sub in subs:
+            while True:
+                item = await asyncio.wait_for(sub.get(), 10)
+                if isinstance(item, dict) and item.get("order_id") == oid:
+                    break

@@ -280,3 +280,40 @@ async def test_no_session_goes_to_login_and_a_forged_post_is_refused(
         }"""
     )
     assert status == [403, 403]
+
+
+async def test_the_stream_over_http_resumes_from_last_event_id(
+    live_url: str, sessions: Sessions
+) -> None:
+    """The real endpoint: events as text/event-stream, and a reconnect with the header
+    ``Last-Event-ID`` replaying an order written while the client was away."""
+    admin = await key(sessions, "admin")
+    auth = {"Authorization": f"Bearer {admin}"}
+
+    async def frames(headers: dict[str, str], until: str) -> list[tuple[str, str, str]]:
+        seen: list[tuple[str, str, str]] = []
+        async with (
+            httpx.AsyncClient(base_url=live_url, timeout=20) as http,
+            http.stream("GET", "/api/v1/stream", headers={**auth, **headers}) as r,
+        ):
+            assert r.headers["content-type"].startswith("text/event-stream")
+            event, ident = "", ""
+            async for line in r.aiter_lines():
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("id:"):
+                    ident = line[3:].strip()
+                elif line.startswith("data:"):
+                    seen.append((event, ident, line[5:].strip()))
+                    if event == until:
+                        return seen
+        return seen
+
+    (ready,) = await frames({}, "ready")
+    last_id = ready[1]
+    away = order_row(f"e2e{uuid.uuid4().hex[:6]}")
+    await insert_orders(sessions, [away])  # written while no stream is open
+    replayed = await frames({"Last-Event-ID": last_id}, "ready")
+    mine = [i for event, i, data in replayed if event == "order" and away.order_id in data]
+    assert len(mine) == 1 and int(mine[0]) > int(last_id)
+    assert replayed[-1][0] == "ready" and int(replayed[-1][1]) >= int(mine[0])
