@@ -89,6 +89,8 @@ class StreamHub:
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.received = 0
+        #: The LISTEN connection's server process (None while disconnected).
+        self.backend_pid: int | None = None
 
     async def __aenter__(self) -> StreamHub:
         self._task = asyncio.create_task(self._run(), name="stream-hub")
@@ -125,6 +127,7 @@ class StreamHub:
                     self._url, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    self.backend_pid = conn.info.backend_pid
                     self.connected.set()
                     delay = 0.2
                     if not first:
@@ -142,6 +145,7 @@ class StreamHub:
             except Exception:  # Postgres gone: retry, then every stream catches up
                 log.warning("stream listener lost Postgres; reconnecting", exc_info=True)
             self.connected.clear()
+            self.backend_pid = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

@@ -64,6 +64,15 @@ async def test_pages_need_a_session_and_login_sets_a_strict_httponly_cookie(
     assert "secure" not in cookie  # plain http here; https requests get Secure
     assert key not in r.headers["set-cookie"]
     http.cookies.clear()
+    behind_tls = await http.post(
+        "/login", data={"key": key}, headers={"X-Forwarded-Proto": "https"}
+    )
+    assert "secure" in behind_tls.headers["set-cookie"].lower()
+    http.cookies.clear()
+    # A tampered cookie is no session.
+    http.cookies.set("oms_session", "forged.value.sig")
+    assert (await http.get("/")).status_code == 303
+    http.cookies.clear()
 
 
 async def test_forged_posts_without_the_csrf_token_are_refused(
@@ -467,3 +476,24 @@ async def test_every_api_process_hears_every_change(database_url: str, sessions:
                 item = await asyncio.wait_for(sub.get(), 10)
                 if isinstance(item, dict) and item.get("order_id") == oid:
                     break
+
+
+async def test_a_listener_that_loses_postgres_reconnects_and_streams_catch_up(
+    database_url: str, sessions: Sessions
+) -> None:
+    async with StreamHub(database_url) as hub:
+        await asyncio.wait_for(hub.connected.wait(), 10)
+        live = frames(hub, sessions, scope=None, last_event_id=None)
+        assert (await anext(live)).event == "ready"
+        pid = hub.backend_pid
+        async with sessions() as s:
+            await s.execute(select(func.pg_terminate_backend(pid)))
+        # Written while the listener is (or may be) away: the stream replays it from the table.
+        (oid,) = await insert_orders(sessions, [order_row(tag())])
+        while True:
+            frame = await asyncio.wait_for(anext(live), 15)
+            if frame.event == "order" and frame.data["order_id"] == oid:
+                break
+        await asyncio.wait_for(hub.connected.wait(), 10)
+        assert hub.backend_pid not in (None, pid)
+        await live.aclose()
