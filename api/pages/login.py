@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
+from cachetools import TTLCache
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,17 @@ from store.keys import verify_key
 from store.sessions import close_session, open_session
 
 router = APIRouter(include_in_schema=False)
+
+#: Failed sign-ins per client address this process tolerates in ``FAILURE_WINDOW`` seconds
+#: before answering 429: keys are 256-bit random, so this only keeps a script from
+#: hammering the key table (each failure is a database read), per process.
+MAX_FAILURES = 20
+FAILURE_WINDOW = 300
+_failures: TTLCache[str, int] = TTLCache(maxsize=10_000, ttl=FAILURE_WINDOW)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
 def safe_next(target: str | None) -> str:
@@ -42,9 +54,21 @@ async def login(
     key: Annotated[str, Form(max_length=200)],
     next: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
+    who = _client(request)
+    if _failures.get(who, 0) >= MAX_FAILURES:
+        return render(
+            request,
+            "login.html",
+            None,
+            next=safe_next(next),
+            error="Too many failed sign-ins from here; wait a few minutes.",
+            status_code=429,
+            headers={"Retry-After": str(FAILURE_WINDOW)},
+        )
     async with AsyncSession(request.app.state.autocommit) as session:
         principal = await verify_key(session, key.strip())
     if principal is None or principal.role not in PAGE_ROLES:
+        _failures[who] = _failures.get(who, 0) + 1
         error = (
             "That key is not valid (unknown or revoked)."
             if principal is None

@@ -497,3 +497,19 @@ async def test_a_listener_that_loses_postgres_reconnects_and_streams_catch_up(
         await asyncio.wait_for(hub.connected.wait(), 10)
         assert hub.backend_pid not in (None, pid)
         await live.aclose()
+
+
+async def test_repeated_failed_sign_ins_are_slowed_down(
+    http: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    from api.pages import login
+
+    try:
+        for _ in range(login.MAX_FAILURES):
+            assert (await http.post("/login", data={"key": "oms_x.y"})).status_code == 401
+        key = admin["Authorization"].removeprefix("Bearer ")
+        r = await http.post("/login", data={"key": key})
+        assert r.status_code == 429 and "Retry-After" in r.headers
+    finally:
+        login._failures.clear()
+        http.cookies.clear()
