@@ -7,8 +7,9 @@ read or leak it.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from cachetools import TTLCache
 from fastapi import APIRouter, Form, Request
@@ -18,7 +19,13 @@ from starlette.responses import Response
 
 from api.auth import session_principal
 from api.pages.common import PAGE_ROLES, form_of, render
-from api.session import clear_session_cookie, session_id_of, set_session_cookie
+from api.session import (
+    clear_session_cookie,
+    csrf_ok,
+    is_https,
+    session_id_of,
+    set_session_cookie,
+)
 from store.keys import verify_key
 from store.sessions import close_session, open_session
 
@@ -43,9 +50,41 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+LOGIN_COOKIE = "oms_login"
+
+
+def login_page(
+    request: Request, next: str | None, error: str | None, status_code: int = 200, **kw: Any
+) -> Response:
+    """The form, with a fresh sign-in token in a hidden field and in a ``SameSite=Strict``
+    cookie (double submit): a form posted from another site carries no cookie, so it
+    cannot sign a browser in with someone else's key."""
+    token = secrets.token_urlsafe(24)
+    response = render(
+        request,
+        "login.html",
+        None,
+        next=safe_next(next),
+        error=error,
+        login_token=token,
+        status_code=status_code,
+        **kw,
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=is_https(request),
+        path="/login",
+    )
+    return response
+
+
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", None, next=safe_next(next), error=None)
+    return login_page(request, next, None)
 
 
 @router.post("/login")
@@ -53,15 +92,18 @@ async def login(
     request: Request,
     key: Annotated[str, Form(max_length=200)],
     next: Annotated[str | None, Form(max_length=2000)] = None,
+    login_token: Annotated[str | None, Form(max_length=100)] = None,
 ) -> Response:
+    if not csrf_ok(request.cookies.get(LOGIN_COOKIE, ""), login_token):
+        return login_page(
+            request, next, "The sign-in form expired; please sign in again.", status_code=403
+        )
     who = _client(request)
     if _failures.get(who, 0) >= MAX_FAILURES:
-        return render(
+        return login_page(
             request,
-            "login.html",
-            None,
-            next=safe_next(next),
-            error="Too many failed sign-ins from here; wait a few minutes.",
+            next,
+            "Too many failed sign-ins from here; wait a few minutes.",
             status_code=429,
             headers={"Retry-After": str(FAILURE_WINDOW)},
         )
@@ -74,9 +116,7 @@ async def login(
             if principal is None
             else f"A {principal.role} key cannot use the dashboard."
         )
-        return render(
-            request, "login.html", None, next=safe_next(next), error=error, status_code=401
-        )
+        return login_page(request, next, error, status_code=401)
     settings = request.app.state.settings
     async with request.app.state.sessions.begin() as session:
         opened = await open_session(
@@ -84,6 +124,7 @@ async def login(
         )
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(request, response, opened.session_id)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
 

@@ -97,9 +97,18 @@ async def sign_in(
     key = key_header["Authorization"].removeprefix("Bearer ")
     transport = httpx.ASGITransport(app=http._transport.app)  # type: ignore[attr-defined]
     async with httpx.AsyncClient(transport=transport, base_url=str(http.base_url)) as browser:
-        r = await browser.post("/login", data={"key": key, "next": "/"})
+        token = await login_token(browser)
+        r = await browser.post("/login", data={"key": key, "next": "/", "login_token": token})
         assert r.status_code == 303, r.text
         yield browser
+
+
+async def login_token(client: httpx.AsyncClient) -> str:
+    """Open the sign-in form (its cookie lands in ``client``) and return its token."""
+    html = (await client.get("/login")).text
+    marker = 'name="login_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
 
 
 def csrf_of(html: str) -> str:

@@ -31,6 +31,7 @@ from tests.api.dashboard_helpers import (
     csrf_of,
     ids_in,
     insert_orders,
+    login_token,
     order_row,
     sign_in,
 )
@@ -54,20 +55,34 @@ async def test_pages_need_a_session_and_login_sets_a_strict_httponly_cookie(
     for path in ("/", "/floor", "/ops", "/orders/x"):
         r = await http.get(path)
         assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
-    bad = await http.post("/login", data={"key": "oms_nope.nope"})
+    bad = await http.post(
+        "/login", data={"key": "oms_nope.nope", "login_token": await login_token(http)}
+    )
     assert bad.status_code == 401 and "not valid" in bad.text
     key = admin["Authorization"].removeprefix("Bearer ")
-    r = await http.post("/login", data={"key": key, "next": "//evil.example/"})
-    assert r.status_code == 303 and r.headers["location"] == "/"
-    cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=" in cookie
-    assert "secure" not in cookie  # plain http here; https requests get Secure
-    assert key not in r.headers["set-cookie"]
+    # Without the form's token (a form posted from another site): refused, nothing set.
     http.cookies.clear()
-    behind_tls = await http.post(
-        "/login", data={"key": key}, headers={"X-Forwarded-Proto": "https"}
+    forged = await http.post("/login", data={"key": key})
+    assert forged.status_code == 403 and "oms_session" not in forged.headers.get("set-cookie", "")
+    r = await http.post(
+        "/login",
+        data={"key": key, "next": "//evil.example/", "login_token": await login_token(http)},
     )
-    assert "secure" in behind_tls.headers["set-cookie"].lower()
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith("oms_session="))
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert "max-age=" in cookie.lower()
+    assert "secure" not in cookie.lower()  # plain http here; https requests get Secure
+    assert key not in cookie
+    http.cookies.clear()
+    token = await login_token(http)
+    behind_tls = await http.post(
+        "/login", data={"key": key, "login_token": token}, headers={"X-Forwarded-Proto": "https"}
+    )
+    tls_cookie = next(
+        c for c in behind_tls.headers.get_list("set-cookie") if c.startswith("oms_session=")
+    )
+    assert "secure" in tls_cookie.lower()
     http.cookies.clear()
     # A tampered cookie is no session.
     http.cookies.set("oms_session", "forged.value.sig")
@@ -506,10 +521,13 @@ async def test_repeated_failed_sign_ins_are_slowed_down(
 
     login._failures.clear()  # what earlier tests' bad keys counted
     try:
+        token = await login_token(http)
         for _ in range(login.MAX_FAILURES):
-            assert (await http.post("/login", data={"key": "oms_x.y"})).status_code == 401
+            r = await http.post("/login", data={"key": "oms_x.y", "login_token": token})
+            assert r.status_code == 401
+            token = await login_token(http)
         key = admin["Authorization"].removeprefix("Bearer ")
-        r = await http.post("/login", data={"key": key})
+        r = await http.post("/login", data={"key": key, "login_token": token})
         assert r.status_code == 429 and "Retry-After" in r.headers
     finally:
         login._failures.clear()
