@@ -33,6 +33,7 @@ class Filters(BaseModel):
     priority: int | None = Field(default=None, ge=-1000, le=1000)
     stuck: bool | None = None
     channel: str | None = Field(default=None, max_length=64)
+    payment: str | None = Field(default=None, max_length=16)
     q: str | None = Field(default=None, max_length=100)
     since: datetime | None = None
     until: datetime | None = None
@@ -46,6 +47,7 @@ class Filters(BaseModel):
             priority=self.priority,
             stuck=self.stuck,
             channel=self.channel or None,
+            payment=self.payment or None,
             q=(self.q or "").strip() or None,
             since=self.since,
             until=self.until,
@@ -69,6 +71,10 @@ def filter_params(
     priority: Annotated[str | None, Query(description="minimum priority", max_length=6)] = None,
     stuck: Annotated[str | None, Query(description="true or false", max_length=5)] = None,
     channel: Annotated[str | None, Query(max_length=64)] = None,
+    payment: Annotated[
+        str | None,
+        Query(max_length=16, description="pending, paid, captured, refunded, voided"),
+    ] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     since: Annotated[str | None, Query(description="created at or after", max_length=40)] = None,
     until: Annotated[str | None, Query(description="created before", max_length=40)] = None,
@@ -83,6 +89,7 @@ def filter_params(
         "priority": priority,
         "stuck": stuck,
         "channel": channel,
+        "payment": payment,
         "q": q,
         "since": since,
         "until": until,

@@ -41,6 +41,8 @@ SEARCH = literal_column(f"({SEARCH_SQL})", String)
 #: matched whole, by containment. (SKUs share prefixes across a catalog, so their trigrams
 #: would match nearly every order and make the trigram index useless for them.)
 LINES = literal_column("(orders.summary -> 'lines')", JSONB)
+#: The payment state the workflow last wrote (pending, paid, captured, refunded, voided).
+PAYMENT = literal_column("(orders.summary ->> 'payment')", String)
 
 SORTS = ("newest", "priority")
 
@@ -74,6 +76,7 @@ class OrderFilter:
     priority: int | None = None
     stuck: bool | None = None
     channel: str | None = None
+    payment: str | None = None
     q: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -111,6 +114,8 @@ def _filtered(query: Select[Any], f: OrderFilter, tracked: list[str] | None = No
         query = query.where(OrderRow.stuck.is_(f.stuck))
     if f.channel:
         query = query.where(OrderRow.channel == f.channel)
+    if f.payment:
+        query = query.where(PAYMENT.op("=")(f.payment))
     if f.since is not None:
         query = query.where(OrderRow.created_at >= f.since)
     if f.until is not None:

@@ -133,6 +133,7 @@ async def test_filters_free_text_priority_sort_and_keyset_pages(
     rows = [order_row(t, n=i, skus=(f"SKU-{t.upper()}-{i}",)) for i in range(7)]
     rows[3].priority, rows[3].status, rows[5].stuck = 50, "on_hold", True
     rows[6].channel = "pos"
+    rows[1].summary = {**rows[1].summary, "payment": "captured"}
     ids = await insert_orders(sessions, rows)
     await add_shipment(sessions, ids[2], "WH-X", tracking=f"1Z{t.upper()}")
 
@@ -145,6 +146,7 @@ async def test_filters_free_text_priority_sort_and_keyset_pages(
     assert await listed(status="on_hold") == [ids[3]]
     assert await listed(stuck="true") == [ids[5]]
     assert await listed(channel="pos") == [ids[6]]
+    assert await listed(payment="captured") == [ids[1]]
     assert await listed(priority=10) == [ids[3]]
     assert (await listed(sort="priority"))[0] == ids[3]
     assert await listed(q=f"sku-{t}-4") == [ids[4]]  # a SKU, whole, as typed
