@@ -135,9 +135,15 @@
     source.addEventListener("reset", () => { refreshRows(); refreshCounts(); refreshMain(); });
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) {
-        // The browser gave up (e.g. the session ended or the server said no): retry ourselves.
+        // The browser gave up: the server said no (session ended?) or is down. Find out.
         setState("offline", "offline — retrying");
-        setTimeout(connect, 3000);
+        setTimeout(async () => {
+          try {
+            const r = await fetch("/api/v1/orders/counts", { credentials: "same-origin" });
+            if (r.status === 401) { location.reload(); return; } // to /login
+          } catch (e) { /* still down: try the stream again */ }
+          connect();
+        }, 3000);
       } else {
         setState("reconnecting", "reconnecting…");
       }
