@@ -44,6 +44,11 @@ bench-stock: $(STAMP)
 	$(BIN)/python -m bench.reservations
 	$(BIN)/python -m bench.routing
 
+## bench-dashboard: the dashboard's reads and the SSE fan-out at 10k and 1M orders (bench/RESULTS.md)
+.PHONY: bench-dashboard
+bench-dashboard: $(STAMP)
+	$(BIN)/python -m bench.dashboard
+
 ## clean: remove the venv, caches and build output (keeps .oms/, the dev stack's data)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -18,11 +18,15 @@ from temporalio.client import Client
 from api import problems
 from api.auth import KeyCache
 from api.metrics import RequestMetrics
+from api.pages import common as pages_common
+from api.pages import dashboard, floor, login, order
 from api.pages import scan as scan_page
 from api.routers import (
+    bulk,
     carriers,
     catalog,
     channels,
+    export,
     inventory,
     keys,
     low_stock,
@@ -31,10 +35,14 @@ from api.routers import (
     routing,
     sandbox_shopify,
     shipments,
+    stream,
     tags,
     templates,
+    views,
     webhooks,
 )
+from api.session import CookieSigner, session_secret
+from api.stream import StreamHub
 from oms.heap import freeze_startup_objects
 from oms.settings import Settings, get_settings
 from oms.temporal import connect
@@ -90,9 +98,12 @@ def create_app(
         app.state.temporal = temporal
         await _seed_tag_rules(app)
         try:
-            async with ScanStore.open(
-                db.url.render_as_string(hide_password=False), size=settings.db_pool_size
-            ) as app.state.scans:
+            async with (
+                ScanStore.open(
+                    db.url.render_as_string(hide_password=False), size=settings.db_pool_size
+                ) as app.state.scans,
+                StreamHub(db.url.render_as_string(hide_password=False)) as app.state.stream_hub,
+            ):
                 if own_engine and client is None:
                     # Serving as its own process (uvicorn's factory). An app handed its
                     # connections is embedded (tests) and must not freeze its host's heap.
@@ -110,7 +121,14 @@ def create_app(
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache(settings.key_cache_seconds)
+    app.state.cookie_signer = CookieSigner(
+        session_secret(settings), int(settings.session_hours * 3600)
+    )
     problems.install(app)
+    app.add_exception_handler(problems.Problem, pages_common.problem_page)
+    # Before ``orders``: its ``/{order_id}`` routes would otherwise see ``bulk`` as an id.
+    for module in (bulk, export, views, stream):
+        app.include_router(module.router)
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
         app.include_router(module.router)
     app.include_router(tags.router)
@@ -118,5 +136,7 @@ def create_app(
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
     app.include_router(scan_page.router)
+    for page in (login, dashboard, order, floor):  # the dashboard's pages (cookie session)
+        app.include_router(page.router)
     app.add_middleware(RequestMetrics)
     return app

@@ -12,11 +12,13 @@ from typing import Annotated
 
 from cachetools import TTLCache
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.deps import Autocommit
 from api.problems import Problem
+from api.session import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_ok, session_id_of
 from store.keys import Principal, hash_key, verify_key
+from store.sessions import resolve_session
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -63,8 +65,29 @@ def key_cache(request: Request) -> KeyCache:
     return cache
 
 
+async def session_principal(request: Request, db: AsyncEngine) -> Principal | None:
+    """The key behind the request's dashboard session cookie, or None.
+
+    Sets ``request.state.csrf_token`` (the session's token) for pages to embed.
+    """
+    session_id = session_id_of(request)
+    if session_id is None:
+        return None
+    async with AsyncSession(db) as session:
+        found = await resolve_session(session, session_id)
+    if found is None:
+        return None
+    request.state.csrf_token = found.csrf_token
+    principal = Principal(found.key_id, found.role, found.warehouse, found.name)
+    request.state.principal = principal
+    return principal
+
+
 async def current_principal(request: Request, db: Autocommit) -> Principal:
     """The verified caller; 401 if the key is missing, unknown or revoked.
+
+    A Bearer key, or else the dashboard's session cookie; a state-changing request on the
+    cookie must carry the session's CSRF token in ``X-CSRF-Token`` (403 otherwise).
 
     The key is read in autocommit on a connection given back at once: a request that goes
     on to wait for a workflow holds no pooled connection for its key.
@@ -72,6 +95,15 @@ async def current_principal(request: Request, db: Autocommit) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
+    if not header and COOKIE in request.cookies:
+        principal = await session_principal(request, db)
+        if principal is None:
+            raise Problem(401, "the session has ended", reason="unauthenticated")
+        if request.method not in SAFE_METHODS and not csrf_ok(
+            request.state.csrf_token, request.headers.get(CSRF_HEADER)
+        ):
+            raise Problem(403, "missing or wrong CSRF token", reason="csrf")
+        return principal
     if scheme.lower() != "bearer" or not token:
         raise Problem(401, "missing bearer key", reason="unauthenticated", headers=_CHALLENGE)
     cache = key_cache(request)
@@ -104,6 +136,12 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+def scope_of(principal: Principal) -> str | None:
+    """The warehouse a key is confined to (staff), else None: lists, counts, exports and
+    streams apply it server-side, whatever the request asks for."""
+    return principal.warehouse if principal.role == "staff" else None
 
 
 def ensure_warehouse(principal: Principal, warehouse: str) -> None:

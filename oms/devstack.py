@@ -522,6 +522,7 @@ class DevStack:
             "",
             f"  API          {self.api_url}",
             f"  API docs     {self.api_url}/docs",
+            f"  Dashboard    {self.api_url}/   (sign in with the admin key below)",
             f"  Temporal UI  http://{host}:{s.temporal_ui_port}"
             f"   (namespace {s.temporal_namespace}, gRPC {s.temporal_address})",
             f"  Admin key    {self.admin_key}",

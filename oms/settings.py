@@ -79,10 +79,22 @@ class Settings(BaseSettings):
     #: The API's base URL as the worker reaches it (the seeded Shopify channel points at
     #: the API's sandbox Shopify endpoint). Unset: http://OMS_API_HOST:OMS_API_PORT.
     api_url: str | None = Field(default=None, alias="OMS_API_URL")
+    #: Signs the dashboard's session cookies. Every API process must share it; unset, a
+    #: random one is created once under OMS_DATA_DIR (``session.secret``) and reused.
+    session_secret: str | None = Field(default=None, alias="OMS_SESSION_SECRET")
+    #: How long a dashboard sign-in lasts.
+    session_hours: float = Field(default=12.0, gt=0, alias="OMS_SESSION_HOURS")
+    #: Where engineers open an order's workflow; unset: http://127.0.0.1:OMS_TEMPORAL_UI_PORT.
+    temporal_ui_url: str | None = Field(default=None, alias="OMS_TEMPORAL_UI_URL")
 
     @property
     def temporal_port(self) -> int:
         return int(self.temporal_address.rsplit(":", 1)[1])
+
+    @property
+    def temporal_ui_base(self) -> str:
+        base = self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}"
+        return f"{base.rstrip('/')}/namespaces/{self.temporal_namespace}"
 
     @property
     def api_base_url(self) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -267,6 +268,30 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class DashboardSession(Base):
+    """A signed-in browser. The cookie carries a signed random id whose hash is the key
+    here, never the API key; deleting the row (sign out) ends it on every API process."""
+
+    __tablename__ = "dashboard_sessions"
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _now()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SavedView(Base):
+    """A named filter set of one key; ``shared`` (admins only) shows it to every key."""
+
+    __tablename__ = "saved_views"
+    view_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    filters: Mapped[dict[str, Any]] = mapped_column()
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = _now()
+
+
 class OrderIntake(Base):
     """One row per order ever accepted: maps channel ids and idempotency keys to order ids."""
 
@@ -301,6 +326,12 @@ class OrderRow(Base):
         Index("ix_orders_created_keyset", "created_at", "order_id"),
         Index("ix_orders_status", "status"),
         Index("ix_orders_tags", "tags", postgresql_using="gin"),
+        Index("ix_orders_status_keyset", "status", "created_at", "order_id"),
+        Index("ix_orders_priority_keyset", "priority", "created_at", "order_id"),
+        Index("ix_orders_stuck", "updated_at", postgresql_where=text("stuck")),
+        Index("ix_orders_stream_seq", "stream_seq"),
+        # ix_orders_search (pg_trgm GIN over store.orders.SEARCH_SQL) and ix_orders_line_skus
+        # (GIN over summary -> 'lines') live in migration 0005: expression indexes.
     )
     order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -318,11 +349,17 @@ class OrderRow(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Stamped from ``order_stream_seq`` by a trigger on every write: the live stream's
+    #: event id, so ``Last-Event-ID`` resumes by reading the rows written since.
+    stream_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ShipmentRow(Base):
     __tablename__ = "shipments"
-    __table_args__ = (Index("ix_shipments_wh_status", "warehouse", "status"),)
+    __table_args__ = (
+        Index("ix_shipments_wh_status", "warehouse", "status"),
+        Index("ix_shipments_tracking_number", "tracking_number"),
+    )
     shipment_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(80), index=True)
     version: Mapped[int] = mapped_column(Integer)
@@ -350,6 +387,16 @@ class OrderEventRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     type: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OrderStatusCount(Base):
+    """Orders per status, kept by a trigger on ``orders`` (16 shards per status, so
+    concurrent writers rarely queue on one row); the dashboard's tab counts sum them."""
+
+    __tablename__ = "order_status_counts"
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard_no: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
 
 
 class ScanEvent(Base):

@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from temporalio.client import WorkflowQueryFailedError
 
-from api import intake
-from api.auth import Floor, Intake, Ops, Reader
+from api import actions, intake
+from api.auth import Floor, Intake, Ops, Reader, scope_of
 from api.deps import AppSettings, Session, Temporal
+from api.filters import FilterParams
 from api.history import timeline
 from api.problems import Problem, problem_responses
 from api.schemas import (
@@ -62,7 +63,7 @@ from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
 from store.keys import Principal
-from store.tables import OrderIntake, ShipmentRow
+from store.tables import OrderIntake, OrderRow, ShipmentRow
 from workflows import names
 from workflows.order import OrderWorkflow
 
@@ -187,50 +188,45 @@ async def create_order(
 @router.get("", response_model=OrderPage, responses=problem_responses(422))
 async def list_orders(
     session: Session,
-    _: Reader,
-    status: OrderStatus | None = None,
-    tag: str | None = None,
-    warehouse: str | None = None,
-    priority: Annotated[int | None, Query(description="minimum priority")] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    who: Reader,
+    filters: FilterParams,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> OrderPage:
-    f = read.OrderFilter(
-        status=status.value if status else None,
-        tag=tag,
-        warehouse=warehouse,
-        priority=priority,
-        q=q,
-    )
+    """Newest first (``sort=priority``: highest priority first); a staff key sees only
+    orders shipping from its warehouse."""
     try:
-        rows, next_cursor = await read.list_orders(session, f, limit=limit, cursor=cursor)
+        rows, next_cursor = await read.list_orders(
+            session,
+            filters.to_filter(who),
+            limit=limit,
+            cursor=cursor,
+            sort=filters.sort or "newest",
+        )
     except read.BadCursor as exc:
         raise Problem(422, str(exc), reason="bad_cursor") from exc
-    return OrderPage(
-        items=[
-            OrderSummary(
-                order_id=r.order_id,
-                name=r.name,
-                status=r.status,
-                tags=list(r.tags),
-                priority=r.priority,
-                warehouses=list(r.warehouses),
-                total=r.total,
-                currency=r.currency,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                stuck=r.stuck,
-            )
-            for r in rows
-        ],
-        next_cursor=next_cursor,
+    return OrderPage(items=[summary_of(r) for r in rows], next_cursor=next_cursor)
+
+
+def summary_of(r: OrderRow) -> OrderSummary:
+    return OrderSummary(
+        order_id=r.order_id,
+        name=r.name,
+        status=r.status,
+        tags=list(r.tags),
+        priority=r.priority,
+        warehouses=list(r.warehouses),
+        total=r.total,
+        currency=r.currency,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        stuck=r.stuck,
     )
 
 
 @router.get("/counts", response_model=dict[str, int])
-async def counts(session: Session, _: Reader) -> dict[str, int]:
-    found = await read.status_counts(session)
+async def counts(session: Session, who: Reader) -> dict[str, int]:
+    found = await read.status_counts(session, scope_of(who))
     return {s.value: found.get(s.value, 0) for s in OrderStatus} | found
 
 
@@ -394,6 +390,15 @@ async def _timeline(
 # --- acting -------------------------------------------------------------------------------
 
 
+async def _audit(
+    session: Session, who: Principal, order_id: str, action: str, **extra: Any
+) -> None:
+    """Who did it, on the order's timeline (the workflow's event says what happened)."""
+    await session.rollback()  # whatever the handler read before the Update
+    actions.record(session, who, order_id, action, **extra)
+    await session.commit()
+
+
 T = TypeVar("T")
 
 
@@ -435,13 +440,14 @@ async def _closed_order_status(session: Session, order_id: str) -> str:
 
 @router.post("/{order_id}/cancel", response_model=CancelOut, responses=problem_responses(404, 409))
 async def cancel(
-    order_id: str, body: CancelIn, session: Session, client: Temporal, _: Ops
+    order_id: str, body: CancelIn, session: Session, client: Temporal, who: Ops
 ) -> CancelOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     result = await _order_update(
         handle.execute_update(OrderWorkflow.cancel, CancelInput(reason=body.reason))
     )
     if result is not None:
+        await _audit(session, who, order_id, "cancel", cancel_reason=body.reason)
         return CancelOut(order_id=result.order_id, status=result.status)
     # The workflow has finished: answer from what it left behind.
     status = await _closed_order_status(session, order_id)
@@ -458,7 +464,7 @@ async def cancel(
     responses=problem_responses(404, 409),
 )
 async def place_hold(
-    order_id: str, body: HoldIn, session: Session, client: Temporal, _: Ops
+    order_id: str, body: HoldIn, session: Session, client: Temporal, who: Ops
 ) -> HoldOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     placed = await _order_update(
@@ -467,6 +473,7 @@ async def place_hold(
         )
     )
     if placed is not None:
+        await _audit(session, who, order_id, "place_hold", hold_id=placed.hold_id)
         return HoldOut(hold_id=placed.hold_id)
     status = await _closed_order_status(session, order_id)
     raise Problem(409, f"an order that is {status} cannot be held", reason="not_holdable")
@@ -478,7 +485,7 @@ async def place_hold(
     responses=problem_responses(404, 409),
 )
 async def release_hold(
-    order_id: str, hold_id: str, session: Session, client: Temporal, _: Ops
+    order_id: str, hold_id: str, session: Session, client: Temporal, who: Ops
 ) -> ReleaseOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     state = await _order_update(
@@ -488,6 +495,7 @@ async def release_hold(
         not_found_reasons=frozenset({"hold_not_found"}),
     )
     if state is not None:
+        await _audit(session, who, order_id, "release_hold", hold_id=hold_id)
         status = await _with_floor(session, order_id, state.status)
         return ReleaseOut(order_id=order_id, hold_id=hold_id, status=status, holds=state.holds)
     await _closed_order_status(session, order_id)
@@ -518,6 +526,10 @@ async def _change_tags(
     if state is None:
         status = await _closed_order_status(session, order_id)
         raise Problem(409, f"an order that is {status} is closed", reason="order_closed")
+    for tag in change.add:
+        await _audit(session, who, order_id, "add_tag", tag=tag)
+    for tag in change.remove:
+        await _audit(session, who, order_id, "remove_tag", tag=tag)
     return TagsOut(order_id=order_id, tags=state.tags)
 
 

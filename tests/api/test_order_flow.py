@@ -196,18 +196,18 @@ async def test_pick_pack_track(
         f"/api/v1/orders/{order_id}/history", headers=admin, params={"include": "shipments"}
     )
     assert whole.status_code == 200
-    body = whole.json()
-    assert [e["summary"] for e in body["events"]] == [e["summary"] for e in hist.json()["events"]]
-    (child,) = body["shipments"]
+    story = whole.json()
+    assert [e["summary"] for e in story["events"]] == [e["summary"] for e in hist.json()["events"]]
+    (child,) = story["shipments"]
     assert child["shipment_id"] == f"{order_id}-1"
     assert child["workflow_id"] == f"ful-{order_id}-1" and child["run_id"]
     child_summaries = " ".join(e["summary"] for e in child["events"])
     assert "update scan accepted" in child_summaries and "activity buy_label" in child_summaries
     assert child["events"][-1]["type"] == "workflow_execution_completed"
-    bad = await http.get(
+    unknown = await http.get(
         f"/api/v1/orders/{order_id}/history", headers=admin, params={"include": "everything"}
     )
-    assert bad.status_code == 422
+    assert unknown.status_code == 422
 
     listed = await http.get("/api/v1/orders", headers=admin, params={"q": order_id})
     assert [o["order_id"] for o in listed.json()["items"]] == [order_id]
