@@ -17,7 +17,9 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -82,6 +85,61 @@ async def scratch_sessions(
             await engine.dispose()
 
 
+@dataclass
+class Stack:
+    """An API and a worker of their own, on a database of their own and a task queue of
+    their own: for tests that need the demo catalog, which must not reach the shared
+    database (its warehouses would take part in other tests' routing, its Shopify channel
+    would be synced by any worker that starts the standing workflows)."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
+    app: Any
+
+
+@contextlib.asynccontextmanager
+async def isolated_stack(
+    server_url: str, client: Client, settings: Settings, prefix: str
+) -> AsyncIterator[Stack]:
+    """:class:`Stack` on a :func:`scratch_database`; its worker runs while it is open."""
+    from api.app import create_app
+
+    with scratch_database(server_url, f"oms_{prefix}") as url:
+        engine = create_engine(url, pool_size=10)
+        try:
+            own = settings.model_copy(
+                update={"database_url": url, "task_queue": f"oms-{prefix}-{uuid.uuid4().hex[:8]}"}
+            )
+            sessions = sessionmaker(engine)
+            worker = build_worker(
+                client,
+                sessions,
+                own,
+                behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
+            )
+            try:
+                async with worker:
+                    app = create_app(own, client=client, engine=engine)
+                    async with app.router.lifespan_context(app):
+                        yield Stack(own, sessions, engine, app)
+            finally:
+                await terminate_running(client, own.task_queue)
+        finally:
+            await engine.dispose()
+
+
+async def terminate_running(client: Client, task_queue: str) -> list[str]:
+    """Terminate every workflow still running on ``task_queue`` (a queue a test owned and
+    nobody serves once it ends); returns their ids."""
+    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    ids = [w.id async for w in client.list_workflows(query)]
+    for workflow_id in ids:
+        with contextlib.suppress(RPCError):
+            await client.get_workflow_handle(workflow_id).terminate(reason="test over")
+    return ids
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     base = os.environ.get("OMS_TEST_DATABASE_URL")
@@ -135,12 +193,43 @@ def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
     )
 
 
+class PinnableClock:
+    """The session worker's "now" for routing and daily capacity: the real time unless a
+    test pins it (so a test about today's counters or a cut-off never straddles midnight)."""
+
+    def __init__(self) -> None:
+        self.pinned: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.pinned if self.pinned is not None else datetime.now(UTC)
+
+    @contextlib.contextmanager
+    def pin(self, at: datetime) -> Iterator[datetime]:
+        self.pinned = at
+        try:
+            yield at
+        finally:
+            self.pinned = None
+
+
+@pytest.fixture(scope="session")
+def clock() -> PinnableClock:
+    return PinnableClock()
+
+
 @pytest.fixture(scope="session")
 async def worker(
-    client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: PinnableClock,
 ) -> AsyncIterator[Worker]:
     w = build_worker(
-        client, sessions, settings, behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0)
+        client,
+        sessions,
+        settings,
+        behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
+        clock=clock.now,
     )
     task = asyncio.create_task(w.run())
     yield w
