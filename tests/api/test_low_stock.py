@@ -3,7 +3,8 @@ on the way back), raised by the watch workflow from the outbox, and the gauges."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import BigInteger, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from oms.background import start_low_stock_watch
 from oms.settings import Settings
@@ -19,11 +21,25 @@ from store.low_stock import WATCH_CONSUMER, events_for
 from store.tables import InventoryOutbox, OutboxCursor
 from tests.api.helpers import eventually
 from tests.conftest import Catalog
+from workflows import names
 
 
-@pytest.fixture(scope="session")
-async def low_stock_watch(worker: Any, client: Client, settings: Settings) -> None:
-    await start_low_stock_watch(client, settings)  # on the session worker's queue
+@pytest.fixture(scope="module")
+async def low_stock_watch(worker: Any, client: Client, settings: Settings) -> AsyncIterator[None]:
+    """The watch on the session worker's queue, started here and stopped afterwards.
+
+    A run already there may be one an earlier test left on a queue nobody serves any more
+    (starting with ``USE_EXISTING`` would keep it, and the test would wait forever): it is
+    replaced."""
+    handle = client.get_workflow_handle(names.LOW_STOCK_WATCH_WORKFLOW_ID)
+    with contextlib.suppress(RPCError):  # none running
+        await handle.terminate(reason="replaced by the low-stock tests' own")
+    await start_low_stock_watch(client, settings)
+    desc = await handle.describe()
+    assert desc.task_queue == settings.task_queue
+    yield
+    with contextlib.suppress(RPCError):
+        await handle.terminate(reason="low-stock tests over")
 
 
 async def adjust(
