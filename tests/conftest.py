@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
@@ -42,6 +42,44 @@ from store.tables import Product, ProductBarcode, Warehouse
 from workers.worker import build_worker
 
 TEST_TASK_QUEUE = "oms-test"
+
+
+#: The prefix of every skip for a missing system tool (see :func:`missing_tool`).
+MISSING_TOOL = "missing system tool"
+
+
+def missing_tool(tool: str, package: str, *, module: bool = False) -> NoReturn:
+    """Skip a test (or, ``module=True``, a module) that needs ``tool``; with ``CI`` set,
+    fail instead, naming the install command: a CI run must be a full one."""
+    install = f"apt-get install -y {package}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{tool} is not installed and CI is set: {install}", pytrace=False)
+    pytest.skip(f"{MISSING_TOOL} {tool}: {install} (.ci/run does)", allow_module_level=module)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Say loudly what a run left out for a missing tool, and how to reproduce its order."""
+    missing: dict[str, int] = {}
+    reports = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        if MISSING_TOOL in reason:
+            tool = reason.split(MISSING_TOOL, 1)[1].split(":", 1)[0].strip()
+            missing[tool] = missing.get(tool, 0) + 1
+            reports.append(report)
+    if missing:
+        # Counted again in the final line ("3 skipped, 3 not run: missing tools in 1.0s").
+        terminalreporter.stats.setdefault("NOT RUN: missing tools", []).extend(reports)
+        what = ", ".join(f"{tool} ({n} skipped)" for tool, n in sorted(missing.items()))
+        terminalreporter.write_sep(
+            "!", f"NOT A FULL RUN: tests skipped for missing tools: {what}", red=True, bold=True
+        )
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and isinstance(seed, int):
+        terminalreporter.write_line(
+            f"random order seed {seed}: reproduce with pytest -p randomly --randomly-seed={seed}"
+        )
 
 
 def venv_binary(name: str) -> str:

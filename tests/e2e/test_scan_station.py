@@ -20,12 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from oms.seed import PRODUCTS
 from store.tables import ScanEvent, ShipmentRow
 from tests.api.helpers import eventually
+from tests.conftest import missing_tool
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, SampleShipment
 
 if not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(
-        f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)", allow_module_level=True
-    )
+    missing_tool(str(CHROMIUM), "chromium", module=True)
 playwright = pytest.importorskip("playwright.async_api", reason="pip install -e '.[dev]'")
 expect = playwright.expect
 
