@@ -48,13 +48,13 @@ TEST_TASK_QUEUE = "oms-test"
 MISSING_TOOL = "missing system tool"
 
 
-def missing_tool(tool: str, package: str, *, module: bool = False) -> NoReturn:
-    """Skip a test (or, ``module=True``, a module) that needs ``tool``; with ``CI`` set,
-    fail instead, naming the install command: a CI run must be a full one."""
+def missing_tool(tool: str, package: str) -> NoReturn:
+    """Skip a test that needs ``tool``; with ``CI`` set, fail it instead, naming the install
+    command: a CI run must be a full one."""
     install = f"apt-get install -y {package}"
     if os.environ.get("CI"):
         pytest.fail(f"{tool} is not installed and CI is set: {install}", pytrace=False)
-    pytest.skip(f"{MISSING_TOOL} {tool}: {install} (.ci/run does)", allow_module_level=module)
+    pytest.skip(f"{MISSING_TOOL} {tool}: {install} (.ci/run does)")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
