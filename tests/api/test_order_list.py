@@ -70,6 +70,7 @@ async def every_page(
         extra = {"cursor": cursor} if cursor else {}
         ids, cursor = await listed(http, headers, **params, **extra)
         pages += 1
+        assert pages <= 100, "the cursor does not move on"
         seen += ids
         if cursor is None:
             return seen, pages
@@ -154,6 +155,7 @@ async def test_paging_is_stable_while_orders_arrive(
             extra = {"cursor": cursor} if cursor else {}
             ids, cursor = await listed(http, ops, limit=4, **extra)
             seen += ids
+            assert len(seen) <= 1000, "the cursor does not move on"
             await asyncio.sleep(0.01)
             if cursor is None:
                 break

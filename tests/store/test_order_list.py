@@ -19,6 +19,8 @@ from tests.conftest import scratch_sessions
 from tests.order_rows import BAD_CURSORS, T0, newest_first, order_row
 
 Sessions = async_sessionmaker[AsyncSession]
+#: More pages than any test here has: a cursor that stops moving fails instead of hanging.
+MAX_PAGES = 100
 
 
 async def all_pages(sessions: Sessions, f: orders.OrderFilter, limit: int) -> tuple[list[str], int]:
@@ -30,6 +32,7 @@ async def all_pages(sessions: Sessions, f: orders.OrderFilter, limit: int) -> tu
         async with sessions() as s:
             rows, cursor = await orders.list_orders(s, f, limit=limit, cursor=cursor)
         pages += 1
+        assert pages <= MAX_PAGES, "the cursor does not move on"
         assert len(rows) <= limit
         seen += [r.order_id for r in rows]
         if cursor is None:
@@ -125,6 +128,7 @@ async def test_rows_inserted_while_paging_neither_shift_nor_repeat(db: Sessions)
         async with db() as s:
             page, cursor = await orders.list_orders(s, f, limit=4, cursor=cursor)
         seen += [r.order_id for r in page]
+        assert len(seen) <= 100, "the cursor does not move on"
     assert len(seen) == len(set(seen))  # no repeats
     assert seen == [
         "o-09",
