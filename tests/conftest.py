@@ -243,11 +243,11 @@ class PinnableClock:
 
     @contextlib.contextmanager
     def pin(self, at: datetime) -> Iterator[datetime]:
-        self.pinned = at
+        before, self.pinned = self.pinned, at
         try:
             yield at
         finally:
-            self.pinned = None
+            self.pinned = before
 
 
 @pytest.fixture(scope="session")
