@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -46,9 +47,19 @@ def decision_of(version: int, outcome: RoutingOutcome, extra: list[str]) -> Rout
     )
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class StockActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """``clock`` is what routing and the daily capacity counters take as "now" (a test
+    pins it to a time of day instead of depending on when it runs)."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime] = utc_now
+    ) -> None:
         self.sessions = sessions
+        self.clock = clock
 
     @activity.defn(name=names.ALLOCATE_STOCK)
     async def allocate_stock(self, req: AllocationRequest) -> AllocationResult:
@@ -80,7 +91,7 @@ class StockActivities:
             notes.append("not in the catalog: " + ", ".join(unknown))
         version, outcome = 0, RoutingOutcome()
         for _ in range(ROUTING_ATTEMPTS):
-            now = datetime.now(UTC)
+            now = self.clock()
             async with self.sessions() as session:
                 routed = await allocation.decide(session, req, now)
             version, outcome = routed.version, routed.outcome
@@ -193,7 +204,7 @@ class StockActivities:
         at the new one, re-checking its stock and capacity); if anything is short, nothing
         changes. Idempotent: rows already at the target are left alone.
         """
-        now = datetime.now(UTC)
+        now = self.clock()
         try:
             async with self.sessions.begin() as session:
                 rows = (

@@ -17,7 +17,9 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 import psycopg
 import pytest
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -39,6 +42,44 @@ from store.tables import Product, ProductBarcode, Warehouse
 from workers.worker import build_worker
 
 TEST_TASK_QUEUE = "oms-test"
+
+
+#: The prefix of every skip for a missing system tool (see :func:`missing_tool`).
+MISSING_TOOL = "missing system tool"
+
+
+def missing_tool(tool: str, package: str) -> NoReturn:
+    """Skip a test that needs ``tool``; with ``CI`` set, fail it instead, naming the install
+    command: a CI run must be a full one."""
+    install = f"apt-get install -y {package}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{tool} is not installed and CI is set: {install}", pytrace=False)
+    pytest.skip(f"{MISSING_TOOL} {tool}: {install} (.ci/run does)")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Say loudly what a run left out for a missing tool, and how to reproduce its order."""
+    missing: dict[str, int] = {}
+    reports = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        if MISSING_TOOL in reason:
+            tool = reason.split(MISSING_TOOL, 1)[1].split(":", 1)[0].strip()
+            missing[tool] = missing.get(tool, 0) + 1
+            reports.append(report)
+    if missing:
+        # Counted again in the final line ("3 skipped, 3 not run: missing tools in 1.0s").
+        terminalreporter.stats.setdefault("NOT RUN: missing tools", []).extend(reports)
+        what = ", ".join(f"{tool} ({n} skipped)" for tool, n in sorted(missing.items()))
+        terminalreporter.write_sep(
+            "!", f"NOT A FULL RUN: tests skipped for missing tools: {what}", red=True, bold=True
+        )
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and isinstance(seed, int):
+        terminalreporter.write_line(
+            f"random order seed {seed}: reproduce with pytest -p randomly --randomly-seed={seed}"
+        )
 
 
 def venv_binary(name: str) -> str:
@@ -80,6 +121,61 @@ async def scratch_sessions(
             yield sessionmaker(engine)
         finally:
             await engine.dispose()
+
+
+@dataclass
+class Stack:
+    """An API and a worker of their own, on a database of their own and a task queue of
+    their own: for tests that need the demo catalog, which must not reach the shared
+    database (its warehouses would take part in other tests' routing, its Shopify channel
+    would be synced by any worker that starts the standing workflows)."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
+    app: Any
+
+
+@contextlib.asynccontextmanager
+async def isolated_stack(
+    server_url: str, client: Client, settings: Settings, prefix: str
+) -> AsyncIterator[Stack]:
+    """:class:`Stack` on a :func:`scratch_database`; its worker runs while it is open."""
+    from api.app import create_app
+
+    with scratch_database(server_url, f"oms_{prefix}") as url:
+        engine = create_engine(url, pool_size=10)
+        try:
+            own = settings.model_copy(
+                update={"database_url": url, "task_queue": f"oms-{prefix}-{uuid.uuid4().hex[:8]}"}
+            )
+            sessions = sessionmaker(engine)
+            worker = build_worker(
+                client,
+                sessions,
+                own,
+                behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
+            )
+            try:
+                async with worker:
+                    app = create_app(own, client=client, engine=engine)
+                    async with app.router.lifespan_context(app):
+                        yield Stack(own, sessions, engine, app)
+            finally:
+                await terminate_running(client, own.task_queue)
+        finally:
+            await engine.dispose()
+
+
+async def terminate_running(client: Client, task_queue: str) -> list[str]:
+    """Terminate every workflow still running on ``task_queue`` (a queue a test owned and
+    nobody serves once it ends); returns their ids."""
+    query = f"TaskQueue = '{task_queue}' AND ExecutionStatus = 'Running'"
+    ids = [w.id async for w in client.list_workflows(query)]
+    for workflow_id in ids:
+        with contextlib.suppress(RPCError):
+            await client.get_workflow_handle(workflow_id).terminate(reason="test over")
+    return ids
 
 
 @pytest.fixture(scope="session")
@@ -135,12 +231,43 @@ def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
     )
 
 
+class PinnableClock:
+    """The session worker's "now" for routing and daily capacity: the real time unless a
+    test pins it (so a test about today's counters or a cut-off never straddles midnight)."""
+
+    def __init__(self) -> None:
+        self.pinned: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.pinned if self.pinned is not None else datetime.now(UTC)
+
+    @contextlib.contextmanager
+    def pin(self, at: datetime) -> Iterator[datetime]:
+        before, self.pinned = self.pinned, at
+        try:
+            yield at
+        finally:
+            self.pinned = before
+
+
+@pytest.fixture(scope="session")
+def clock() -> PinnableClock:
+    return PinnableClock()
+
+
 @pytest.fixture(scope="session")
 async def worker(
-    client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: PinnableClock,
 ) -> AsyncIterator[Worker]:
     w = build_worker(
-        client, sessions, settings, behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0)
+        client,
+        sessions,
+        settings,
+        behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
+        clock=clock.now,
     )
     task = asyncio.create_task(w.run())
     yield w

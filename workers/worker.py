@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import compileall
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.shipping import ShippingActivities
-from activities.stock import StockActivities
+from activities.stock import StockActivities, utc_now
 from domain import geocode
 from integrations.carriers import SandboxCarrier
 from integrations.channels import ChannelFactory
@@ -54,9 +55,10 @@ def build_activities(
     sessions: async_sessionmaker[AsyncSession],
     behaviour: SandboxBehaviour,
     http: httpx.AsyncClient | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> list[Callable[..., Any]]:
     projection = ProjectionActivities(sessions)
-    stock = StockActivities(sessions)
+    stock = StockActivities(sessions, clock)
     payments = PaymentActivities(sessions, SandboxPaymentGateway(sessions, behaviour))
     shipping = ShippingActivities(sessions, SandboxCarrier(sessions, behaviour))
     notifications = NotificationActivities(sessions)
@@ -104,7 +106,9 @@ def build_worker(
     settings: Settings,
     task_queue: str | None = None,
     behaviour: SandboxBehaviour | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Worker:
+    """``clock``: "now" for routing and daily capacity (tests pin it); the real time else."""
     # Workflow code geocodes postal codes (verification); the table is read here, outside
     # the sandbox, once, and shared with it through the passthrough ``domain`` package.
     geocode.preload()
@@ -116,6 +120,6 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(sessions, behaviour),
+        activities=build_activities(sessions, behaviour, clock=clock),
         workflow_runner=WORKFLOW_RUNNER,
     )

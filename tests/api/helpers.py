@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import random
+import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,7 +42,9 @@ def shopify_order(skus: list[str], quantities: list[int] | None = None) -> dict[
     """The sample ``orders/create`` body with a fresh id and the given SKUs."""
     base = json.loads(SAMPLE.read_text()) if SAMPLE.exists() else _FALLBACK_SAMPLE
     payload = copy.deepcopy(base)
-    payload["id"] = random.randint(10**12, 10**13)
+    # Not the ``random`` module: the test runner reseeds it before every test, so two tests
+    # would post the same order id (and the second would be an idempotent repeat).
+    payload["id"] = 10**12 + secrets.randbelow(9 * 10**12)
     items = payload["line_items"]
     quantities = quantities or [1] * len(skus)
     payload["line_items"] = [

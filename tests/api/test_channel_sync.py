@@ -11,10 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RPCError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig, RPCError
 
+from api.app import create_app
+from oms.settings import Settings
+from store import inventory
 from store.tables import Channel, ChannelPush, InventoryOutbox, SandboxChannelReceipt
 from tests.api.helpers import eventually
 from tests.conftest import Catalog
@@ -378,3 +382,91 @@ async def test_a_resumed_channel_gets_a_fresh_sync_run_even_if_the_paused_one_li
     assert now.run_id != paused_run and now.status == WorkflowExecutionStatus.RUNNING
     await adjust(http, admin, sku, cat.warehouses[0], +4)
     await eventually(shows(sessions, ch["code"], sku, 7))  # the fresh run carries on
+
+
+# --- POST /api/v1/channels/{code}/sync ----------------------------------------------------------
+
+
+async def test_sync_now_restarts_a_stopped_sync_and_drains(
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    make_key: Callable[..., Awaitable[dict[str, str]]],
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    cat = await make_catalog({"PDX": {"0": 10}}, n_products=1)
+    sku = cat.skus[0]
+    ch = await make_channel(config={"skus": [sku]})
+    code = ch["code"]
+    await eventually(shows(sessions, code, sku, 10))
+    handle = client.get_workflow_handle(channel_sync_workflow_id(code))
+    stopped = await handle.describe()
+    await handle.terminate(reason="lost")  # e.g. terminated by hand in the UI
+    # A change nobody syncs: written straight to the database, no workflow to poke.
+    async with sessions.begin() as s:
+        await inventory.adjust(s, sku=sku, warehouse=cat.warehouses[0], delta=-4, reason="t")
+
+    url = f"/api/v1/channels/{code}/sync"
+    staff = await make_key("staff", cat.warehouses[0])
+    assert (await http.post(url, headers=staff)).status_code == 403
+    r = await http.post(url, headers=admin)
+    assert r.status_code == 202, r.text
+    assert r.json() == {"workflow_id": channel_sync_workflow_id(code), "status": "poked"}
+    running = await client.get_workflow_handle(channel_sync_workflow_id(code)).describe()
+    assert running.status == WorkflowExecutionStatus.RUNNING
+    assert running.run_id != stopped.run_id
+    await eventually(shows(sessions, code, sku, 6))  # drained: the channel knows the change
+
+    # Asked again while it runs: the same run, poked.
+    r = await http.post(url, headers=admin)
+    assert r.status_code == 202, r.text
+    again = await client.get_workflow_handle(channel_sync_workflow_id(code)).describe()
+    assert again.run_id == running.run_id
+
+
+async def test_sync_now_refuses_unknown_and_paused_channels(
+    make_channel: MakeChannel,
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    client: Client,
+) -> None:
+    r = await http.post(f"/api/v1/channels/nope-{uuid.uuid4().hex[:6]}/sync", headers=admin)
+    assert r.status_code == 404 and r.json()["reason"] == "not_found"
+
+    ch = await make_channel()
+    r = await http.patch(f"/api/v1/channels/{ch['code']}", json={"active": False}, headers=admin)
+    assert r.status_code == 200, r.text
+    handle = client.get_workflow_handle(channel_sync_workflow_id(ch["code"]))
+
+    async def ended() -> bool:
+        return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+
+    await eventually(ended)  # a paused channel's workflow ends at its next read
+    r = await http.post(f"/api/v1/channels/{ch['code']}/sync", headers=admin)
+    assert r.status_code == 409 and r.json()["reason"] == "inactive"
+    assert (await handle.describe()).status != WorkflowExecutionStatus.RUNNING  # not started
+
+
+async def test_sync_now_with_temporal_down_is_503(
+    make_channel: MakeChannel,
+    settings: Settings,
+    engine: AsyncEngine,
+    admin: dict[str, str],
+) -> None:
+    ch = await make_channel()
+    dead = await Client.connect(
+        "127.0.0.1:1",
+        lazy=True,
+        data_converter=pydantic_data_converter,
+        retry_config=RetryConfig(max_retries=0),
+    )
+    app = create_app(settings, client=dead, engine=engine)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as down,
+    ):
+        r = await down.post(f"/api/v1/channels/{ch['code']}/sync", headers=admin)
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")

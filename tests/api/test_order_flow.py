@@ -259,8 +259,18 @@ async def test_hold_release_and_cancel(
     again = await http.post(f"{base}/cancel", headers=admin, json={"reason": "again"})
     assert again.status_code == 200 and again.json()["status"] == "cancelled"
     assert (await http.get("/api/v1/orders/nope-404", headers=admin)).status_code == 404
+
+    # The list files it under cancelled, and only there (exact counts: test_order_list.py).
+    async def listed_under(status: str) -> list[str]:
+        r = await http.get(
+            "/api/v1/orders", headers=admin, params={"status": status, "q": order_id}
+        )
+        return [o["order_id"] for o in r.json()["items"]]
+
+    assert await eventually(lambda: listed_under("cancelled")) == [order_id]
+    assert await listed_under("awaiting_payment") == []
     counts = (await http.get("/api/v1/orders/counts", headers=admin)).json()
-    assert counts["cancelled"] >= 1
+    assert set(counts) >= {"cancelled", "awaiting_payment"} and counts["cancelled"] >= 1
 
 
 async def test_adjustment_wakes_backorder(

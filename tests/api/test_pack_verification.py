@@ -8,9 +8,43 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store.tables import ScanEvent
+from store import inventory
+from store.tables import LabelLedger, ScanEvent, ShipmentRow
 from tests.api.conftest import OpenShipment
+from tests.api.helpers import eventually
 from tests.conftest import Catalog
+
+
+async def labels(sessions: async_sessionmaker[AsyncSession], ship: OpenShipment) -> list[Any]:
+    async with sessions() as s:
+        rows = await s.execute(
+            select(LabelLedger.status, LabelLedger.tracking_number).where(
+                LabelLedger.shipment_id == ship.shipment_id
+            )
+        )
+    return [tuple(r) for r in rows.all()]
+
+
+async def assert_shipped(
+    sessions: async_sessionmaker[AsyncSession],
+    ship: OpenShipment,
+    packed: httpx.Response,
+    stock: dict[str, tuple[int, int]],
+) -> None:
+    """The pack's effect: one label, the one answered; the parcel shipped; stock out."""
+    number = packed.json()["tracking"]["number"]
+    assert await labels(sessions, ship) == [("purchased", number)]
+
+    async def shipped() -> ShipmentRow | None:
+        async with sessions() as s:
+            row = await s.get(ShipmentRow, ship.shipment_id)
+        return row if row is not None and row.status == "shipped" else None
+
+    row = await eventually(shipped)
+    assert row.tracking_number == number
+    async with sessions() as s:
+        levels = {lv.sku: lv for lv in await inventory.levels(s, warehouse=ship.warehouse)}
+    assert {sku: (levels[sku].on_hand, levels[sku].reserved) for sku in stock} == stock
 
 
 async def test_high_value_needs_a_pack_station_rescan(
@@ -35,6 +69,7 @@ async def test_high_value_needs_a_pack_station_rescan(
     weight = 2 * cat.weights[a] + cat.weights[b] + 60
     r = await http.post(ship.pack_url, headers=ship.staff, json={"weight_grams": weight})
     assert r.status_code == 422 and r.json()["reason"] == "items_unverified"
+    assert await labels(sessions, ship) == []  # refused: no label bought
 
     r = await scan(a, "v1", "pack")
     assert r.status_code == 200 and r.json()["stage"] == "pack"
@@ -48,6 +83,7 @@ async def test_high_value_needs_a_pack_station_rescan(
 
     r = await http.post(ship.pack_url, headers=ship.staff, json={"weight_grams": weight})
     assert r.status_code == 200, r.text
+    await assert_shipped(sessions, ship, r, {a: (8, 0), b: (9, 0)})
     async with sessions() as s:
         stages = (
             await s.execute(
@@ -69,7 +105,10 @@ async def test_high_value_needs_a_pack_station_rescan(
 
 
 async def test_other_orders_pack_without_a_rescan(
-    http: httpx.AsyncClient, make_catalog: Any, open_shipment: Any
+    http: httpx.AsyncClient,
+    make_catalog: Any,
+    open_shipment: Any,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     cat: Catalog = await make_catalog(n_products=1)
     (a,) = cat.skus
@@ -82,3 +121,4 @@ async def test_other_orders_pack_without_a_rescan(
         ship.pack_url, headers=ship.staff, json={"weight_grams": cat.weights[a] + 60}
     )
     assert r.status_code == 200, r.text
+    await assert_shipped(sessions, ship, r, {a: (9, 0)})

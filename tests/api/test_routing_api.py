@@ -27,10 +27,11 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
 from domain.models import Address, OrderInput, OrderState
+from domain.routing import DEFAULT_RULES
 from domain.status import OrderStatus, ShippingMethod
 from store.tables import Backorder, OrderRow, Reservation, ShipmentRow
 from tests.api.conftest import KeyMaker
-from tests.conftest import TEST_TASK_QUEUE, Catalog
+from tests.conftest import TEST_TASK_QUEUE, Catalog, PinnableClock
 from tests.workflows.helpers import PORTLAND, eventually, order_input, start_order
 from workflows.names import fulfillment_workflow_id
 from workflows.order import OrderWorkflow
@@ -227,10 +228,11 @@ async def pick_and_pack(
     return body
 
 
-def near_midnight(zone: str, margin: timedelta = timedelta(minutes=2)) -> bool:
-    """Whether the warehouse's local day changes within ``margin`` (its daily counters reset)."""
-    now = datetime.now(ZoneInfo(zone))
-    return (now + margin).date() != now.date() or (now - margin).date() != now.date()
+def noon_today(zone: str) -> datetime:
+    """Today's noon in ``zone`` (as UTC): a "now" far from the warehouse's midnight, where its
+    daily counters reset and yesterday's cut-off would count."""
+    local = datetime.now(ZoneInfo(zone)).replace(hour=12, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
 
 
 async def wait_status(
@@ -521,9 +523,20 @@ async def test_daily_capacity_sends_orders_to_the_next_best_warehouse(
     client: Client,
     sessions: Sessions,
     make_catalog: MakeCatalog,
+    clock: PinnableClock,
 ) -> None:
-    if near_midnight("UTC"):
-        pytest.skip("the warehouses' day (UTC) ends within two minutes: counters would reset")
+    with clock.pin(noon_today("UTC")):  # the warehouses' day (UTC) cannot end mid-test
+        await _daily_capacity(http, admin, make_key, client, sessions, make_catalog)
+
+
+async def _daily_capacity(
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    make_key: KeyMaker,
+    client: Client,
+    sessions: Sessions,
+    make_catalog: MakeCatalog,
+) -> None:
     stock = {"0": 10}
     cat = await make_catalog({"PDX": stock, "NJ": stock, "DAL": stock}, n_products=1)
     sku = cat.skus[0]
@@ -589,12 +602,26 @@ async def test_overnight_orders_skip_a_warehouse_past_its_carrier_cutoff(
     client: Client,
     sessions: Sessions,
     make_catalog: MakeCatalog,
+    clock: PinnableClock,
 ) -> None:
     zone = "America/Los_Angeles"
-    if near_midnight(zone):
-        pytest.skip("a cut-off one minute ago would be yesterday's in Portland")
-    local = datetime.now(ZoneInfo(zone))
-    cutoff = (local - timedelta(minutes=1)).strftime("%H:%M")
+    now = noon_today(zone)  # a cut-off a minute before is today's in Portland
+    with clock.pin(now):
+        await _cutoff(http, admin, client, sessions, make_catalog, zone, now, clock)
+
+
+async def _cutoff(
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    client: Client,
+    sessions: Sessions,
+    make_catalog: MakeCatalog,
+    zone: str,
+    now: datetime,
+    clock: PinnableClock,
+) -> None:
+    cutoff = (now.astimezone(ZoneInfo(zone)) - timedelta(minutes=1)).strftime("%H:%M")
+    assert cutoff == "11:59"
     stock = {"0": 5}
     cat = await make_catalog({"PDX": {"0": 5, "1": 5}, "NJ": stock, "DAL": stock})
     sku0, sku1 = cat.skus  # sku1 only at PDX
@@ -612,6 +639,13 @@ async def test_overnight_orders_skip_a_warehouse_past_its_carrier_cutoff(
 
     handles: list[Handle] = []
     try:
+        # Two minutes earlier the cut-off is still ahead: PDX, the nearest, takes the parcel.
+        # (With this and the check at noon, a worker reading the real time instead of the
+        # clock fails one of the two, whatever the time of day.)
+        with clock.pin(now - timedelta(minutes=2)):
+            early = await place(client, [(sku0, 1)], handles, method=ShippingMethod.OVERNIGHT)
+            d_early = await allocated(http, admin, sessions, early.order_id)
+        assert list(live(d_early)) == [wh["PDX"]]
         overnight = await place(client, [(sku0, 1)], handles, method=ShippingMethod.OVERNIGHT)
         standard = await place(client, [(sku0, 1)], handles)
         d_night = await allocated(http, admin, sessions, overnight.order_id)
@@ -657,10 +691,6 @@ async def test_routing_rules_api(
     start = await http.get(url, headers=admin)
     assert start.status_code == 200, start.text
     original = start.json()
-    v0 = original["version"]
-    if v0 == 0:
-        assert [r["type"] for r in original["rules"]] == DEFAULT_TYPES
-        assert all(r["enabled"] for r in original["rules"])
 
     cat = await make_catalog({"PDX": {"0": 5}, "NJ": {"0": 5, "1": 5}, "DAL": {"1": 5}})
     sku0, sku1 = cat.skus
@@ -684,10 +714,18 @@ async def test_routing_rules_api(
     ]
     handles: list[Handle] = []
     try:
+        # The defaults in force, whatever an earlier test saved: set what is asserted on.
+        defaults = DEFAULT_RULES.model_dump(mode="json")["rules"]
+        r = await http.put(url, headers=admin, json={"rules": defaults})
+        assert r.status_code == 200, r.text
+        v0 = r.json()["version"]
+        current = (await http.get(url, headers=ops)).json()
+        assert current["version"] == v0
+        assert [r["type"] for r in current["rules"]] == DEFAULT_TYPES
+        assert all(r["enabled"] for r in current["rules"])
         r = await http.post("/api/v1/routing/preview", headers=ops, json=preview_body)
         assert r.status_code == 200, r.text
-        if v0 == 0:  # the defaults: one parcel from NJ
-            assert r.json()["decision"] == wh["NJ"]
+        assert r.json()["decision"] == wh["NJ"]  # the defaults: one parcel from NJ
         assert r.json()["rules_version"] == v0
 
         assert (await http.get(url, headers=staff)).status_code == 403

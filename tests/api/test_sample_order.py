@@ -3,39 +3,97 @@
 Demo catalog (as ``oms dev`` seeds it), signed webhook, staff scans with the sample's
 barcodes, pack, carrier events. Asserts what people see: status codes, stock, the order's
 status and events, one label, one notification per milestone.
+
+The demo catalog goes into a database of its own, served by an API and a worker of their
+own (:func:`tests.conftest.isolated_stack`): nothing of it reaches the shared database.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.worker import Worker
+from temporalio.client import Client
 
+from api.routers.carriers import carrier_signature
+from integrations.shopify import sign
 from oms.seed import seed_catalog
+from oms.settings import Settings
 from store import inventory
-from store.tables import LabelLedger, Notification
+from store.keys import create_key
+from store.tables import Channel, LabelLedger, Notification
 from tests.api.helpers import SAMPLE, eventually
+from tests.conftest import Stack, isolated_stack
 
 MUG, TEA = ("MUG-CER-350", "4006381333931", 420), ("TEA-SEN-100", "5901234123457", 610)
 
 
-async def test_sample_webhook_to_delivered(
-    worker: Worker,
-    http: httpx.AsyncClient,
-    shopify_post,  # type: ignore[no-untyped-def]
-    carrier_post,  # type: ignore[no-untyped-def]
-    make_key,  # type: ignore[no-untyped-def]
-    admin: dict[str, str],
-    sessions: async_sessionmaker[AsyncSession],
+@pytest.fixture
+async def demo(database_url: str, client: Client, settings: Settings) -> AsyncIterator[Stack]:
+    async with isolated_stack(database_url, client, settings, "sample") as stack:
+        async with stack.sessions.begin() as s:
+            await seed_catalog(s, api_url="http://oms.test")
+        yield stack
+
+
+@pytest.fixture
+async def http(demo: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=demo.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://oms.test") as c:
+        yield c
+
+
+async def make_key(demo: Stack, role: str, warehouse: str | None = None) -> dict[str, str]:
+    async with demo.sessions.begin() as s:
+        key, _ = await create_key(s, role, warehouse, name=f"test {role}")
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def shopify_post(
+    http: httpx.AsyncClient, settings: Settings, body: bytes, webhook_id: str
+) -> httpx.Response:
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Shop-Domain": "demo.myshopify.com",
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Hmac-Sha256": sign(body, settings.shopify_webhook_secret),
+    }
+    return await http.post("/webhooks/shopify", content=body, headers=headers)
+
+
+async def carrier_post(
+    http: httpx.AsyncClient, settings: Settings, payload: dict[str, Any]
+) -> httpx.Response:
+    body = json.dumps(payload).encode()
+    headers = {
+        "X-OMS-Signature": carrier_signature(body, settings.carrier_webhook_secret),
+        "Content-Type": "application/json",
+    }
+    return await http.post("/webhooks/carriers/sandbox", content=body, headers=headers)
+
+
+async def test_the_demo_catalog_stays_out_of_the_shared_database(
+    demo: Stack, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with sessions.begin() as s:
-        await seed_catalog(s)
+    shopify = select(func.count()).where(Channel.code == "shopify")
+    async with demo.sessions() as s:
+        assert await s.scalar(shopify) == 1
+    async with sessions() as s:
+        assert await s.scalar(shopify) == 0
+
+
+async def test_sample_webhook_to_delivered(demo: Stack, http: httpx.AsyncClient) -> None:
+    sessions, settings = demo.sessions, demo.settings
+    admin = await make_key(demo, "admin")
     body = SAMPLE.read_bytes()
-    r = await shopify_post(body, webhook_id="0b5c1e8e-sample-1")
+    r = await shopify_post(http, settings, body, webhook_id="0b5c1e8e-sample-1")
     assert r.status_code == 202, r.text
     order_id = r.json()["order_id"]
     assert order_id == f"demo-{json.loads(body)['id']}"
@@ -56,7 +114,7 @@ async def test_sample_webhook_to_delivered(
         before = {lv.sku: lv for lv in await inventory.levels(s, warehouse=warehouse)}
     assert before[MUG[0]].reserved == 2 and before[TEA[0]].reserved == 1
 
-    staff = await make_key("staff", warehouse)
+    staff = await make_key(demo, "staff", warehouse)
 
     async def in_work_list() -> bool:
         work = (await http.get("/api/v1/shipments", headers=staff)).json()
@@ -102,7 +160,8 @@ async def test_sample_webhook_to_delivered(
 
     for status in ("carrier_picked_up", "in_transit", "out_for_delivery", "delivered"):
         r = await carrier_post(
-            "sandbox",
+            http,
+            settings,
             {
                 "tracking_number": tracking,
                 "status": status,

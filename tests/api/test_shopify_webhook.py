@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError
 
 from domain.status import ShippingMethod
 from integrations.shopify import sign, to_order_input
-from store.tables import OrderIntake, WebhookReceipt
-from tests.api.helpers import SAMPLE, shopify_order
+from store import inventory
+from store.tables import OrderIntake, OrderRow, WebhookReceipt
+from tests.api.helpers import SAMPLE, eventually, shopify_order
 from tests.conftest import Catalog
 from workflows.names import order_workflow_id
 
@@ -104,10 +108,15 @@ async def test_create_is_idempotent(
     other = await shopify_post(payload, webhook_id=f"wh-{uuid.uuid4()}")
     assert other.status_code == 200 and other.json()["order_id"] == order_id
     assert await _counts(sessions, webhook_id, str(payload["id"])) == (1, 1)
-    runs = [w async for w in client.list_workflows(f"WorkflowId = '{order_workflow_id(order_id)}'")]
-    assert len(runs) <= 1  # visibility may lag; never two runs
     desc = await client.get_workflow_handle(order_workflow_id(order_id)).describe()
     assert desc.id == order_workflow_id(order_id)
+
+    async def listed() -> list[WorkflowExecution] | None:
+        query = f"WorkflowId = '{order_workflow_id(order_id)}'"
+        return [w async for w in client.list_workflows(query)] or None
+
+    runs = await eventually(listed)  # visibility may lag a moment behind the start
+    assert [r.run_id for r in runs] == [desc.run_id]  # exactly one run, the one described
 
 
 async def test_paid_for_unknown_order_is_404(shopify_post) -> None:  # type: ignore[no-untyped-def]
@@ -164,3 +173,85 @@ async def test_api_intake_idempotency(
     staff = await make_key("staff", cat.warehouses[0])
     r = await http.post("/api/v1/orders", json=body, headers={**staff, "Idempotency-Key": "k"})
     assert r.status_code == 403
+
+
+async def test_cancelled_in_shopify_cancels_the_order_once(
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    shopify_post,  # type: ignore[no-untyped-def]
+    make_catalog,  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession],
+    worker: Any,
+) -> None:
+    cat: Catalog = await make_catalog({"PDX": {"0": 4, "1": 4}})
+    payload = shopify_order(cat.skus, [2, 1])
+    r = await shopify_post(payload, webhook_id=f"wh-{uuid.uuid4()}")
+    assert r.status_code == 202, r.text
+    order_id = r.json()["order_id"]
+
+    async def status_is(wanted: str) -> bool:
+        d = await http.get(f"/api/v1/orders/{order_id}", headers=admin)
+        return d.status_code == 200 and d.json()["status"] == wanted
+
+    await eventually(lambda: status_is("ready_to_pick"))
+    assert await reserved(sessions, cat) == {cat.skus[0]: 2, cat.skus[1]: 1}
+
+    cancel_id = f"wh-{uuid.uuid4()}"
+    body = {"id": payload["id"], "cancel_reason": "customer"}
+    r = await shopify_post(body, topic="orders/cancelled", webhook_id=cancel_id)
+    assert r.status_code == 202, r.text
+    assert r.json() == {"order_id": order_id, "status": "accepted"}
+    await eventually(lambda: status_is("cancelled"))
+    assert await reserved(sessions, cat) == {cat.skus[0]: 0, cat.skus[1]: 0}
+    detail = (await http.get(f"/api/v1/orders/{order_id}", headers=admin)).json()
+    assert "cancelled" in [e["type"] for e in detail["events"]]
+
+    # Shopify delivering the same webhook again: one receipt, answered as a duplicate.
+    again = await shopify_post(body, topic="orders/cancelled", webhook_id=cancel_id)
+    assert again.status_code == 200
+    assert again.json() == {"order_id": order_id, "status": "duplicate"}
+    async with sessions() as s:
+        receipts = await s.scalar(
+            select(func.count())
+            .select_from(WebhookReceipt)
+            .where(WebhookReceipt.webhook_id == cancel_id)
+        )
+    assert receipts == 1
+
+    unknown = await shopify_post(
+        {"id": 7, "cancel_reason": "customer"},
+        topic="orders/cancelled",
+        webhook_id=f"wh-{uuid.uuid4()}",
+        shop="nobody.myshopify.com",
+    )
+    assert unknown.status_code == 404 and unknown.json()["reason"] == "unknown_order"
+
+
+async def reserved(sessions: async_sessionmaker[AsyncSession], cat: Catalog) -> dict[str, int]:
+    async with sessions() as s:
+        levels = {lv.sku: lv for lv in await inventory.levels(s, warehouse=cat.warehouses[0])}
+    return {sku: levels[sku].reserved for sku in cat.skus}
+
+
+async def test_a_topic_not_subscribed_to_is_acknowledged_and_nothing_stored(
+    shopify_post,  # type: ignore[no-untyped-def]
+    make_catalog,  # type: ignore[no-untyped-def]
+    sessions: async_sessionmaker[AsyncSession],
+    client: Client,
+) -> None:
+    cat: Catalog = await make_catalog()
+    payload = shopify_order(cat.skus)  # a whole order, under a topic nobody handles
+    webhook_id = f"wh-{uuid.uuid4()}"
+    r = await shopify_post(payload, topic="products/update", webhook_id=webhook_id)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "ignored" and r.json().get("order_id") is None
+    assert await _counts(sessions, webhook_id, str(payload["id"])) == (0, 0)
+    async with sessions() as s:
+        orders = await s.scalar(
+            select(func.count())
+            .select_from(OrderRow)
+            .where(OrderRow.order_id == f"demo-{payload['id']}")
+        )
+    assert orders == 0
+    with pytest.raises(RPCError):
+        await client.get_workflow_handle(order_workflow_id(f"demo-{payload['id']}")).describe()

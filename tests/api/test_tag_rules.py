@@ -22,7 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.app import create_app
 from domain.models import OrderInput
-from domain.tagging import DEFAULT_TAG_RULES
+from domain.tagging import DEFAULT_TAG_RULES, validate_tag_rules
 from oms.settings import Settings
 from store.db import create_engine, sessionmaker
 from store.tables import Product, RuleSet
@@ -93,16 +93,23 @@ async def test_defaults_are_seeded_as_version_1(
     assert seeded is not None and seeded.actor == "seed"
     assert seeded.rules == DEFAULT_TAG_RULES.to_json()
 
+    names = [rule["name"] for rule in seeded.rules]
+    assert names == ["express-shipping", "fragile-items", "high-value", "international"]
+    assert seeded.created_at is not None
+
     ops = await make_key("ops")
     r = await http.get(URL, headers=ops)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["version"] >= 1
     assert set(body) == {"version", "rules", "actor", "created_at"}
-    if body["version"] == 1:
-        names = [rule["name"] for rule in body["rules"]]
-        assert names == ["express-shipping", "fragile-items", "high-value", "international"]
-        assert body["actor"] == "seed" and body["created_at"]
+    async with sessions() as s:  # what the API reads is the latest saved version
+        latest = await s.scalar(
+            select(RuleSet).where(RuleSet.kind == KIND).order_by(RuleSet.version.desc()).limit(1)
+        )
+    assert latest is not None
+    assert (body["version"], body["actor"]) == (latest.version, latest.actor)
+    assert validate_tag_rules(body["rules"]) == validate_tag_rules(latest.rules)
 
 
 async def test_roles(
@@ -217,47 +224,55 @@ async def test_stale_expected_version_is_409(
 
 
 async def test_preview_of_an_overnight_fragile_order(
-    http: httpx.AsyncClient, make_key: KeyMaker, make_catalog: MakeCatalog, sessions: Sessions
+    http: httpx.AsyncClient,
+    make_key: KeyMaker,
+    make_catalog: MakeCatalog,
+    sessions: Sessions,
+    admin: dict[str, str],
 ) -> None:
     cat = await fragile_catalog(make_catalog, sessions)
     ops = await make_key("ops")
-    current = (await http.get(URL, headers=ops)).json()
-    body = order_body(cat.skus, shipping_method="overnight", tags=["VIP"])
-    r = await http.post(f"{URL}/preview", json=body, headers=ops)
-    assert r.status_code == 200, r.text
-    out = r.json()
-    assert out["rules_version"] == current["version"]
-    if current["rules"] == DEFAULT_TAG_RULES.to_json():
+    async with restoring(http, admin):
+        # The defaults in force, whatever an earlier test left: the test sets what it asserts.
+        r = await http.put(URL, json={"rules": DEFAULT_TAG_RULES.to_json()}, headers=admin)
+        assert r.status_code == 200, r.text
+        current = (await http.get(URL, headers=ops)).json()
+        assert validate_tag_rules(current["rules"]) == DEFAULT_TAG_RULES
+        body = order_body(cat.skus, shipping_method="overnight", tags=["VIP"])
+        r = await http.post(f"{URL}/preview", json=body, headers=ops)
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["rules_version"] == current["version"]
         assert out["tags"] == ["fragile", "high-priority", "VIP"]
         assert out["priority"] == 50
         assert out["matched"] == ["express-shipping", "fragile-items"]
-    explained = {e["rule"]: e for e in out["explanations"]}
-    assert set(explained) == {rule["name"] for rule in current["rules"]}
+        explained = {e["rule"]: e for e in out["explanations"]}
+        assert set(explained) == {rule["name"] for rule in current["rules"]}
 
-    # An unsaved rule set: tried on the same order, saved nowhere.
-    trial = [
-        {
-            "name": "abroad-or-big",
-            "when": {
-                "any": [
-                    {"field": "country", "op": "ne", "value": {"fact": "home_country"}},
-                    {"field": "units", "op": "gte", "value": 2},
-                ]
-            },
-            "add_tags": ["check-twice"],
-            "priority": 7,
-        }
-    ]
-    r = await http.post(f"{URL}/preview", json={**body, "rules": trial}, headers=ops)
-    assert r.status_code == 200, r.text
-    assert r.json()["tags"] == ["check-twice", "VIP"]
-    assert r.json()["priority"] == 7 and r.json()["rules_version"] is None
-    assert (await http.get(URL, headers=ops)).json()["version"] == current["version"]
+        # An unsaved rule set: tried on the same order, saved nowhere.
+        trial = [
+            {
+                "name": "abroad-or-big",
+                "when": {
+                    "any": [
+                        {"field": "country", "op": "ne", "value": {"fact": "home_country"}},
+                        {"field": "units", "op": "gte", "value": 2},
+                    ]
+                },
+                "add_tags": ["check-twice"],
+                "priority": 7,
+            }
+        ]
+        r = await http.post(f"{URL}/preview", json={**body, "rules": trial}, headers=ops)
+        assert r.status_code == 200, r.text
+        assert r.json()["tags"] == ["check-twice", "VIP"]
+        assert r.json()["priority"] == 7 and r.json()["rules_version"] is None
+        assert (await http.get(URL, headers=ops)).json()["version"] == current["version"]
 
-    trial[0]["when"] = {"field": "units", "op": "contains_any", "value": [2]}
-    r = await http.post(f"{URL}/preview", json={**body, "rules": trial}, headers=ops)
-    assert r.status_code == 422
-    assert r.json()["errors"][0]["where"] == "rules[0].when.op"
+        trial[0]["when"] = {"field": "units", "op": "contains_any", "value": [2]}
+        r = await http.post(f"{URL}/preview", json={**body, "rules": trial}, headers=ops)
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["where"] == "rules[0].when.op"
 
 
 # --- intake hands every order its tagging context ---------------------------------------------

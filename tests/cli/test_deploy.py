@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.conftest import missing_tool
 
 PROMETHEUS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 
@@ -14,7 +14,7 @@ PROMETHEUS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 def _promtool() -> str:
     found = shutil.which("promtool")
     if not found:
-        pytest.skip("promtool not installed (Debian: apt-get install prometheus)")
+        missing_tool("promtool", "prometheus")
     return found
 
 

@@ -1,8 +1,8 @@
 """Browser fixtures: the app on a real HTTP port, Debian's chromium driven by Playwright.
 
 The server runs with uvicorn in the session's event loop, wired to the session's real
-Postgres and Temporal (and the shared worker), so the browser talks to the same system the
-API tests do. Playwright's own browser download doesn't work here: it launches
+Temporal and to a Postgres database and worker of its own (the demo catalog it seeds must
+not reach the shared database). Playwright's own browser download doesn't work here: it launches
 ``/usr/bin/chromium`` (``.ci/run`` installs Debian's package when it is missing).
 """
 
@@ -20,16 +20,15 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from api.app import create_app
 from integrations.shopify import sign
 from oms.seed import seed_catalog
 from oms.settings import Settings
 from store.keys import create_key
 from tests.api.helpers import SAMPLE, eventually
+from tests.conftest import Stack, isolated_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,18 +42,27 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
-async def live_url(
-    settings: Settings, client: Client, engine: AsyncEngine, worker: Worker
-) -> AsyncIterator[str]:
-    """The API (and its pages) served over real HTTP on a free 127.0.0.1 port."""
-    app = create_app(settings, client=client, engine=engine)
+@pytest.fixture(scope="module")
+async def e2e_stack(database_url: str, client: Client, settings: Settings) -> AsyncIterator[Stack]:
+    """An API and worker of their own on a database of their own, seeded with the demo
+    catalog (which must not reach the shared database)."""
+    async with isolated_stack(database_url, client, settings, "e2e") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+async def live_url(e2e_stack: Stack) -> AsyncIterator[str]:
+    """The stack's API (and its pages) served over real HTTP on a free 127.0.0.1 port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    async with e2e_stack.sessions.begin() as s:
+        await seed_catalog(s, api_url=url)
+    # The stack already ran the app's lifespan.
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        uvicorn.Config(e2e_stack.app, log_level="warning", lifespan="off", access_log=False)
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(200):
@@ -63,13 +71,18 @@ async def live_url(
         await asyncio.sleep(0.05)
     if not server.started:
         raise RuntimeError("uvicorn did not start") from task.exception() if task.done() else None
-    yield f"http://127.0.0.1:{port}"
+    yield url
     server.should_exit = True
     await task
     sock.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
+def stack_sessions(e2e_stack: Stack) -> async_sessionmaker[AsyncSession]:
+    return e2e_stack.sessions
+
+
+@pytest.fixture(scope="module")
 async def browser(live_url: str) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
@@ -103,13 +116,12 @@ class SampleShipment:
 
 @pytest.fixture
 def sample_shipment(
-    live_url: str, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+    live_url: str, settings: Settings, e2e_stack: Stack
 ) -> Callable[..., Awaitable[SampleShipment]]:
     """Post the Shopify sample (fresh id) over HTTP and wait until it is on the work list."""
 
     async def make(tags: str | None = None) -> SampleShipment:
-        async with sessions.begin() as s:
-            await seed_catalog(s)
+        async with e2e_stack.sessions.begin() as s:
             admin_key, _ = await create_key(s, "admin", None, name="e2e admin")
             staff_key, _ = await create_key(s, "staff", "WH-PDX", name="e2e staff")
         payload = json.loads(SAMPLE.read_bytes())

@@ -20,16 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from oms.seed import PRODUCTS
 from store.tables import ScanEvent, ShipmentRow
 from tests.api.helpers import eventually
+from tests.conftest import missing_tool
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, SampleShipment
 
-if not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(
-        f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)", allow_module_level=True
-    )
 playwright = pytest.importorskip("playwright.async_api", reason="pip install -e '.[dev]'")
 expect = playwright.expect
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium() -> None:
+    """Before the browser fixtures: skip each test without chromium (fail each with CI set)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        missing_tool(str(CHROMIUM), "chromium")
+
 
 MUG, TEA = ("MUG-CER-350", "4006381333931", 420), ("TEA-SEN-100", "5901234123457", 610)
 WRONG = next(p for p in PRODUCTS if p.sku == "TEA-EARL-100").barcode  # valid, not in the order
@@ -58,7 +63,7 @@ def left(page: Any, sku: str) -> Any:
 
 
 async def test_scan_pack_ship(
-    page: Any, sample_shipment: Make, sessions: async_sessionmaker[AsyncSession]
+    page: Any, sample_shipment: Make, stack_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     shipment = await sample_shipment()
     await sign_in_and_open(page, shipment)
@@ -106,13 +111,13 @@ async def test_scan_pack_ship(
     number = await tracking.inner_text()
 
     async def shipped() -> ShipmentRow | None:
-        async with sessions() as s:
+        async with stack_sessions() as s:
             row = await s.get(ShipmentRow, shipment.shipment_id)
         return row if row is not None and row.status == "shipped" else None
 
     row = await eventually(shipped)
     assert row.tracking_number == number
-    async with sessions() as s:
+    async with stack_sessions() as s:
         refused = await s.scalar(
             select(func.count())
             .select_from(ScanEvent)
@@ -153,7 +158,10 @@ async def test_high_value_order_is_re_scanned_at_the_pack_station(
 
 
 async def test_scan_retried_with_same_scan_id(
-    page: Any, live_url: str, sample_shipment: Make, sessions: async_sessionmaker[AsyncSession]
+    page: Any,
+    live_url: str,
+    sample_shipment: Make,
+    stack_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     shipment = await sample_shipment()
     sent: list[str] = []
@@ -175,7 +183,7 @@ async def test_scan_retried_with_same_scan_id(
     await expect(feedback).to_have_class(re.compile(r"\bok\b"))
     assert len(sent) == 2 and sent[0] == sent[1], sent
 
-    async with sessions() as s:
+    async with stack_sessions() as s:
         events = await s.scalar(
             select(func.count())
             .select_from(ScanEvent)

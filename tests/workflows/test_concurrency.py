@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -27,19 +28,31 @@ from temporalio.client import (
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.shipping import ShippingActivities
 from activities.stock import StockActivities
 from domain.models import (
     CancelInput,
     CommitRequest,
+    LabelRequest,
+    LabelResult,
     OrderState,
     PackInput,
     PackResult,
     ScanInput,
 )
 from domain.status import OrderStatus, ShipmentStatus
+from integrations.carriers import SandboxCarrier
 from integrations.sandbox import SandboxBehaviour
 from store import inventory
-from store.tables import Backorder, InventoryLevel, OrderEventRow, OrderRow, Reservation
+from store.tables import (
+    Backorder,
+    InventoryLevel,
+    LabelLedger,
+    OrderEventRow,
+    OrderRow,
+    Reservation,
+    SandboxOperation,
+)
 from tests.conftest import TEST_TASK_QUEUE
 from tests.workflows.helpers import eventually, order_input, start_order
 from workers.worker import WORKFLOWS, build_activities
@@ -363,9 +376,126 @@ async def test_cancel_racing_the_label_gives_the_packer_the_truth(
             shipment = await fh.query(FulfillmentWorkflow.details)
             if packed is None:  # the packer was told not to ship: nothing may have shipped
                 assert shipment.status == ShipmentStatus.CANCELLED
+                # The label bought for it is voided, and the unit is back on the shelf.
+                want = (["voided"], (10, 0), ["released"])
             else:
                 assert shipment.status == ShipmentStatus.SHIPPED
                 assert shipment.tracking == packed.tracking
+                want = (["purchased"], (9, 0), ["committed"])
+
+            async def effects() -> tuple[list[str], tuple[int, int], list[str]]:
+                async with sessions() as s:
+                    labels = list(
+                        await s.scalars(
+                            select(LabelLedger.status).where(LabelLedger.order_id == order.order_id)
+                        )
+                    )
+                    level = await s.get(InventoryLevel, (sku, cat.warehouses[0]))
+                    held = list(
+                        await s.scalars(
+                            select(Reservation.status).where(Reservation.order_id == order.order_id)
+                        )
+                    )
+                assert level is not None
+                return labels, (level.on_hand, level.reserved), held
+
+            async def settled() -> bool:
+                return await effects() == want
+
+            with contextlib.suppress(AssertionError):  # the assert below says what is wrong
+                await eventually(settled)
+            assert await effects() == want
+        finally:
+            gate.set()
+            await _terminate_running([handle])
+
+
+async def test_cancel_while_the_label_is_bought_voids_it_and_restores_stock(
+    client: Client, sessions: Sessions, make_catalog: Any
+) -> None:
+    """Cancel lands while ``buy_label`` runs (before the point of no return): the packer is
+    told the shipment was cancelled, the label just bought is voided at the carrier, and
+    the unit is back on the shelf. ``buy_label`` is the real activity behind a gate."""
+    gate, entered = asyncio.Event(), asyncio.Event()
+    shipping = ShippingActivities(sessions, SandboxCarrier(sessions, SandboxBehaviour((1, 5))))
+
+    @activity.defn(name=names.BUY_LABEL)
+    async def gated_label(req: LabelRequest) -> LabelResult:
+        entered.set()
+        await gate.wait()
+        return await shipping.buy_label(req)
+
+    activities = [
+        a
+        for a in build_activities(sessions, SandboxBehaviour(latency_ms=(1, 5)))
+        if a.__name__ != "buy_label"
+    ]
+    queue = f"race-{uuid.uuid4().hex[:8]}"
+    cat = await make_catalog()
+    sku = cat.skus[0]
+    async with Worker(
+        client, task_queue=queue, workflows=list(WORKFLOWS), activities=[*activities, gated_label]
+    ):
+        order = order_input([(sku, 1)])
+        handle = await start_order(client, order, queue)
+        fh = client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
+        try:
+            await eventually(lambda: _has_status(sessions, order.order_id, "ready_to_pick"))
+            await eventually(lambda: _exists(fh))
+            await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="s1", sku=sku))
+            pack = await fh.start_update(
+                FulfillmentWorkflow.pack,
+                PackInput(weight_grams=cat.weights[sku]),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+            await asyncio.wait_for(entered.wait(), 20)
+            await handle.start_update(
+                OrderWorkflow.cancel,
+                CancelInput(reason="customer changed mind"),
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+
+            async def child_told() -> bool:
+                history = await fh.fetch_history()
+                return any(
+                    e.workflow_execution_signaled_event_attributes.signal_name == "cancel"
+                    for e in history.events
+                    if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+                )
+
+            await eventually(child_told)
+            gate.set()
+            with pytest.raises(WorkflowUpdateFailedError):
+                await pack.result()
+            final = await handle.result()
+            assert final.status == OrderStatus.CANCELLED
+            async with sessions() as s:
+                labels = (
+                    await s.execute(
+                        select(LabelLedger.status, LabelLedger.tracking_number).where(
+                            LabelLedger.order_id == order.order_id
+                        )
+                    )
+                ).all()
+                carrier = (
+                    await s.scalars(
+                        select(SandboxOperation.kind).where(
+                            SandboxOperation.service == "carrier",
+                            SandboxOperation.idempotency_key.like(f"%-{order.order_id}%"),
+                        )
+                    )
+                ).all()
+                level = await s.get(InventoryLevel, (sku, cat.warehouses[0]))
+                held = (
+                    await s.scalars(
+                        select(Reservation.status).where(Reservation.order_id == order.order_id)
+                    )
+                ).all()
+            [(label_status, number)] = labels
+            assert label_status == "voided" and number
+            assert sorted(carrier) == ["label", "void"]
+            assert level is not None and (level.on_hand, level.reserved) == (10, 0)
+            assert list(held) == ["released"]
         finally:
             gate.set()
             await _terminate_running([handle])

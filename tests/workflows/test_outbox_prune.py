@@ -85,7 +85,9 @@ async def test_the_schedule_prunes_what_every_reader_is_done_with(
             return left if left == ids[3:] else None
 
         assert await eventually(pruned, attempts=600) == ids[3:]  # the recent row stays
-        runs = [r async for r in client.list_workflows("WorkflowType = 'OutboxPruneWorkflow'")]
+        # This test's run: a Schedule another test pointed elsewhere may have left runs.
+        query = f"WorkflowType = 'OutboxPruneWorkflow' AND TaskQueue = '{QUEUE}'"
+        runs = [r async for r in client.list_workflows(query)]
         assert runs
         result = await client.get_workflow_handle(runs[0].id, run_id=runs[0].run_id).result()
         assert result == 3

@@ -27,7 +27,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateStage
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleUpdate,
+    WorkflowHandle,
+    WorkflowUpdateStage,
+)
 from temporalio.service import RPCError
 
 from domain.models import PackInput, ScanInput, TrackingEvent
@@ -41,8 +47,9 @@ from store.tables import (
     Reservation,
     SandboxOperation,
 )
-from tests.conftest import Catalog
+from tests.conftest import Catalog, terminate_running
 from tests.workflows.helpers import eventually, order_input, start_order
+from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import fulfillment_workflow_id
 
@@ -109,16 +116,30 @@ class WorkerProcess:
 async def worker_process(
     database_url: str, client: Client, tmp_path: Path
 ) -> AsyncIterator[WorkerProcess]:
+    """The worker command starts the standing workflows (channel syncs, the low-stock
+    watch) on its queue and points the outbox-prune Schedule there: afterwards everything
+    left on that queue is terminated and the Schedule is put back as it was."""
     wp = WorkerProcess(
         database_url,
         client.service_client.config.target_host,
         f"crash-{uuid.uuid4().hex[:8]}",
         tmp_path,
     )
+    prune = client.get_schedule_handle(names.OUTBOX_PRUNE_SCHEDULE_ID)
+    try:
+        before: Schedule | None = (await prune.describe()).schedule
+    except RPCError:
+        before = None
     try:
         yield wp
     finally:
         await wp.kill_all()
+        await terminate_running(client, wp.queue)
+        if before is None:
+            with contextlib.suppress(RPCError):
+                await prune.delete()
+        else:
+            await prune.update(lambda _: ScheduleUpdate(schedule=before))
 
 
 async def started_activity(handle: WorkflowHandle[Any, Any], activity_type: str) -> bool:
