@@ -16,12 +16,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.worker import Worker
 
 from store.keys import create_key
 from tests.api.dashboard_helpers import insert_orders, order_row
 from tests.api.helpers import eventually
-from tests.conftest import Catalog
+from tests.conftest import Catalog, Stack
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM
 
 if not os.access(CHROMIUM, os.X_OK):
@@ -35,6 +34,12 @@ pytestmark = pytest.mark.slow
 
 Sessions = async_sessionmaker[AsyncSession]
 MakeCatalog = Callable[..., Awaitable[Catalog]]
+
+
+@pytest.fixture
+def sessions(e2e_stack: Stack) -> Sessions:
+    """The pages run on the e2e stack's own database: keys, catalogs and orders go there."""
+    return e2e_stack.sessions
 
 
 @pytest.fixture
@@ -110,7 +115,7 @@ async def wait_status(live_url: str, admin_key: str, order_id: str, status: str)
 
 
 async def test_sign_in_filter_save_a_view_and_see_an_order_arrive_live(
-    desk: Any, live_url: str, sessions: Sessions, worker: Worker, make_catalog: MakeCatalog
+    desk: Any, live_url: str, sessions: Sessions, make_catalog: MakeCatalog
 ) -> None:
     cat = await make_catalog()
     admin = await key(sessions, "admin")
@@ -164,7 +169,7 @@ async def test_sign_in_filter_save_a_view_and_see_an_order_arrive_live(
 
 
 async def test_release_a_hold_and_see_the_event_then_bulk_with_a_refusal(
-    desk: Any, live_url: str, sessions: Sessions, worker: Worker, make_catalog: MakeCatalog
+    desk: Any, live_url: str, sessions: Sessions, make_catalog: MakeCatalog
 ) -> None:
     cat = await make_catalog()
     admin = await key(sessions, "admin")
@@ -207,7 +212,7 @@ async def test_release_a_hold_and_see_the_event_then_bulk_with_a_refusal(
 
 
 async def test_staff_see_their_warehouse_only_and_no_ops_actions(
-    desk: Any, live_url: str, sessions: Sessions, worker: Worker, make_catalog: MakeCatalog
+    desk: Any, live_url: str, sessions: Sessions, make_catalog: MakeCatalog
 ) -> None:
     cat = await make_catalog()
     admin = await key(sessions, "admin")

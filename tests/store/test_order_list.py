@@ -150,7 +150,8 @@ async def test_rows_inserted_while_paging_neither_shift_nor_repeat(db: Sessions)
 
 async def test_a_cursor_round_trips_and_garbage_is_refused(db: Sessions) -> None:
     at = T0 + timedelta(seconds=1.5)
-    assert orders.decode_cursor(orders.encode_cursor(at, "o-1")) == (at, "o-1")
+    assert orders.decode_cursor(orders.encode_cursor(at, "o-1")) == (at, "o-1", None)
+    assert orders.decode_cursor(orders.encode_cursor(at, "o-1", 50)) == (at, "o-1", 50)
     async with db() as s:
         for bad in BAD_CURSORS:
             with pytest.raises(orders.BadCursor):
