@@ -250,12 +250,9 @@ async def get_order(order_id: str, session: Session, client: Temporal, _: Reader
     # and floor steps are read from those rows (domain/floor.py).
     shipments = _shipments_out(await read.shipments_of(session, order_id))
     if state is not None:
-        status = state.status
-        if status in FLOOR_STATUSES and shipments:
-            status = floor_status_of(shipments)
         return OrderDetail(
             **state.model_dump(exclude={"shipments", "status", "steps"}),
-            status=status,
+            status=_floor_refined(state.status, shipments),
             steps=with_floor_steps(state.steps, shipments),
             shipments=_with_template_flags(shipments, state.shipments) or state.shipments,
             events=events,
@@ -422,13 +419,18 @@ async def _order_update(
     return None
 
 
-async def _with_floor(session: Session, order_id: str, status: OrderStatus) -> OrderStatus:
+def _floor_refined(status: OrderStatus, shipments: list[ShipmentView]) -> OrderStatus:
     """The workflow's status, refined by its shipments' rows while they are on the floor
     (the order does not hear floor moves: domain/floor.py)."""
+    if status not in FLOOR_STATUSES or not shipments:
+        return status
+    return floor_status_of(shipments)
+
+
+async def _with_floor(session: Session, order_id: str, status: OrderStatus) -> OrderStatus:
     if status not in FLOOR_STATUSES:
         return status
-    shipments = _shipments_out(await read.shipments_of(session, order_id))
-    return floor_status_of(shipments) if shipments else status
+    return _floor_refined(status, _shipments_out(await read.shipments_of(session, order_id)))
 
 
 async def _closed_order_status(session: Session, order_id: str) -> str:
