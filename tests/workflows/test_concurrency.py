@@ -12,6 +12,7 @@ import contextlib
 import random
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -319,6 +320,46 @@ async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
     return True
 
 
+@contextlib.asynccontextmanager
+async def _worker_with(
+    client: Client, sessions: Sessions, gated: Any, replaces: str
+) -> AsyncIterator[str]:
+    """A worker on a queue of its own whose activity ``replaces`` is ``gated`` (the real
+    activity behind a gate, so a race is hit every time); yields the queue."""
+    activities = [
+        a
+        for a in build_activities(sessions, SandboxBehaviour(latency_ms=(1, 5)))
+        if a.__name__ != replaces
+    ]
+    queue = f"race-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client, task_queue=queue, workflows=list(WORKFLOWS), activities=[*activities, gated]
+    ):
+        yield queue
+
+
+async def _packing(
+    client: Client, sessions: Sessions, queue: str, sku: str, weight: int
+) -> tuple[Any, WorkflowHandle[Any, Any], WorkflowHandle[Any, Any], Any]:
+    """A one-unit order, picked, its pack Update accepted: (order, handle, child, pack)."""
+    order = order_input([(sku, 1)])
+    handle = await start_order(client, order, queue)
+    fh = client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
+    try:
+        await eventually(lambda: _has_status(sessions, order.order_id, "ready_to_pick"))
+        await eventually(lambda: _exists(fh))  # the order says so just before the child runs
+        await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="s1", sku=sku))
+        pack = await fh.start_update(
+            FulfillmentWorkflow.pack,
+            PackInput(weight_grams=weight),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+    except BaseException:
+        await _terminate_running([handle])  # nothing left on a queue nobody serves
+        raise
+    return order, handle, fh, pack
+
+
 async def test_cancel_racing_the_label_gives_the_packer_the_truth(
     client: Client, sessions: Sessions, make_catalog: Any
 ) -> None:
@@ -337,29 +378,11 @@ async def test_cancel_racing_the_label_gives_the_packer_the_truth(
         await gate.wait()
         return await stock.commit_stock(req)
 
-    activities = [
-        a
-        for a in build_activities(sessions, SandboxBehaviour(latency_ms=(1, 5)))
-        if a.__name__ != "commit_stock"
-    ]
-    queue = f"race-{uuid.uuid4().hex[:8]}"
     cat = await make_catalog()
     sku = cat.skus[0]
-    async with Worker(
-        client, task_queue=queue, workflows=list(WORKFLOWS), activities=[*activities, gated_commit]
-    ):
-        order = order_input([(sku, 1)])
-        handle = await start_order(client, order, queue)
-        fh = client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
+    async with _worker_with(client, sessions, gated_commit, "commit_stock") as queue:
+        order, handle, fh, pack = await _packing(client, sessions, queue, sku, cat.weights[sku])
         try:
-            await eventually(lambda: _has_status(sessions, order.order_id, "ready_to_pick"))
-            await eventually(lambda: _exists(fh))  # the order says so just before the child runs
-            await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="s1", sku=sku))
-            pack = await fh.start_update(
-                FulfillmentWorkflow.pack,
-                PackInput(weight_grams=cat.weights[sku]),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
             await asyncio.wait_for(entered.wait(), 20)
             cancel = await handle.start_update(
                 OrderWorkflow.cancel,
@@ -425,29 +448,11 @@ async def test_cancel_while_the_label_is_bought_voids_it_and_restores_stock(
         await gate.wait()
         return await shipping.buy_label(req)
 
-    activities = [
-        a
-        for a in build_activities(sessions, SandboxBehaviour(latency_ms=(1, 5)))
-        if a.__name__ != "buy_label"
-    ]
-    queue = f"race-{uuid.uuid4().hex[:8]}"
     cat = await make_catalog()
     sku = cat.skus[0]
-    async with Worker(
-        client, task_queue=queue, workflows=list(WORKFLOWS), activities=[*activities, gated_label]
-    ):
-        order = order_input([(sku, 1)])
-        handle = await start_order(client, order, queue)
-        fh = client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
+    async with _worker_with(client, sessions, gated_label, "buy_label") as queue:
+        order, handle, fh, pack = await _packing(client, sessions, queue, sku, cat.weights[sku])
         try:
-            await eventually(lambda: _has_status(sessions, order.order_id, "ready_to_pick"))
-            await eventually(lambda: _exists(fh))
-            await fh.execute_update(FulfillmentWorkflow.scan, ScanInput(scan_id="s1", sku=sku))
-            pack = await fh.start_update(
-                FulfillmentWorkflow.pack,
-                PackInput(weight_grams=cat.weights[sku]),
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
             await asyncio.wait_for(entered.wait(), 20)
             await handle.start_update(
                 OrderWorkflow.cancel,
