@@ -80,7 +80,7 @@ from bench.workload import _FALLBACK_SAMPLE, BARCODES, SAMPLE
 from integrations.shopify import sign
 from oms.devstack import temporal_executable
 from oms.heap import freeze_startup_objects
-from store.db import libpq_url
+from store.db import autocommit_pool, libpq_url
 
 #: ``(shipment index within the scanner's shipments, unit number 1..K)``
 Scan = tuple[int, int]
@@ -425,20 +425,14 @@ class AuditLog:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
             for statement in AUDIT_DDL:
                 await conn.execute(statement)
-        pool = AsyncConnectionPool(
+        async with autocommit_pool(
             url,
-            min_size=1,
-            max_size=size,
-            kwargs={"autocommit": True, "application_name": "oms-bench-audit"},
-            open=False,
+            size=size,
             name="bench-audit",
-            timeout=TIMEOUT,
-        )
-        await pool.open(wait=True)
-        try:
+            application_name="oms-bench-audit",
+            connect_wait=TIMEOUT,
+        ) as pool:
             yield cls(pool)
-        finally:
-            await pool.close()
 
     async def record(self, workflow_id: str, scan_id: str, result: BareScanResult) -> None:
         async with self.pool.connection() as conn:

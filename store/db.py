@@ -6,6 +6,10 @@ Alembic's synchronous migrations from the same URL.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -36,3 +40,26 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def autocommit_pool(
+    url: str, *, size: int, name: str, application_name: str, connect_wait: float
+) -> AsyncIterator[AsyncConnectionPool]:
+    """An open psycopg pool of autocommit connections (min 1, no ping on checkout), closed
+    on exit: for single statements on a hot path, where SQLAlchemy's engine and BEGIN/COMMIT
+    round trips cost more than the statement (the scan path, and its bench baseline)."""
+    pool = AsyncConnectionPool(
+        libpq_url(url),
+        min_size=1,
+        max_size=size,
+        kwargs={"autocommit": True, "application_name": application_name},
+        open=False,
+        name=name,
+        timeout=connect_wait,
+    )
+    await pool.open(wait=True)
+    try:
+        yield pool
+    finally:
+        await pool.close()

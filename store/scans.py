@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from domain.models import ProjectShipmentInput
-from store.db import libpq_url
+from store.db import autocommit_pool
 from store.projection import event_rows, shipment_row
 
 T = TypeVar("T")
@@ -128,20 +128,14 @@ class ScanStore:
     @classmethod
     @asynccontextmanager
     async def open(cls, database_url: str, *, size: int) -> AsyncIterator[ScanStore]:
-        pool = AsyncConnectionPool(
-            libpq_url(database_url),
-            min_size=1,
-            max_size=size,
-            kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
-            open=False,
+        async with autocommit_pool(
+            database_url,
+            size=size,
             name="scans",
-            timeout=CONNECT_TIMEOUT,
-        )
-        await pool.open(wait=True)
-        try:
+            application_name=APPLICATION_NAME,
+            connect_wait=CONNECT_TIMEOUT,
+        ) as pool:
             yield cls(pool)
-        finally:
-            await pool.close()
 
     async def _run(self, use: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         try:
