@@ -22,6 +22,7 @@ from store.projection import (
     ORDER_UPSERT,
     SHIPMENT_UPSERT,
     event_rows,
+    record_notification,
     shipment_row,
     write_shipment,
 )
@@ -53,6 +54,8 @@ class ProjectionActivities:
                 await session.execute(SHIPMENT_UPSERT, [shipment_row(s) for s in data.shipments])
             if events:
                 await session.execute(EVENTS_INSERT, events)
+            for note in data.notifications:
+                await record_notification(session, note)
 
     @activity.defn(name=names.RECORD_SHIPMENT)
     async def record_shipment(self, data: ProjectShipmentInput) -> None:

@@ -1,4 +1,12 @@
-"""Buy and void shipping labels, once per shipment."""
+"""Buy and void shipping labels, once per shipment.
+
+The ``labels`` ledger (one row per shipment) is what makes "once" hold: a purchase is
+looked up there first, and a label the carrier sold under an earlier key of the same
+shipment (ops changed the service while the first answer was lost) is adopted instead of
+bought again. A failed attempt is written on the shipment's row at once (``label_attempts``,
+``label_error``): the pack answer stops waiting for a carrier that is failing, and the work
+list and ops see why the label is late (docs/decisions/0008-the-label-follows-the-pack.md).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from domain.models import LabelRequest, LabelResult, Tracking, VoidLabelRequest
-from integrations.carriers import Carrier
-from store.tables import LabelLedger
+from integrations.carriers import Carrier, Label
+from store.tables import LabelLedger, ShipmentRow
 from workflows import names
 
 
@@ -23,12 +31,11 @@ class ShippingActivities:
         async with self.sessions() as session:
             row = await session.get(LabelLedger, req.shipment_id)
         if row is None:
-            label = await self.carrier.buy_label(
-                key=req.idempotency_key,
-                service_level=req.shipping_method.value,
-                weight_grams=req.weight_grams,
-                destination=f"{req.address.zip} {req.address.country_code}",
-            )
+            try:
+                label = await self._purchase(req)
+            except Exception as exc:
+                await self._note_failure(req.shipment_id, exc)
+                raise
             async with self.sessions.begin() as session:
                 await session.execute(
                     insert(LabelLedger)
@@ -52,13 +59,50 @@ class ShippingActivities:
             label_url=row.label_url,
         )
 
+    async def _purchase(self, req: LabelRequest) -> Label:
+        for key in req.earlier_keys:
+            sold = await self.carrier.find_label(key=key)
+            if sold is not None:
+                return sold
+        return await self.carrier.buy_label(
+            key=req.idempotency_key,
+            service_level=req.shipping_method.value,
+            weight_grams=req.weight_grams,
+            destination=f"{req.address.zip} {req.address.country_code}",
+        )
+
+    async def _note_failure(self, shipment_id: str, exc: Exception) -> None:
+        """Say on the shipment's row that the carrier failed (best effort: the retry is
+        what matters, and a database hiccup here must not mask the carrier's error)."""
+        try:
+            async with self.sessions.begin() as session:
+                await session.execute(
+                    update(ShipmentRow)
+                    .where(ShipmentRow.shipment_id == shipment_id)
+                    .values(
+                        label_attempts=ShipmentRow.label_attempts + 1,
+                        label_error=str(exc)[:500] or type(exc).__name__,
+                    )
+                )
+        except Exception:  # noqa: BLE001 - see the docstring
+            activity.logger.warning("could not note the label failure of %s", shipment_id)
+
     @activity.defn(name=names.VOID_LABEL)
     async def void_label(self, req: VoidLabelRequest) -> None:
         async with self.sessions() as session:
             row = await session.scalar(
                 select(LabelLedger).where(LabelLedger.shipment_id == req.shipment_id)
             )
-        if row is None or row.status == "voided":
+        if row is None:
+            # Cancelled with the label pending: void whatever the carrier sold anyway.
+            for key in req.purchase_keys:
+                sold = await self.carrier.find_label(key=key)
+                if sold is not None:
+                    await self.carrier.void_label(
+                        key=f"void-{req.shipment_id}", tracking_number=sold.tracking_number
+                    )
+            return
+        if row.status == "voided":
             return
         await self.carrier.void_label(
             key=f"void-{req.shipment_id}", tracking_number=row.tracking_number

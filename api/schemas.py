@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from domain.models import (
     Hold,
@@ -22,8 +22,11 @@ from domain.models import (
 from domain.status import (
     FinancialStatus,
     HoldReason,
+    LabelStatus,
     OrderStatus,
+    ShipmentStatus,
     ShippingMethod,
+    StuckReason,
     TrackingStatus,
 )
 
@@ -314,6 +317,42 @@ class WorkItem(BaseModel):
     priority: int
     lines: list[ShipmentLine]
     created_at: datetime
+    #: ``pending`` between the pack and the label, then ``ready``; None before the pack.
+    label_status: LabelStatus | None = None
+    #: Why the shipment is stuck (``carrier_unavailable``, ``tracking_stale``,
+    #: ``carrier_exception``), or None.
+    stuck_reason: StuckReason | None = None
+
+
+class ShipmentStuck(BaseModel):
+    reason: StuckReason
+    detail: str | None = None
+    since: datetime
+
+
+class ShipmentDetail(BaseModel):
+    """One shipment as the floor and ops read it (``GET /api/v1/shipments/{id}``)."""
+
+    shipment_id: str
+    order_id: str
+    warehouse: str
+    status: ShipmentStatus
+    priority: int
+    lines: list[ShipmentLine]
+    tracking: Tracking | None = None
+    label_status: LabelStatus | None = None
+    label_url: str | None = None
+    #: Failed label purchase attempts so far, and the carrier's last error.
+    label_attempts: int = 0
+    label_error: str | None = None
+    stuck: ShipmentStuck | None = None
+    updated_at: datetime
+
+
+class LabelRetryIn(BaseModel):
+    """Ops: buy the pending label again now, optionally with another service level."""
+
+    service_level: ShippingMethod | None = None
 
 
 class ScanIn(BaseModel):
@@ -344,8 +383,16 @@ class PackIn(BaseModel):
 
 
 class PackOut(BaseModel):
-    tracking: Tracking
-    label_url: str
+    """200: the label came within ``OMS_PACK_LABEL_WAIT_SECONDS`` (``ready``, with the
+    tracking and the label); 202: the parcel is recorded and the label follows
+    (``pending``; the shipment shows it when ready)."""
+
+    shipment_id: str
+    label_status: LabelStatus
+    tracking: Tracking | None = None
+    label_url: str | None = None
+    #: While pending: the carrier's last error, when an attempt has failed.
+    label_error: str | None = None
 
 
 # --- carriers -----------------------------------------------------------------------------
@@ -354,13 +401,18 @@ class PackOut(BaseModel):
 class CarrierEventIn(BaseModel):
     tracking_number: str = Field(min_length=1, max_length=64)
     status: TrackingStatus
-    occurred_at: datetime
-    detail: str | None = None
+    occurred_at: AwareDatetime
+    detail: str | None = Field(default=None, max_length=2000)
+    #: The carrier's own id of the event: a repeated delivery is recognised by it.
+    event_id: str | None = Field(default=None, min_length=1, max_length=128)
+    location: str | None = Field(default=None, max_length=200)
 
 
 class CarrierAck(BaseModel):
     shipment_id: str
     status: TrackingStatus
+    #: The same event was received before: stored once, applied once.
+    duplicate: bool = False
 
 
 # --- ops ----------------------------------------------------------------------------------

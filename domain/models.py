@@ -16,9 +16,11 @@ from domain.routing import PlanView, SiteVerdict
 from domain.status import (
     FinancialStatus,
     HoldReason,
+    LabelStatus,
     OrderStatus,
     ShipmentStatus,
     ShippingMethod,
+    StuckReason,
     TrackingStatus,
 )
 from domain.tagging import TaggingContext
@@ -50,6 +52,12 @@ class OrderOptions(BaseModel):
 
     payment_timeout_seconds: int = 3 * 24 * 3600
     backorder_recheck_seconds: int = 6 * 3600
+    #: A packed parcel whose label is still missing this long marks its shipment stuck
+    #: (``carrier_unavailable``): ``OMS_LABEL_SLA_SECONDS``.
+    label_sla_seconds: int = 600
+    #: A shipped parcel whose tracking says nothing this long is stuck (``tracking_stale``):
+    #: ``OMS_TRACKING_STALE_HOURS``.
+    tracking_stale_seconds: int = 72 * 3600
 
 
 class OrderInput(BaseModel):
@@ -123,6 +131,12 @@ class ShipmentView(BaseModel):
     packaging_checked: bool = False
     verify_at_pack: bool = False
     on_hold: bool = False
+    #: ``pending`` from the pack until the carrier's label comes, then ``ready``
+    #: (``voided`` when a cancellation voided it); None before the pack.
+    label_status: LabelStatus | None = None
+    #: Why the shipment is stuck (``carrier_unavailable``, ``tracking_stale``,
+    #: ``carrier_exception``), or None.
+    stuck: StuckInfo | None = None
     #: When this shipment finished each floor step of the template (``pick``,
     #: ``packaging_check``, ``pack_verification``, ``pack``, ``ship``): the order's step
     #: view and SLA watchdog read these instead of hearing every floor move.
@@ -143,11 +157,30 @@ class StepView(BaseModel):
 
 
 class StuckInfo(BaseModel):
-    """Why an order is stuck: the step whose SLA passed, since when."""
+    """Why an order (or a shipment) is stuck: the step whose SLA passed, since when; or,
+    for a shipment's carrier trouble, a machine ``reason`` and a sentence for people."""
 
     step: str
     since: datetime
     sla_seconds: int
+    reason: StuckReason | None = None
+    detail: str | None = None
+
+    def describe(self) -> str:
+        """``<reason or step>: <what is wrong>``, as the ops views show it (they split the
+        machine part off at the colon)."""
+        if self.reason is not None:
+            return f"{self.reason.value}: {self.detail or ''}".rstrip(": ")
+        return f"{self.step}: over its SLA of {duration_text(self.sla_seconds)}"
+
+
+def duration_text(seconds: int) -> str:
+    """``2 h``, ``10 min``, ``45 s``: an SLA as people read it."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 class RoutingDecision(BaseModel):
@@ -218,6 +251,8 @@ class ShipmentProjection(BaseModel):
     tracking: Tracking | None = None
     updated_at: datetime
     steps_done: dict[str, datetime] = Field(default_factory=dict)
+    label_status: LabelStatus | None = None
+    stuck: StuckInfo | None = None
 
 
 class ProjectShipmentInput(BaseModel):
@@ -234,6 +269,9 @@ class ProjectOrderInput(BaseModel):
     #: Shipment rows the order writes in the same transaction: its shipments' floor moves
     #: (picking, all picked), which reach it as signals anyway (see FulfillmentWorkflow._move).
     shipments: list[ProjectShipmentInput] = Field(default_factory=list)
+    #: Customer messages the order decided (``confirmed``): their ledger rows go in the
+    #: same transaction (docs/decisions/0002-notifications-with-the-move.md).
+    notifications: list[NotifyRequest] = Field(default_factory=list)
 
 
 # --- activities -------------------------------------------------------------------------
@@ -342,6 +380,9 @@ class LabelRequest(BaseModel):
     shipping_method: ShippingMethod
     weight_grams: int
     idempotency_key: str
+    #: Keys of this shipment's earlier purchase attempts (ops changed the service): a
+    #: label the carrier sold under one of them is adopted, never bought again.
+    earlier_keys: list[str] = Field(default_factory=list)
 
 
 class LabelResult(BaseModel):
@@ -351,6 +392,9 @@ class LabelResult(BaseModel):
 
 class VoidLabelRequest(BaseModel):
     shipment_id: str
+    #: Generation 9: the keys the label was (maybe) bought under, when the order was
+    #: cancelled before the purchase answered.
+    purchase_keys: list[str] = Field(default_factory=list)
 
 
 class NotifyRequest(BaseModel):
@@ -359,6 +403,7 @@ class NotifyRequest(BaseModel):
     milestone: str
     idempotency_key: str
     detail: dict[str, object] = Field(default_factory=dict)
+    shipment_id: str | None = None
 
 
 # --- fulfillment ------------------------------------------------------------------------
@@ -384,6 +429,8 @@ class FulfillmentInput(BaseModel):
     #: The behaviour generation the parent runs (workflows/patches.py): decided once by the
     #: parent and fixed in this input, so the child needs no patch markers of its own.
     generation: int = 0
+    label_sla_seconds: int = 600
+    tracking_stale_seconds: int = 72 * 3600
 
 
 class FulfillmentResult(BaseModel):
@@ -412,6 +459,8 @@ class ShipmentUpdate(BaseModel):
     #: for floor moves; None when the shipment wrote them itself).
     record: ProjectShipmentInput | None = None
     steps_done: dict[str, datetime] = Field(default_factory=dict)
+    #: Generation 9: the shipment's own stuck mark (carrier trouble), None when clear.
+    stuck: StuckInfo | None = None
 
 
 # --- updates and signals from people and carriers ---------------------------------------
@@ -456,8 +505,22 @@ class PackInput(BaseModel):
 
 
 class PackResult(BaseModel):
-    tracking: Tracking
-    label_url: str
+    """The pack's answer. Generation 9 answers once the parcel is recorded, with the label
+    ``pending`` (and the shipment's row for the API to write); earlier generations waited
+    for the label and always answered ``ready``."""
+
+    label_status: LabelStatus = LabelStatus.READY
+    tracking: Tracking | None = None
+    label_url: str | None = None
+    record: ProjectShipmentInput | None = None
+
+
+class LabelRetryInput(BaseModel):
+    """Ops asks for the label again now (resetting the carrier back-off), optionally with
+    another service level."""
+
+    service_level: ShippingMethod | None = None
+    actor: str | None = None
 
 
 class PackagingCheckInput(BaseModel):
@@ -517,3 +580,6 @@ class TrackingEvent(BaseModel):
     status: TrackingStatus
     occurred_at: datetime
     detail: str | None = None
+    location: str | None = None
+    #: The stored carrier event's id: a repeated signal of one event applies once.
+    event_key: str | None = None

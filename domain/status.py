@@ -93,6 +93,25 @@ TRACKING_TO_SHIPMENT: dict[TrackingStatus, ShipmentStatus] = {
 }
 
 
+class LabelStatus(StrEnum):
+    """Where a packed shipment's label is: the pack never waits for it (issue 20)."""
+
+    PENDING = "pending"
+    READY = "ready"
+    VOIDED = "voided"
+
+
+class StuckReason(StrEnum):
+    """Why a shipment is stuck on its carrier; the order shows the same reason."""
+
+    #: Packed, and the label still missing after ``OMS_LABEL_SLA_SECONDS``.
+    CARRIER_UNAVAILABLE = "carrier_unavailable"
+    #: Shipped, and no tracking news for ``OMS_TRACKING_STALE_HOURS``.
+    TRACKING_STALE = "tracking_stale"
+    #: The carrier reported a failure; cleared when the parcel moves again.
+    CARRIER_EXCEPTION = "carrier_exception"
+
+
 class FinancialStatus(StrEnum):
     PAID = "paid"
     AUTHORIZED = "authorized"

@@ -6,7 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-from integrations.sandbox import SandboxService
+from sqlalchemy import select
+
+from integrations.sandbox import SandboxService, TransientRemoteError
+from store.tables import SandboxOperation
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class Carrier(Protocol):
 
     async def void_label(self, *, key: str, tracking_number: str) -> bool: ...
 
+    async def find_label(self, *, key: str) -> Label | None:
+        """The label the carrier sold under ``key``, if it did (a purchase whose answer
+        was lost): looked up before buying under another key, so none is bought twice."""
+        ...
+
 
 class SandboxCarrier(SandboxService):
     service = "carrier"
@@ -43,6 +51,20 @@ class SandboxCarrier(SandboxService):
             }
 
         r = await self.once(key, "label", act)
+        return Label(self.name, r["tracking_number"], r["tracking_url"], r["label_url"])
+
+    async def find_label(self, *, key: str) -> Label | None:
+        await self.behaviour.delay()
+        if self.behaviour.fails():
+            raise TransientRemoteError(f"{self.service}: upstream timeout (lookup)")
+        async with self.sessions() as session:
+            r = await session.scalar(
+                select(SandboxOperation.result).where(
+                    SandboxOperation.idempotency_key == key, SandboxOperation.kind == "label"
+                )
+            )
+        if r is None:
+            return None
         return Label(self.name, r["tracking_number"], r["tracking_url"], r["label_url"])
 
     async def void_label(self, *, key: str, tracking_number: str) -> bool:

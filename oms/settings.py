@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.models import OrderOptions
+
 DEV_SHOPIFY_SECRET = "dev-shopify-secret"
 DEV_CARRIER_SECRET = "dev-carrier-secret"
 
@@ -49,6 +51,15 @@ class Settings(BaseSettings):
     payment_timeout_seconds: int = Field(default=3 * 24 * 3600, alias="OMS_PAYMENT_TIMEOUT_SECONDS")
     #: How often a backordered order retries allocation when no adjustment wakes it.
     backorder_recheck_seconds: int = Field(default=6 * 3600, alias="OMS_BACKORDER_RECHECK_SECONDS")
+    #: How long ``POST /pack`` waits for the label before answering 202 ``pending`` (it
+    #: stops waiting at once when the carrier has failed an attempt): issue 20.
+    pack_label_wait_seconds: float = Field(
+        default=5.0, ge=0, le=60, alias="OMS_PACK_LABEL_WAIT_SECONDS"
+    )
+    #: A packed shipment still without a label after this is stuck (``carrier_unavailable``).
+    label_sla_seconds: int = Field(default=600, ge=1, alias="OMS_LABEL_SLA_SECONDS")
+    #: A shipped parcel with no tracking news for this long is stuck (``tracking_stale``).
+    tracking_stale_hours: float = Field(default=72, gt=0, alias="OMS_TRACKING_STALE_HOURS")
     #: The store's home country (ISO 3166 alpha-2): orders shipping elsewhere are tagged
     #: ``international`` by the default tag rules.
     home_country: str = Field(
@@ -104,6 +115,15 @@ class Settings(BaseSettings):
         if host in ("0.0.0.0", "::", ""):
             host = "127.0.0.1"
         return f"http://{host}:{self.api_port}"
+
+    def order_options(self) -> OrderOptions:
+        """The timers an order's workflow takes from configuration, fixed at intake."""
+        return OrderOptions(
+            payment_timeout_seconds=self.payment_timeout_seconds,
+            backorder_recheck_seconds=self.backorder_recheck_seconds,
+            label_sla_seconds=self.label_sla_seconds,
+            tracking_stale_seconds=int(self.tracking_stale_hours * 3600),
+        )
 
 
 @lru_cache

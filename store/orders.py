@@ -18,9 +18,10 @@ from sqlalchemy import Select, String, bindparam, func, literal_column, or_, sel
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.models import ShipmentLine, ShipmentView, Tracking
-from domain.status import ShipmentStatus
+from domain.models import ShipmentLine, ShipmentView, StuckInfo, Tracking
+from domain.status import LabelStatus, ShipmentStatus, StuckReason
 from store.tables import (
+    LabelLedger,
     OrderEventRow,
     OrderIntake,
     OrderRow,
@@ -301,6 +302,34 @@ def shipment_view(row: ShipmentRow) -> ShipmentView:
         if row.carrier and row.tracking_number
         else None,
         steps_done=dict(row.steps_done or {}),
+        label_status=label_status_of(row),
+        stuck=stuck_of(row),
+    )
+
+
+def label_status_of(row: ShipmentRow) -> LabelStatus | None:
+    """The row's label status; rows written before generation 9 only say it by their
+    tracking number."""
+    if row.label_status:
+        return LabelStatus(row.label_status)
+    return LabelStatus.READY if row.tracking_number else None
+
+
+def stuck_of(row: ShipmentRow) -> StuckInfo | None:
+    if not row.stuck_reason or row.stuck_since is None:
+        return None
+    return StuckInfo(
+        step="ship",
+        since=row.stuck_since,
+        sla_seconds=0,
+        reason=StuckReason(row.stuck_reason),
+        detail=row.stuck_detail,
+    )
+
+
+async def label_url_of(session: AsyncSession, shipment_id: str) -> str | None:
+    return await session.scalar(
+        select(LabelLedger.label_url).where(LabelLedger.shipment_id == shipment_id)
     )
 
 

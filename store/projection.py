@@ -53,6 +53,10 @@ def shipment_row(data: ProjectShipmentInput) -> dict[str, Any]:
         "tracking_url": s.tracking.url if s.tracking else None,
         "updated_at": s.updated_at,
         "steps_done": {k: v.isoformat() for k, v in s.steps_done.items()},
+        "label_status": s.label_status.value if s.label_status else None,
+        "stuck_reason": s.stuck.reason.value if s.stuck and s.stuck.reason else None,
+        "stuck_detail": s.stuck.detail if s.stuck else None,
+        "stuck_since": s.stuck.since if s.stuck else None,
     }
 
 
@@ -70,6 +74,10 @@ SHIPMENT_COLUMNS = (
     "tracking_url",
     "updated_at",
     "steps_done",
+    "label_status",
+    "stuck_reason",
+    "stuck_detail",
+    "stuck_since",
 )
 
 

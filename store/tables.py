@@ -359,6 +359,9 @@ class ShipmentRow(Base):
     __table_args__ = (
         Index("ix_shipments_wh_status", "warehouse", "status"),
         Index("ix_shipments_tracking_number", "tracking_number"),
+        Index(
+            "ix_shipments_stuck", "stuck_since", postgresql_where=text("stuck_reason IS NOT NULL")
+        ),
     )
     shipment_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(80), index=True)
@@ -376,6 +379,16 @@ class ShipmentRow(Base):
     steps_done: Mapped[dict[str, Any]] = mapped_column(
         server_default=text("'{}'::jsonb"), default=dict
     )
+    #: pending / ready / voided (domain.status.LabelStatus); None before the pack.
+    label_status: Mapped[str | None] = mapped_column(String(16))
+    #: Failed purchase attempts so far and the last error: written by the label activity
+    #: itself (not versioned), so the pack answer and ops see a failing carrier at once.
+    label_attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    label_error: Mapped[str | None] = mapped_column(Text)
+    #: The shipment's own stuck mark (domain.status.StuckReason), migration 0007.
+    stuck_reason: Mapped[str | None] = mapped_column(String(32))
+    stuck_detail: Mapped[str | None] = mapped_column(Text)
+    stuck_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OrderEventRow(Base):
@@ -466,7 +479,27 @@ class LabelLedger(Base):
 
 
 class CarrierEvent(Base):
+    """Every tracking event a carrier posted, once: by ``(carrier, event_id)`` or, without
+    an id, by ``(tracking_number, status, occurred_at)`` (partial unique indexes)."""
+
     __tablename__ = "carrier_events"
+    __table_args__ = (
+        Index(
+            "uq_carrier_event_id",
+            "carrier",
+            "event_id",
+            unique=True,
+            postgresql_where=text("event_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_carrier_event_natural",
+            "tracking_number",
+            "status",
+            "occurred_at",
+            unique=True,
+            postgresql_where=text("event_id IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     carrier: Mapped[str] = mapped_column(String(32))
     tracking_number: Mapped[str] = mapped_column(String(64), index=True)
@@ -475,6 +508,10 @@ class CarrierEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     detail: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = _now()
+    event_id: Mapped[str | None] = mapped_column(String(128))
+    location: Mapped[str | None] = mapped_column(Text)
+    #: Set once the shipment's workflow was signalled (None: stored, not heard yet).
+    signalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Notification(Base):

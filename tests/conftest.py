@@ -138,16 +138,29 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def isolated_stack(
-    server_url: str, client: Client, settings: Settings, prefix: str
+    server_url: str,
+    client: Client,
+    settings: Settings,
+    prefix: str,
+    *,
+    carrier: SandboxBehaviour | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """:class:`Stack` on a :func:`scratch_database`; its worker runs while it is open."""
+    """:class:`Stack` on a :func:`scratch_database`; its worker runs while it is open.
+
+    ``carrier``: the sandbox carrier's behaviour (a test can take it down and bring it
+    back); ``overrides``: settings fields (e.g. ``label_sla_seconds``)."""
     from api.app import create_app
 
     with scratch_database(server_url, f"oms_{prefix}") as url:
         engine = create_engine(url, pool_size=10)
         try:
             own = settings.model_copy(
-                update={"database_url": url, "task_queue": f"oms-{prefix}-{uuid.uuid4().hex[:8]}"}
+                update={
+                    "database_url": url,
+                    "task_queue": f"oms-{prefix}-{uuid.uuid4().hex[:8]}",
+                    **overrides,
+                }
             )
             sessions = sessionmaker(engine)
             worker = build_worker(
@@ -155,6 +168,7 @@ async def isolated_stack(
                 sessions,
                 own,
                 behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
+                carrier=carrier,
             )
             try:
                 async with worker:

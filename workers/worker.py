@@ -56,11 +56,13 @@ def build_activities(
     behaviour: SandboxBehaviour,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], datetime] = utc_now,
+    carrier: SandboxBehaviour | None = None,
 ) -> list[Callable[..., Any]]:
+    """``carrier``: the sandbox carrier's own behaviour (tests take it down alone)."""
     projection = ProjectionActivities(sessions)
     stock = StockActivities(sessions, clock)
     payments = PaymentActivities(sessions, SandboxPaymentGateway(sessions, behaviour))
-    shipping = ShippingActivities(sessions, SandboxCarrier(sessions, behaviour))
+    shipping = ShippingActivities(sessions, SandboxCarrier(sessions, carrier or behaviour))
     notifications = NotificationActivities(sessions)
     # One HTTP client (connection pool) for every channel adapter of this worker.
     channels = ChannelSyncActivities(
@@ -107,6 +109,7 @@ def build_worker(
     task_queue: str | None = None,
     behaviour: SandboxBehaviour | None = None,
     clock: Callable[[], datetime] = utc_now,
+    carrier: SandboxBehaviour | None = None,
 ) -> Worker:
     """``clock``: "now" for routing and daily capacity (tests pin it); the real time else."""
     # Workflow code geocodes postal codes (verification); the table is read here, outside
@@ -120,6 +123,6 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(sessions, behaviour, clock=clock),
+        activities=build_activities(sessions, behaviour, clock=clock, carrier=carrier),
         workflow_runner=WORKFLOW_RUNNER,
     )

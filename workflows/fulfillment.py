@@ -13,11 +13,13 @@ parent every floor move; they replay as they ran.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import functools
+from contextlib import suppress
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain.models import (
     CommitRequest,
@@ -26,6 +28,7 @@ from domain.models import (
     FulfillmentResult,
     LabelRequest,
     LabelResult,
+    LabelRetryInput,
     MoveInput,
     MoveRequest,
     MoveResult,
@@ -43,18 +46,24 @@ from domain.models import (
     ShipmentProjection,
     ShipmentUpdate,
     ShipmentView,
+    StuckInfo,
     Tracking,
     TrackingEvent,
     VoidLabelRequest,
+    duration_text,
 )
 from domain.packing import expected_weight, weight_ok, weight_window
 from domain.status import (
     TRACKING_TO_SHIPMENT,
+    LabelStatus,
     PackRefusal,
     ScanRefusal,
     ShipmentStatus,
+    ShippingMethod,
+    StuckReason,
     TrackingStatus,
 )
+from domain.tracking import apply_tracking
 from workflows import names, patches, policies
 
 #: Shipment states after shipping that move the parent order (to delivered / failed).
@@ -99,12 +108,27 @@ class FulfillmentWorkflow:
         #: Floor step → when this shipment finished it (read by the order's SLA watchdog).
         self.steps_done: dict[str, datetime] = {}
         #: Generation 8 on: floor moves go to the read model with each Update's answer.
-        self.floor_in_read_model = shipment.generation >= patches.CURRENT_GENERATION
+        self.floor_in_read_model = shipment.generation >= patches.FLOOR_GENERATION
         #: Floor steps the order is waiting to hear about (it marked itself stuck on them).
         self.watched: set[str] = set()
         #: Customer notifications decided and not yet written (with the next own write).
         self.pending_notifications: list[NotifyRequest] = []
         self.reporter: asyncio.Task[None] | None = None
+        #: Generation 9 (workflows/patches.py): the pack answers before the label.
+        self.pack_first = shipment.generation >= patches.GENERATION_9.since
+        self.label_status: LabelStatus | None = None
+        #: The service the label is bought for; ops may change it while it is pending.
+        self.service_level: ShippingMethod = shipment.shipping_method
+        self.label_keys: list[str] = []
+        #: Ops asked to buy the label again now (or with another service).
+        self.label_retry: LabelRetryInput | None = None
+        #: The shipment's own stuck mark (carrier trouble); the order shows it too.
+        self.stuck: StuckInfo | None = None
+        #: When the last tracking event applied happened, and when news last came.
+        self.tracking_latest: datetime | None = None
+        self.last_news: datetime | None = None
+        self.seen_events: set[str] = set()
+        self.silent = False
 
     def _patched(self, patch: patches.Patch) -> bool:
         return patches.in_force(self.input.generation, patch)
@@ -135,6 +159,8 @@ class FulfillmentWorkflow:
             self._event("picked", units=self._picked_units())
             # The parent sees every line picked → packing.
             await self._move(ShipmentStatus.PICKING, person_waiting=True)
+        if self.pack_first:
+            return await self._pack_ship_track()
 
         # Pack: the pack Update hands over a verified weight; buy the label and ship.
         await workflow.wait_condition(lambda: self.pack_request is not None or self._stopped())
@@ -206,6 +232,214 @@ class FulfillmentWorkflow:
             shipment_id=shipment.shipment_id, status=self.status, tracking=self.tracking
         )
 
+    # --- generation 9: the label follows the pack; tracking in order ------------------------
+
+    async def _pack_ship_track(self) -> FulfillmentResult:
+        """The pack Update recorded the parcel and answered; buy its label (the carrier's
+        retries, ops' retry, the label SLA), ship, then follow tracking until delivered
+        (docs/decisions/0008-the-label-follows-the-pack.md)."""
+        await workflow.wait_condition(lambda: self.pack_request is not None or self._stopped())
+        if self._stopped():
+            return await self._cancelled()
+        assert self.pack_request is not None
+        label = await self._buy_label()
+        if label is None:
+            return await self._cancelled()
+        self.tracking, self.label_url = label.tracking, label.label_url
+        self.label_status = LabelStatus.READY
+        self._event("label_purchased", carrier=label.tracking.carrier, number=label.tracking.number)
+        if self.stuck is not None:  # the shipped row and the signal below carry the clearing
+            self._unstick()
+        self.shipping = True
+        await self._ship(self.pack_request, label)
+        self.last_news = workflow.now()
+        silence = asyncio.create_task(self._watch_silence())
+        while self.status != ShipmentStatus.DELIVERED:
+            await workflow.wait_condition(
+                lambda: bool(self.tracking_inbox) or (self.silent and self.stuck is None)
+            )
+            if self.tracking_inbox:
+                await self._apply_tracking(self.tracking_inbox.pop(0))
+            elif self.silent:
+                stale = timedelta(seconds=self.input.tracking_stale_seconds)
+                self._stick(
+                    StuckReason.TRACKING_STALE,
+                    f"no tracking news for {duration_text(int(stale.total_seconds()))}"
+                    f" since {self._since_text()}",
+                    since=(self.last_news or workflow.now()) + stale,
+                    sla=stale,
+                )
+                await self._move(self.status, tell_parent=True)
+        silence.cancel()
+        return FulfillmentResult(
+            shipment_id=self.input.shipment_id, status=self.status, tracking=self.tracking
+        )
+
+    def _since_text(self) -> str:
+        return self.last_news.isoformat(timespec="minutes") if self.last_news else "shipping"
+
+    def _label_request(self) -> LabelRequest:
+        assert self.pack_request is not None
+        n = len(self.label_keys) + 1
+        key = f"label-{self.input.shipment_id}" + (f"-{n}" if n > 1 else "")
+        earlier, self.label_keys = list(self.label_keys), [*self.label_keys, key]
+        return LabelRequest(
+            order_id=self.input.order_id,
+            shipment_id=self.input.shipment_id,
+            warehouse=self.warehouse,
+            address=self.input.address,
+            shipping_method=self.service_level,
+            weight_grams=self.pack_request.weight_grams,
+            idempotency_key=key,
+            earlier_keys=earlier,
+        )
+
+    async def _buy_label(self) -> LabelResult | None:
+        """Buy the label under the carrier retry policy, for as long as it takes.
+
+        Past ``label_sla_seconds`` the shipment is stuck (``carrier_unavailable``) for ops,
+        who may ask for it again now or with another service (``retry_label``): the running
+        attempt is cancelled and a new one starts. A plain retry keeps the idempotency key;
+        another service takes a new key, and the activity first asks the carrier about the
+        earlier keys, so a label sold under one is adopted, not bought twice.
+        None: the shipment was cancelled meanwhile.
+        """
+        due = workflow.now() + timedelta(seconds=self.input.label_sla_seconds)
+        request = self._label_request()
+        buying = self._start_buying(request)
+        while True:
+            left = due - workflow.now()
+            if self.stuck is None and left <= timedelta(0):
+                sla = timedelta(seconds=self.input.label_sla_seconds)
+                self._stick(
+                    StuckReason.CARRIER_UNAVAILABLE,
+                    f"no label after {duration_text(int(sla.total_seconds()))}:"
+                    " the carrier keeps failing",
+                    since=due,
+                    sla=sla,
+                )
+                self._event("label_late", sla_seconds=self.input.label_sla_seconds)
+                await self._move(self.status, tell_parent=True)
+                continue
+            try:
+                await workflow.wait_condition(
+                    functools.partial(self._label_wait_over, buying),
+                    timeout=left if self.stuck is None else None,
+                )
+            except TimeoutError:
+                continue
+            if buying.done():
+                return buying.result()
+            buying.cancel()
+            with suppress(asyncio.CancelledError, ActivityError):
+                await buying
+            if self._stopped():
+                return None
+            retry, self.label_retry = self.label_retry, None
+            assert retry is not None
+            if retry.service_level is not None and retry.service_level != self.service_level:
+                self.service_level = retry.service_level
+                request = self._label_request()
+            self._event(
+                "label_retry",
+                service_level=self.service_level.value,
+                key=request.idempotency_key,
+                actor=retry.actor,
+            )
+            buying = self._start_buying(request)
+
+    def _label_wait_over(self, buying: asyncio.Task[LabelResult]) -> bool:
+        return buying.done() or self.label_retry is not None or self._stopped()
+
+    def _start_buying(self, request: LabelRequest) -> asyncio.Task[LabelResult]:
+        return asyncio.ensure_future(
+            workflow.execute_activity(
+                names.BUY_LABEL,
+                request,
+                result_type=LabelResult,
+                start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
+                retry_policy=policies.EXTERNAL,
+                # A cancelled attempt (ops' retry, the order cancelled) is waited for: a
+                # label it bought is then in the ledger, to reuse or to void.
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            )
+        )
+
+    async def _apply_tracking(self, event: TrackingEvent) -> None:
+        """Record every event; move only on a newer one (domain/tracking.py)."""
+        if event.event_key is not None:
+            if event.event_key in self.seen_events:
+                return
+            self.seen_events.add(event.event_key)
+        applied = apply_tracking(self.status, self.tracking_latest, event.status, event.occurred_at)
+        self._event(
+            f"tracking_{event.status.value}",
+            occurred_at=event.occurred_at.isoformat(),
+            detail=event.detail,
+            location=event.location,
+            applied=applied.moves,
+        )
+        # Any word from the carrier is news, even one too old to move the parcel.
+        self.last_news = workflow.now()
+        self.silent = False
+        was_stuck = self.stuck
+        if was_stuck is not None and was_stuck.reason == StuckReason.TRACKING_STALE:
+            self._unstick()
+        if not applied.moves:  # recorded in the timeline, moves nothing
+            await self._move(self.status, tell_parent=self.stuck != was_stuck)
+            return
+        self.tracking_latest = event.occurred_at
+        if applied.exception:
+            if was_stuck is None or was_stuck.reason != StuckReason.CARRIER_EXCEPTION:
+                self._stick(
+                    StuckReason.CARRIER_EXCEPTION,
+                    f"the carrier reported a failure: {event.detail or 'no detail'}",
+                    since=workflow.now(),
+                    sla=timedelta(0),
+                )
+        elif self.stuck is not None:
+            self._unstick()
+        if applied.milestone is not None:
+            self._decide_notify(applied.milestone, {"detail": event.detail})
+        await self._move(applied.status, tell_parent=self.stuck != was_stuck)
+
+    async def _watch_silence(self) -> None:
+        """Sleep until tracking has been quiet for ``tracking_stale_seconds``: one timer
+        for the whole road (not one per event), re-armed only when it fires early."""
+        stale = timedelta(seconds=self.input.tracking_stale_seconds)
+        while True:
+            due = (self.last_news or workflow.now()) + stale
+            if workflow.now() < due:
+                await workflow.sleep(due - workflow.now())
+                continue
+            self.silent = True
+            await workflow.wait_condition(lambda: not self.silent)
+
+    def _stick(self, reason: StuckReason, detail: str, *, since: datetime, sla: timedelta) -> None:
+        self.stuck = StuckInfo(
+            step="ship",
+            since=since,
+            sla_seconds=int(sla.total_seconds()),
+            reason=reason,
+            detail=detail,
+        )
+        self._event("stuck", reason=reason.value, detail=detail)
+
+    def _unstick(self) -> None:
+        assert self.stuck is not None
+        assert self.stuck.reason is not None
+        stuck_for = int((workflow.now() - self.stuck.since).total_seconds())
+        self._event("unstuck", reason=self.stuck.reason.value, stuck_seconds=max(stuck_for, 0))
+        self.stuck = None
+
+    def _pack_answer(self) -> PackResult:
+        """A repeated pack's answer: the shipment as it stands, never a second label."""
+        return PackResult(
+            label_status=self.label_status or LabelStatus.PENDING,
+            tracking=self.tracking,
+            label_url=self.label_url,
+        )
+
     # --- helpers ----------------------------------------------------------------------------
 
     def _picked_units(self) -> int:
@@ -225,14 +459,22 @@ class FulfillmentWorkflow:
         """
         if self.rejected is not None and self.cancel_reason is None:
             return await self._rejected(self.rejected)
-        if self.tracking is not None:
+        if self.tracking is not None or (self.pack_first and self.label_keys):
+            # Generation 9 cancels with the label pending too: whatever the carrier sold
+            # under this shipment's keys is voided.
             await workflow.execute_activity(
                 names.VOID_LABEL,
-                VoidLabelRequest(shipment_id=self.input.shipment_id),
+                VoidLabelRequest(
+                    shipment_id=self.input.shipment_id, purchase_keys=self.label_keys
+                ),
                 start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
                 retry_policy=policies.EXTERNAL,
             )
-            self._event("label_voided", number=self.tracking.number)
+            if self.label_status is not None:
+                self.label_status = LabelStatus.VOIDED
+            self._event(
+                "label_voided", number=self.tracking.number if self.tracking else None
+            )
         self._event("shipment_cancelled", reason=self.cancel_reason)
         await self._move(ShipmentStatus.CANCELLED)
         return FulfillmentResult(shipment_id=self.input.shipment_id, status=self.status)
@@ -325,6 +567,8 @@ class FulfillmentWorkflow:
                 tracking=self.tracking,
                 updated_at=workflow.now(),
                 steps_done=dict(self.steps_done),
+                label_status=self.label_status,
+                stuck=self.stuck,
             ),
             events=events,
             notifications=notifications,
@@ -410,6 +654,7 @@ class FulfillmentWorkflow:
                 packaging_checked=self.packaging_checked,
                 record=record,
                 steps_done=dict(self.steps_done),
+                stuck=self.stuck,
             ),
         )
 
@@ -423,6 +668,7 @@ class FulfillmentWorkflow:
                 milestone=milestone,
                 idempotency_key=f"notify-{self.input.shipment_id}-{milestone}",
                 detail=detail,
+                shipment_id=self.input.shipment_id,
             )
         )
 
@@ -454,6 +700,8 @@ class FulfillmentWorkflow:
             verify_at_pack=self.input.verify_at_pack,
             on_hold=self.held,
             steps_done=dict(self.steps_done),
+            label_status=self.label_status,
+            stuck=self.stuck,
         )
 
     # --- messages ---------------------------------------------------------------------------
@@ -546,7 +794,17 @@ class FulfillmentWorkflow:
 
     @workflow.update
     async def pack(self, request: PackInput) -> PackResult:
-        """Hand a verified parcel to the run loop and wait for its label."""
+        """Hand a verified parcel to the run loop; from generation 9 answer at once with
+        the packed row (the label follows), before that wait for the label."""
+        if self.pack_first:
+            if self.pack_request is not None:
+                return self._pack_answer()
+            self.pack_request = request
+            self.status = ShipmentStatus.PACKED
+            self.label_status = LabelStatus.PENDING
+            self.steps_done.setdefault("pack", workflow.now())
+            self._event("packed", weight_grams=request.weight_grams, package=request.package)
+            return self._pack_answer().model_copy(update={"record": self._record(by_api=True)})
         if self.pack_request is None:
             self.pack_request = request
         await workflow.wait_condition(lambda: self.pack_result is not None or self._stopped())
@@ -557,7 +815,7 @@ class FulfillmentWorkflow:
     @pack.validator
     def _validate_pack(self, request: PackInput) -> None:
         if self.pack_request is not None and not self._stopped():
-            return  # a retried pack gets the first answer
+            return  # a retried pack gets the first answer (the current state)
         if self._stopped() or self.status not in (ShipmentStatus.OPEN, ShipmentStatus.PICKING):
             raise ApplicationError(
                 f"shipment is {self.status.value}", type=PackRefusal.NOT_PACKABLE.value
@@ -719,6 +977,20 @@ class FulfillmentWorkflow:
                 f"{request.sku} is not in this shipment", type=ScanRefusal.WRONG_ITEM.value
             )
 
+    @workflow.update
+    def retry_label(self, request: LabelRetryInput) -> ShipmentView:
+        """Ops: buy the pending label again now, optionally with another service level."""
+        self.label_retry = request
+        return self._view()
+
+    @retry_label.validator
+    def _validate_retry_label(self, request: LabelRetryInput) -> None:
+        if not self.pack_first or self.label_status != LabelStatus.PENDING or self._stopped():
+            raise ApplicationError(
+                "only a packed shipment whose label is pending can retry it",
+                type="label_not_pending",
+            )
+
     @workflow.signal
     def watch_floor(self, step: str) -> None:
         """The order is over a floor step's SLA: tell it once this shipment finishes it."""
@@ -734,3 +1006,4 @@ class FulfillmentWorkflow:
         """The parent order is being cancelled. Ignored once the parcel has shipped."""
         if self.pack_result is None and not self.shipping:
             self.cancel_reason = reason
+

@@ -76,14 +76,6 @@ SHIPPED_STATES = PACKED_OR_LATER - {ShipmentStatus.PACKED}
 FLOOR_RECHECK = timedelta(minutes=5)
 
 
-def _duration(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
-
-
 class _Cancelled(Exception):
     """Raised inside ``run`` to unwind to compensation when a cancel is requested."""
 
@@ -107,6 +99,10 @@ class OrderWorkflow:
         self.step_started: dict[Step, datetime] = {}
         self.step_done: dict[Step, datetime] = {}
         self.stuck: StuckInfo | None = None
+        #: Generation 9: shipments stuck on their carrier (label, tracking), by id.
+        self.shipment_stuck: dict[str, StuckInfo] = {}
+        #: Customer messages decided and written with the next flush (generation 9).
+        self.pending_notifications: list[NotifyRequest] = []
         self.breached: set[Step] = set()
         self.finished = False
         self.watchdog: asyncio.Task[None] | None = None
@@ -145,8 +141,7 @@ class OrderWorkflow:
 
     @workflow.run
     async def run(self, order: OrderInput) -> OrderState:
-        if workflow.patched(patches.GENERATION_8.id):
-            self.gen = patches.CURRENT_GENERATION
+        self.gen = patches.generation_of_new_order()
         self._event("received", channel=order.channel, external_id=order.external_id)
         if self.tags_version is not None:
             self._event(
@@ -163,10 +158,18 @@ class OrderWorkflow:
             await self._verify()
             await self._confirm_payment()
             await self._allocate()
+            if self.gen >= patches.GENERATION_9.since:
+                # Accepted for fulfilment: the customer's confirmation goes with the next
+                # projection write, in its transaction (docs/decisions/0002).
+                self.pending_notifications.append(self._notice("confirmed"))
             await self._fulfil()
         except _Cancelled:
             await self._compensate()
         self.finished = True
+        if self.shipment_stuck:
+            self.shipment_stuck.clear()
+            if self.stuck is None:
+                workflow.upsert_search_attributes([STUCK.value_set(False)])
         if self.stuck is not None:
             await self._clear_stuck()
         if self.watchdog is not None:
@@ -265,7 +268,7 @@ class OrderWorkflow:
             # order starts its shipment in the same workflow task instead of the next.
             execute = (
                 workflow.execute_local_activity
-                if self.gen >= patches.CURRENT_GENERATION
+                if self.gen >= patches.FLOOR_GENERATION
                 else workflow.execute_activity
             )
             result: AllocationResult = await execute(
@@ -349,6 +352,8 @@ class OrderWorkflow:
                 packaging_check=self.plan.has(Step.PACKAGING_CHECK),
                 held=bool(self.holds),
                 generation=self.gen,
+                label_sla_seconds=self.order.options.label_sla_seconds,
+                tracking_stale_seconds=self.order.options.tracking_stale_seconds,
             ),
             id=names.fulfillment_workflow_id(shipment.shipment_id),
         )
@@ -456,9 +461,44 @@ class OrderWorkflow:
                 view.label_url = update.label_url
             if update.record is not None:
                 self.pending_shipments.append(update.record)
+            if self.gen >= patches.GENERATION_9.since:
+                self._note_shipment_stuck(update)
             changed = True
         if changed:
             await self._set_status(self._status_from_shipments())
+
+    def _note_shipment_stuck(self, update: ShipmentUpdate) -> None:
+        """A shipment stuck on its carrier (or clear again): the order shows the first
+        such reason, next to its own step SLAs (``Stuck`` search attribute, ops views)."""
+        was_stuck = self._effective_stuck() is not None
+        before = self.shipment_stuck.get(update.shipment_id)
+        if update.stuck is None:
+            self.shipment_stuck.pop(update.shipment_id, None)
+        else:
+            self.shipment_stuck[update.shipment_id] = update.stuck
+        if before == update.stuck:
+            return
+        if update.stuck is not None and update.stuck.reason is not None:
+            self._event(
+                "shipment_stuck",
+                shipment_id=update.shipment_id,
+                reason=update.stuck.reason.value,
+                detail=update.stuck.detail,
+            )
+        elif before is not None and before.reason is not None:
+            self._event(
+                "shipment_unstuck", shipment_id=update.shipment_id, reason=before.reason.value
+            )
+        if was_stuck != (self._effective_stuck() is not None):
+            workflow.upsert_search_attributes([STUCK.value_set(not was_stuck)])
+
+    def _effective_stuck(self) -> StuckInfo | None:
+        """The order's own step SLA breach first, else its longest-stuck shipment's."""
+        if self.stuck is not None:
+            return self.stuck
+        if not self.shipment_stuck:
+            return None
+        return min(self.shipment_stuck.values(), key=lambda s: s.since)
 
     def _status_from_shipments(self) -> OrderStatus:
         live = [v for sid, v in self.shipments.items() if sid not in self.rejected]
@@ -627,9 +667,8 @@ class OrderWorkflow:
         return views
 
     def _stuck_reason(self) -> str | None:
-        if self.stuck is None:
-            return None
-        return f"{self.stuck.step}: over its SLA of {_duration(self.stuck.sla_seconds)}"
+        stuck = self._effective_stuck()
+        return stuck.describe() if stuck is not None else None
 
     async def _watch_slas(self) -> None:
         """Mark the order stuck when its current step outlives its SLA; clear it after.
@@ -651,7 +690,7 @@ class OrderWorkflow:
                     continue
                 except TimeoutError:
                     pass
-            on_floor = step in FLOOR_STEPS and self.gen >= patches.CURRENT_GENERATION
+            on_floor = step in FLOOR_STEPS and self.gen >= patches.FLOOR_GENERATION
             if on_floor:
                 await self._refresh_floor()
                 if self._past(step)():
@@ -684,7 +723,8 @@ class OrderWorkflow:
         stuck_for = workflow.now() - self.stuck.since
         self._event("unstuck", step=self.stuck.step, stuck_seconds=int(stuck_for.total_seconds()))
         self.stuck = None
-        workflow.upsert_search_attributes([STUCK.value_set(False)])
+        # A shipment stuck on its carrier keeps the order stuck.
+        workflow.upsert_search_attributes([STUCK.value_set(bool(self.shipment_stuck))])
         await self._flush()
 
     # --- helpers ----------------------------------------------------------------------------
@@ -755,6 +795,8 @@ class OrderWorkflow:
         self.version += 1
         events, self.pending_events = self.pending_events, []
         shipments, self.pending_shipments = self.pending_shipments, []
+        notifications, self.pending_notifications = self.pending_notifications, []
+        stuck = self._effective_stuck()
         o = self.order
         await workflow.execute_local_activity(
             names.RECORD_ORDER,
@@ -776,7 +818,7 @@ class OrderWorkflow:
                     currency=o.currency,
                     created_at=o.created_at or workflow.info().start_time,
                     updated_at=workflow.now(),
-                    stuck=self.stuck is not None,
+                    stuck=self._effective_stuck() is not None,
                     # What the detail view needs when the workflow can't be queried.
                     summary={
                         "payment": self.payment,
@@ -787,25 +829,29 @@ class OrderWorkflow:
                         "steps": [v.model_dump(mode="json") for v in self._step_views()],
                         "tags_version": self.tags_version,
                         "stuck_reason": self._stuck_reason(),
-                        "stuck_since": self.stuck.since.isoformat() if self.stuck else None,
+                        "stuck_since": stuck.since.isoformat() if stuck else None,
                     },
                 ),
                 events=events,
                 shipments=shipments,
+                notifications=notifications,
             ),
             start_to_close_timeout=policies.DATABASE_TIMEOUT,
             retry_policy=policies.DATABASE,
         )
 
+    def _notice(self, milestone: str) -> NotifyRequest:
+        return NotifyRequest(
+            order_id=self.order.order_id,
+            email=self.order.email,
+            milestone=milestone,
+            idempotency_key=f"notify-{self.order.order_id}-{milestone}",
+        )
+
     async def _notify(self, milestone: str) -> None:
         await workflow.execute_activity(
             names.NOTIFY_CUSTOMER,
-            NotifyRequest(
-                order_id=self.order.order_id,
-                email=self.order.email,
-                milestone=milestone,
-                idempotency_key=f"notify-{self.order.order_id}-{milestone}",
-            ),
+            self._notice(milestone),
             start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
             retry_policy=policies.EXTERNAL,
         )
@@ -827,7 +873,7 @@ class OrderWorkflow:
             payment=self.payment,
             cancel_reason=self.cancel_reason,
             steps=self._step_views(),
-            stuck=self.stuck,
+            stuck=self._effective_stuck(),
             tags_version=self.tags_version,
         )
 

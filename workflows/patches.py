@@ -35,7 +35,16 @@ class Patch:
 #: Generation 8: the order's floor state lives in the read model (the order hears only the
 #: moves that change its course) and one marker stands for every patch below.
 GENERATION_8 = Patch("generation-8", "floor state in the read model; one marker per order", 8)
-CURRENT_GENERATION = 8
+FLOOR_GENERATION = 8
+#: Generation 9: the pack answers before the label (the label follows, under an SLA);
+#: tracking events apply in order of occurrence, never backwards; a shipment can be stuck
+#: on its own (carrier unavailable, tracking stale, carrier exception) and tells its order;
+#: the order decides its ``confirmed`` email. Its behaviours are new code paths taken by
+#: generation 9 executions only: no patch of their own.
+GENERATION_9 = Patch(
+    "generation-9", "pack before the label; tracking in order; shipments stuck on carriers", 9
+)
+CURRENT_GENERATION = 9
 
 STEP_SLA_WATCHDOG = Patch("step-sla-watchdog", "the template steps' SLA watchdog", 4)
 POSTAL_CODE_CHECK = Patch("postal-code-check", "postal-code and billing-postcode checks", 4)
@@ -65,6 +74,7 @@ SHIPMENT_PROJECTION_AS_ACTIVITY = Patch(
 )
 
 REGISTER: tuple[Patch, ...] = (
+    GENERATION_9,
     GENERATION_8,
     STEP_SLA_WATCHDOG,
     POSTAL_CODE_CHECK,
@@ -80,6 +90,16 @@ REGISTER: tuple[Patch, ...] = (
 
 
 def in_force(generation: int, patch: Patch) -> bool:
-    """Whether ``patch`` applies to an execution of ``generation`` (0: older than
-    generation 8, which asks ``workflow.patched`` as it always did)."""
-    return generation >= CURRENT_GENERATION or workflow.patched(patch.id)
+    """Whether ``patch`` (one of generation 8's) applies to an execution of ``generation``
+    (0: older than generation 8, which asks ``workflow.patched`` as it always did)."""
+    return generation >= FLOOR_GENERATION or workflow.patched(patch.id)
+
+
+def generation_of_new_order() -> int:
+    """Decide an order's generation, first thing in its run: the newest for a new
+    execution; for a replay, the one whose marker its history holds (none: 0)."""
+    if workflow.patched(GENERATION_9.id):
+        return GENERATION_9.since
+    if workflow.patched(GENERATION_8.id):
+        return GENERATION_8.since
+    return 0

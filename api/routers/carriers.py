@@ -1,4 +1,11 @@
-"""Carrier tracking webhooks: verified, stored durably, then signalled to the shipment."""
+"""Carrier tracking webhooks: verified, stored durably once, then signalled to the shipment.
+
+A repeated event (same ``event_id``, or without one the same number, status and time) is
+stored once and answered 202 ``duplicate``; it is signalled again only if the first
+delivery was stored but never reached the workflow (the API died in between), and the
+workflow applies one event once whatever it hears (``event_key``). Events are applied in
+order of occurrence by the workflow (domain/tracking.py).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +13,9 @@ import hashlib
 import hmac
 import json
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -17,7 +25,8 @@ from api.problems import Problem, problem_responses
 from api.schemas import CarrierAck, CarrierEventIn
 from api.temporal import TRANSIENT, is_not_found, unavailable
 from domain.models import TrackingEvent
-from store.tables import CarrierEvent, LabelLedger
+from store import tracking
+from store.tables import LabelLedger
 from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
 
@@ -37,7 +46,11 @@ def carrier_signature(body: bytes, secret: str) -> str:
     responses=problem_responses(401, 404, 422, 503),
 )
 async def carrier_event(
-    carrier: str, request: Request, session: Session, client: Temporal, settings: AppSettings
+    carrier: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")],
+    request: Request,
+    session: Session,
+    client: Temporal,
+    settings: AppSettings,
 ) -> CarrierAck:
     body = await request.body()
     given = request.headers.get("x-oms-signature", "").strip().lower()
@@ -59,30 +72,27 @@ async def carrier_event(
             f"unknown tracking number {event.tracking_number}",
             reason="unknown_tracking_number",
         )
-    session.add(
-        CarrierEvent(
-            carrier=carrier,
-            tracking_number=event.tracking_number,
-            shipment_id=shipment_id,
-            status=event.status.value,
-            occurred_at=event.occurred_at,
-            detail=event.detail,
-        )
+    report = TrackingEvent(
+        tracking_number=event.tracking_number,
+        status=event.status,
+        occurred_at=event.occurred_at,
+        detail=event.detail,
+        location=event.location,
     )
+    stored = await tracking.store_event(session, carrier, shipment_id, report, event.event_id)
     await session.commit()  # durable before the workflow hears of it
+    if stored.signalled:
+        return CarrierAck(shipment_id=shipment_id, status=event.status, duplicate=True)
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     try:
         await handle.signal(
             FulfillmentWorkflow.track,
-            TrackingEvent(
-                tracking_number=event.tracking_number,
-                status=event.status,
-                occurred_at=event.occurred_at,
-                detail=event.detail,
-            ),
+            report.model_copy(update={"event_key": str(stored.id)}),
         )
     except TRANSIENT as exc:
         if not is_not_found(exc):
             raise unavailable(exc) from exc
         log.info("tracking event for finished shipment %s kept, not signalled", shipment_id)
-    return CarrierAck(shipment_id=shipment_id, status=event.status)
+    await tracking.mark_signalled(session, stored.id)
+    await session.commit()
+    return CarrierAck(shipment_id=shipment_id, status=event.status, duplicate=stored.repeated)

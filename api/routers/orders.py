@@ -49,7 +49,6 @@ from domain.models import (
     HoldInput,
     OrderInput,
     OrderLine,
-    OrderOptions,
     OrderState,
     ReleaseInput,
     RoutingDecision,
@@ -95,10 +94,7 @@ def order_input(body: OrderIn, settings: AppSettings) -> OrderInput:
         total=sum((ln.unit_price * ln.quantity for ln in body.lines), start=0),  # type: ignore[arg-type]
         tags=list(dict.fromkeys(body.tags)),
         note=body.note,
-        options=OrderOptions(
-            payment_timeout_seconds=settings.payment_timeout_seconds,
-            backorder_recheck_seconds=settings.backorder_recheck_seconds,
-        ),
+        options=settings.order_options(),
     )
 
 

@@ -12,24 +12,36 @@ the move as soon as the scanner beeps (docs/decisions/0001-floor-state-in-the-re
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import Floor, Ops, ensure_warehouse
-from api.deps import Scans, Session, Temporal
+from api.deps import AppSettings, Scans, Session, Temporal
 from api.metrics import SCANS, StageTimer
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
-from api.schemas import PackIn, PackOut, ScanIn, ScanOut, WorkItem
+from api.schemas import (
+    LabelRetryIn,
+    PackIn,
+    PackOut,
+    ScanIn,
+    ScanOut,
+    ShipmentDetail,
+    ShipmentStuck,
+    WorkItem,
+)
 from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
 from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
 from domain.models import (
     FloorAnswer,
+    LabelRetryInput,
     MoveInput,
     PackagingCheckInput,
     PackInput,
@@ -39,7 +51,7 @@ from domain.models import (
     ShipmentLine,
     ShipmentView,
 )
-from domain.status import ScanRefusal, ShipmentStatus
+from domain.status import LabelStatus, ScanRefusal, ShipmentStatus, StuckReason
 from store import catalog, scans
 from store import orders as read
 from store.keys import Principal
@@ -76,9 +88,40 @@ async def work_list(
             priority=r.priority,
             lines=[ShipmentLine.model_validate(ln) for ln in r.lines],
             created_at=r.created_at,
+            label_status=read.label_status_of(r),
+            stuck_reason=StuckReason(r.stuck_reason) if r.stuck_reason else None,
         )
         for r in rows
     ]
+
+
+@router.get("/{shipment_id}", response_model=ShipmentDetail)
+async def shipment_detail(shipment_id: str, session: Session, who: Floor) -> ShipmentDetail:
+    """One shipment as it stands: the scan station polls it while a label is pending."""
+    row = await _shipment(session, shipment_id, who)
+    return await _detail(session, row)
+
+
+async def _detail(session: Session, row: ShipmentRow) -> ShipmentDetail:
+    view = read.shipment_view(row)
+    stuck = view.stuck
+    return ShipmentDetail(
+        shipment_id=row.shipment_id,
+        order_id=row.order_id,
+        warehouse=row.warehouse,
+        status=view.status,
+        priority=row.priority,
+        lines=view.lines,
+        tracking=view.tracking,
+        label_status=view.label_status,
+        label_url=await read.label_url_of(session, row.shipment_id) if view.tracking else None,
+        label_attempts=row.label_attempts,
+        label_error=row.label_error if view.label_status == LabelStatus.PENDING else None,
+        stuck=ShipmentStuck(reason=stuck.reason, detail=stuck.detail, since=stuck.since)
+        if stuck is not None and stuck.reason is not None
+        else None,
+        updated_at=row.updated_at,
+    )
 
 
 async def _shipment(session: Session, shipment_id: str, who: Principal) -> ShipmentRow:
@@ -263,12 +306,32 @@ async def _scan_update(
     return 200, out.model_dump(), result.record
 
 
-@router.post("/{shipment_id}/pack", response_model=PackOut, responses=problem_responses(422, 503))
+@router.post(
+    "/{shipment_id}/pack",
+    response_model=PackOut,
+    responses={
+        202: {"model": PackOut, "description": "packed; the label is pending and follows"},
+        **problem_responses(422, 503),
+    },
+)
 async def pack(
-    shipment_id: str, body: PackIn, session: Session, client: Temporal, who: Floor
+    shipment_id: str,
+    body: PackIn,
+    session: Session,
+    client: Temporal,
+    who: Floor,
+    settings: AppSettings,
+    response: Response,
 ) -> PackOut:
-    await _shipment(session, shipment_id, who)
-    await session.rollback()  # hold no connection open while the label is bought
+    """Record the verified parcel and answer in seconds: the label follows
+    (docs/decisions/0008-the-label-follows-the-pack.md).
+
+    200 with the label when it came within ``OMS_PACK_LABEL_WAIT_SECONDS`` (the wait ends
+    at once when the carrier has failed an attempt), else 202 ``pending``. Packing again
+    answers the shipment's current state; a label is never bought twice.
+    """
+    row = await _shipment(session, shipment_id, who)
+    await session.rollback()  # hold no connection open while the workflow answers
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     pack_input = PackInput(weight_grams=body.weight_grams, package=body.package)
     try:
@@ -280,6 +343,11 @@ async def pack(
         if refused is not None:
             raise Problem(422, refused[1], reason=refused[0], title="Pack refused") from exc
         if is_not_found(exc):
+            # The workflow has finished: a parcel that shipped answers as it stands.
+            await session.rollback()
+            done = await read.get_shipment(session, shipment_id)
+            if done is not None and done.tracking_number:
+                return await _pack_answer(session, done)
             raise Problem(
                 422,
                 "the shipment is no longer open for packing",
@@ -287,7 +355,82 @@ async def pack(
                 title="Pack refused",
             ) from exc
         raise unavailable(exc) from exc
-    return PackOut(tracking=result.tracking, label_url=result.label_url)
+    if result.label_status == LabelStatus.READY and result.tracking is not None:
+        return PackOut(
+            shipment_id=shipment_id,
+            label_status=LabelStatus.READY,
+            tracking=result.tracking,
+            label_url=result.label_url,
+        )
+    if result.record is not None:
+        async with session.begin():
+            await write_shipment(session, result.record)
+    row = await _wait_for_label(session, shipment_id, settings.pack_label_wait_seconds) or row
+    answer = await _pack_answer(session, row)
+    if answer.label_status != LabelStatus.READY:
+        response.status_code = 202
+    return answer
+
+
+async def _wait_for_label(session: Session, shipment_id: str, seconds: float) -> ShipmentRow | None:
+    """Re-read the shipment's row until its label is there, the carrier has failed an
+    attempt (its retries take seconds to minutes: the packer moves on) or ``seconds``
+    pass. The label's row is written by the stock commit that follows the purchase."""
+    deadline = time.monotonic() + seconds
+    pause = 0.05
+    while True:
+        await session.rollback()  # a fresh snapshot each read
+        row = await read.get_shipment(session, shipment_id)
+        if row is None or row.tracking_number or row.label_attempts > 0:
+            return row
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return row
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 1.5, 0.5)
+
+
+async def _pack_answer(session: Session, row: ShipmentRow) -> PackOut:
+    detail = await _detail(session, row)
+    return PackOut(
+        shipment_id=row.shipment_id,
+        label_status=detail.label_status or LabelStatus.PENDING,
+        tracking=detail.tracking,
+        label_url=detail.label_url,
+        label_error=detail.label_error,
+    )
+
+
+@router.post(
+    "/{shipment_id}/label/retry",
+    status_code=202,
+    response_model=ShipmentDetail,
+    responses=problem_responses(409, 503),
+)
+async def retry_label(
+    shipment_id: str, body: LabelRetryIn, session: Session, client: Temporal, who: Ops
+) -> ShipmentDetail:
+    """Ops: buy a pending label again now (the carrier back-off starts over), optionally
+    with another service level. The purchase keeps its idempotency key (a new one for a
+    new service, after asking the carrier about the old): nothing is bought twice."""
+    row = await _shipment(session, shipment_id, who)
+    await session.rollback()
+    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
+    try:
+        await handle.execute_update(
+            FulfillmentWorkflow.retry_label,
+            LabelRetryInput(service_level=body.service_level, actor=who.key_id),
+        )
+    except UPDATE_ERRORS as exc:
+        refused = refusal(exc)
+        if refused is not None:
+            raise Problem(409, refused[1], reason=refused[0]) from exc
+        if is_not_found(exc):
+            raise Problem(
+                409, f"shipment {shipment_id} is no longer open", reason="not_open"
+            ) from exc
+        raise unavailable(exc) from exc
+    return await _detail(session, await read.get_shipment(session, shipment_id) or row)
 
 
 class MoveIn(BaseModel):

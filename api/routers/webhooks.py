@@ -20,7 +20,7 @@ from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import WebhookAck
 from api.temporal import TRANSIENT, is_not_found, refusal, unavailable
-from domain.models import CancelInput, OrderOptions
+from domain.models import CancelInput
 from integrations import shopify
 from workflows import names
 from workflows.order import OrderWorkflow
@@ -83,10 +83,7 @@ async def _create(
     client: Temporal,
     settings: AppSettings,
 ) -> WebhookAck:
-    options = OrderOptions(
-        payment_timeout_seconds=settings.payment_timeout_seconds,
-        backorder_recheck_seconds=settings.backorder_recheck_seconds,
-    )
+    options = settings.order_options()
     try:
         order = shopify.to_order_input(payload, shop_domain=shop, options=options)
     except shopify.InvalidPayload as exc:

@@ -203,7 +203,7 @@ async def test_sample_webhook_to_delivered(demo: Stack, http: httpx.AsyncClient)
     assert after[MUG[0]].on_hand == before[MUG[0]].on_hand - 2 and after[MUG[0]].reserved == 0
     assert after[TEA[0]].on_hand == before[TEA[0]].on_hand - 1 and after[TEA[0]].reserved == 0
     assert labels == 1
-    assert milestones == ["delivered", "out_for_delivery", "shipped"]
+    assert milestones == ["confirmed", "delivered", "out_for_delivery", "shipped"]
 
     listed = (await http.get("/api/v1/orders?status=delivered", headers=admin)).json()
     assert order_id in [o["order_id"] for o in listed["items"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,10 +19,14 @@ from domain.models import (
     OrderLine,
     OrderOptions,
     OrderState,
+    PackInput,
+    PackResult,
     ScanInput,
     ScanResult,
+    ShipmentView,
+    Tracking,
 )
-from domain.status import FinancialStatus, ShippingMethod
+from domain.status import FinancialStatus, ShipmentStatus, ShippingMethod
 from store.projection import write_shipment
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import order_workflow_id
@@ -99,3 +104,40 @@ async def scan_recorded(
         async with sessions.begin() as session:
             await write_shipment(session, result.record)
     return result
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """A packed shipment once its label came (generation 9 answers the pack first)."""
+
+    tracking: Tracking
+    label_url: str | None
+    #: What the pack Update itself answered.
+    answer: PackResult
+
+
+async def pack_shipped(
+    handle: WorkflowHandle[Any, Any],
+    pack: PackInput,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    *,
+    within: float = 20.0,
+) -> Shipped:
+    """Pack, write the answer's row as the API does, then wait for the label and the ship."""
+    answer: PackResult = await handle.execute_update(FulfillmentWorkflow.pack, pack)
+    if answer.record is not None and sessions is not None:
+        async with sessions.begin() as session:
+            await write_shipment(session, answer.record)
+
+    async def shipped() -> ShipmentView | None:
+        view: ShipmentView = await handle.query(FulfillmentWorkflow.details)
+        ok = view.tracking is not None and view.status not in PACKING_STATES
+        return view if ok else None
+
+    view = await eventually(shipped, within=within)
+    assert view.tracking is not None
+    return Shipped(tracking=view.tracking, label_url=view.label_url, answer=answer)
+
+
+#: A shipment still on its way to the carrier.
+PACKING_STATES = frozenset({ShipmentStatus.OPEN, ShipmentStatus.PICKING, ShipmentStatus.PACKED})

@@ -84,6 +84,7 @@ from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
 from store import inventory
 from store.db import create_engine, sessionmaker
 from store.tables import Channel, Product, StockEvent, Warehouse
+from tests.workflows.helpers import pack_shipped
 from workers.worker import build_worker
 from workflows.channel_sync import OutboxPruneWorkflow
 from workflows.fulfillment import FulfillmentWorkflow
@@ -166,7 +167,7 @@ class Driver:
                     FulfillmentWorkflow.scan, ScanInput(scan_id=f"{line.sku}-{i}", sku=line.sku)
                 )
         weight = sum(SKUS[line.sku] * line.quantity for line in lines)
-        packed = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
+        packed = await pack_shipped(fh, PackInput(weight_grams=weight))
         for status in (
             TrackingStatus.IN_TRANSIT,
             TrackingStatus.OUT_FOR_DELIVERY,
@@ -311,7 +312,7 @@ class Driver:
         return o
 
     async def pack_and_deliver(self, fh: WorkflowHandle[Any, Any], weight: int) -> None:
-        packed = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
+        packed = await pack_shipped(fh, PackInput(weight_grams=weight))
         for status in (TrackingStatus.IN_TRANSIT, TrackingStatus.DELIVERED):
             await fh.signal(
                 FulfillmentWorkflow.track,

@@ -21,7 +21,13 @@ from store.tables import (
     ShipmentRow,
 )
 from tests.conftest import TEST_TASK_QUEUE
-from tests.workflows.helpers import eventually, order_input, scan_recorded, start_order
+from tests.workflows.helpers import (
+    eventually,
+    order_input,
+    pack_shipped,
+    scan_recorded,
+    start_order,
+)
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import fulfillment_workflow_id
 from workflows.order import OrderWorkflow
@@ -72,9 +78,7 @@ async def test_authorized_order_is_captured_picked_packed_and_delivered(
     with pytest.raises(WorkflowUpdateFailedError) as heavy:
         await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=expected * 3))
     assert heavy.value.cause.type == "weight_mismatch"  # type: ignore[attr-defined]
-    packed = await fh.execute_update(
-        FulfillmentWorkflow.pack, PackInput(weight_grams=expected + 60)
-    )
+    packed = await pack_shipped(fh, PackInput(weight_grams=expected + 60))
     assert packed.tracking.number.startswith("SBX")
 
     async with sessions() as s:

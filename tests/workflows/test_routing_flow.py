@@ -49,7 +49,14 @@ from store.tables import (
     WarehouseDailyLoad,
 )
 from tests.conftest import TEST_TASK_QUEUE, Catalog
-from tests.workflows.helpers import PORTLAND, eventually, order_input, scan_recorded, start_order
+from tests.workflows.helpers import (
+    PORTLAND,
+    eventually,
+    order_input,
+    pack_shipped,
+    scan_recorded,
+    start_order,
+)
 from tests.workflows.test_concurrency import _terminate_running, assert_consistent, level_audit
 from workers.worker import WORKFLOWS, build_activities
 from workflows import names
@@ -144,7 +151,7 @@ async def ship(
                 FulfillmentWorkflow.scan, ScanInput(scan_id=f"{sku}-{i}", sku=sku)
             )
             weight += cat.weights[sku]
-    packed = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
+    packed = await pack_shipped(fh, PackInput(weight_grams=weight))
     return TrackingEvent(
         tracking_number=packed.tracking.number,
         status=TrackingStatus.DELIVERED,
@@ -210,9 +217,7 @@ async def test_rejecting_one_parcel_of_a_split_reroutes_only_that_parcel(
         assert state.routing is not None and state.routing.decision == wh["DAL"]
 
         fh2 = client.get_workflow_handle(fulfillment_workflow_id(f"{oid}-2"))
-        packed = await fh2.execute_update(
-            FulfillmentWorkflow.pack, PackInput(weight_grams=cat.weights[sku1])
-        )
+        packed = await pack_shipped(fh2, PackInput(weight_grams=cat.weights[sku1]))
         nj_delivered = TrackingEvent(
             tracking_number=packed.tracking.number,
             status=TrackingStatus.DELIVERED,

@@ -31,7 +31,13 @@ from domain.status import OrderStatus, TrackingStatus
 from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
 from store import orders as read
 from store.tables import OrderEventRow, OrderRow
-from tests.workflows.helpers import eventually, order_input, scan_recorded, start_order
+from tests.workflows.helpers import (
+    eventually,
+    order_input,
+    pack_shipped,
+    scan_recorded,
+    start_order,
+)
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import fulfillment_workflow_id
 from workflows.order import STUCK, OrderWorkflow
@@ -190,9 +196,7 @@ async def test_an_order_done_within_every_sla_is_never_stuck(
     fh = await pick_all(skipping_env, order, sessions)
     await step_active(handle, "pack", sessions)
     await skipping_env.sleep(timedelta(minutes=5))  # half the pack SLA, counted from pick
-    packed = await fh.execute_update(
-        FulfillmentWorkflow.pack, PackInput(weight_grams=cat.weights[sku])
-    )
+    packed = await pack_shipped(fh, PackInput(weight_grams=cat.weights[sku]))
 
     async def shipped() -> OrderState | None:
         s = await handle.query(OrderWorkflow.details)

@@ -32,12 +32,11 @@ from temporalio.client import (
     Schedule,
     ScheduleUpdate,
     WorkflowHandle,
-    WorkflowUpdateStage,
 )
 from temporalio.service import RPCError
 
 from domain.models import PackInput, ScanInput, TrackingEvent
-from domain.status import FinancialStatus, OrderStatus, TrackingStatus
+from domain.status import FinancialStatus, LabelStatus, OrderStatus, TrackingStatus
 from store import inventory
 from store.tables import (
     LabelLedger,
@@ -48,7 +47,7 @@ from store.tables import (
     SandboxOperation,
 )
 from tests.conftest import Catalog, terminate_running
-from tests.workflows.helpers import eventually, order_input, start_order
+from tests.workflows.helpers import eventually, order_input, pack_shipped, start_order
 from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.names import fulfillment_workflow_id
@@ -249,7 +248,7 @@ async def assert_effects_once(
     assert sorted(reservations) == sorted((sku, q, "committed") for sku, q in lines)
     # The remote side too: the gateway and the carrier each acted once per effect.
     assert dict(sandbox) == ({"payments": 1} if captures else {}) | {"carrier": 1}
-    assert sorted(notified) == ["delivered", "shipped"]
+    assert sorted(notified) == ["confirmed", "delivered", "shipped"]
     assert events.count("payment_captured") == captures
     assert events.count("label_purchased") == 1
     assert events.count("shipped") == 1
@@ -283,7 +282,7 @@ async def test_worker_killed_during_capture_completes_with_one_capture(
     fh = await child_handle(client, order.order_id)
     await pick_all(fh, lines)
     weight = 2 * cat.weights[cat.skus[0]] + cat.weights[cat.skus[1]]
-    packed = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
+    packed = await pack_shipped(fh, PackInput(weight_grams=weight))
     await deliver(fh, packed.tracking.number)
     final = await handle.result()
 
@@ -308,20 +307,19 @@ async def test_worker_killed_during_buy_label_ships_one_label(
     fh = await child_handle(client, order.order_id)
     await pick_all(fh, lines)
     weight = cat.weights[cat.skus[0]] + 2 * cat.weights[cat.skus[1]]
-    # The packer's request is accepted (it is in history) and waits for its label.
-    pack = await fh.start_update(
-        FulfillmentWorkflow.pack,
-        PackInput(weight_grams=weight),
-        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-    )
+    # The packer's request is answered at once (the label follows); the worker dies
+    # while the label is being bought.
+    first_answer = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
+    assert first_answer.label_status == LabelStatus.PENDING
     await eventually(lambda: started_activity(fh, "buy_label"), within=30, interval=0.02)
     await worker_process.kill(first)
 
     await worker_process.start(FAST)
-    # The same update, answered by the new worker once the label is bought.
-    packed = await pack.result()
+    # The new worker buys it; packing again answers the current state, never a 2nd label.
+    packed = await pack_shipped(fh, PackInput(weight_grams=weight))
     again = await fh.execute_update(FulfillmentWorkflow.pack, PackInput(weight_grams=weight))
-    assert again.tracking == packed.tracking  # a retried pack gets the first answer
+    assert again.label_status == LabelStatus.READY
+    assert again.tracking == packed.tracking
     await deliver(fh, packed.tracking.number)
     final = await handle.result()
 
