@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from domain.models import LabelRequest, LabelResult, Tracking, VoidLabelRequest
-from integrations.carriers import Carrier
-from store.tables import LabelLedger
+from domain.models import Address, LabelRequest, LabelResult, Tracking, VoidLabelRequest
+from integrations.carriers import Carrier, Label
+from store.tables import LabelLedger, Warehouse
 from workflows import names
+
+
+def label_path(shipment_id: str) -> str:
+    """Where the API serves a shipment's label (``label_url`` of the pack answer)."""
+    return f"/api/v1/shipments/{quote(shipment_id, safe='')}/label?format=pdf"
+
+
+def label_content(label: Label) -> dict[str, Any]:
+    """The ledger columns that keep the label itself and what was printed on it."""
+    return {
+        "service_level": label.service_level,
+        "weight_grams": label.weight_grams,
+        "ship_from": label.ship_from.model_dump(mode="json"),
+        "ship_to": label.ship_to.model_dump(mode="json"),
+        "pdf": label.pdf,
+        "zpl": label.zpl,
+    }
 
 
 class ShippingActivities:
@@ -25,9 +45,11 @@ class ShippingActivities:
         if row is None:
             label = await self.carrier.buy_label(
                 key=req.idempotency_key,
+                ship_from=await self._ship_from(req.warehouse),
+                ship_to=req.address,
                 service_level=req.shipping_method.value,
                 weight_grams=req.weight_grams,
-                destination=f"{req.address.zip} {req.address.country_code}",
+                reference=req.shipment_id,
             )
             async with self.sessions.begin() as session:
                 await session.execute(
@@ -39,7 +61,8 @@ class ShippingActivities:
                         carrier=label.carrier,
                         tracking_number=label.tracking_number,
                         tracking_url=label.tracking_url,
-                        label_url=label.label_url,
+                        label_url=label_path(req.shipment_id),
+                        **label_content(label),
                     )
                     .on_conflict_do_nothing()
                 )
@@ -50,6 +73,16 @@ class ShippingActivities:
                 carrier=row.carrier, number=row.tracking_number, url=row.tracking_url
             ),
             label_url=row.label_url,
+        )
+
+    async def _ship_from(self, warehouse: str) -> Address:
+        """The warehouse as the label's sender (read here, not passed in by the workflow)."""
+        async with self.sessions() as session:
+            row = await session.get(Warehouse, warehouse)
+        if row is None:
+            return Address(name=warehouse, address1=f"Warehouse {warehouse}")
+        return Address(
+            name=row.name, address1=f"Warehouse {row.code}", country_code=row.country_code
         )
 
     @activity.defn(name=names.VOID_LABEL)
