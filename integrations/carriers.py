@@ -89,9 +89,7 @@ class SandboxCarrier(SandboxService):
     service = "carrier"
     name = "sandbox"
 
-    async def rates(
-        self, *, ship_from: Address, ship_to: Address, weight_grams: int
-    ) -> list[Rate]:
+    async def rates(self, *, ship_from: Address, ship_to: Address, weight_grams: int) -> list[Rate]:
         await self.behaviour.delay()
         extra_kg = max(0, -(-weight_grams // 1000) - 1)
         abroad = ship_from.country_code.upper() != ship_to.country_code.upper()
@@ -160,4 +158,3 @@ class SandboxCarrier(SandboxService):
 
         await self.once(key, "void", act)
         return True
-

@@ -49,8 +49,17 @@ def test_pdf_is_one_4x6_page_whose_barcode_reads_back_the_tracking_number() -> N
     assert pages == 1 and size == (288.0, 432.0)
     assert barcodes(pdf) == [("Code128", "SBX0123456789AB")]
     printed = text(pdf)
-    for expected in ("SHIP TO", "Jane Doe", "1 Main St", "Portland OR 97205", "SHIP FROM",
-                     "Shipshape Portland", "EXPRESS", "1.56 kg", "SBX0123456789AB"):
+    for expected in (
+        "SHIP TO",
+        "Jane Doe",
+        "1 Main St",
+        "Portland OR 97205",
+        "SHIP FROM",
+        "Shipshape Portland",
+        "EXPRESS",
+        "1.56 kg",
+        "SBX0123456789AB",
+    ):
         assert expected in printed, (expected, printed)
 
 
