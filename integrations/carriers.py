@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlalchemy import select
+
 from domain.models import Address
 from integrations.labels import LabelContent, render_pdf, render_zpl
-from integrations.sandbox import SandboxService
+from integrations.sandbox import SandboxService, TransientRemoteError
+from store.tables import SandboxOperation
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ class Carrier(Protocol):
 
     async def void_label(self, *, key: str, tracking_number: str) -> bool: ...
 
+    async def find_label(self, *, key: str) -> Label | None:
+        """The label the carrier sold under ``key``, if it did (a purchase whose answer
+        was lost): looked up before buying under another key, so none is bought twice."""
+        ...
+
     def tracking_url(self, tracking_number: str) -> str: ...
 
 
@@ -74,6 +82,15 @@ SANDBOX_SERVICES: dict[str, tuple[Decimal, Decimal, int]] = {
     "standard": (Decimal("5.90"), Decimal("1.10"), 4),
     "express": (Decimal("12.50"), Decimal("2.00"), 2),
     "overnight": (Decimal("24.00"), Decimal("3.50"), 1),
+}
+
+
+_BLANK_FACTS: dict[str, Any] = {
+    "service_level": "standard",
+    "weight_grams": 0,
+    "ship_from": {},
+    "ship_to": {},
+    "reference": "",
 }
 
 
@@ -128,9 +145,32 @@ class SandboxCarrier(SandboxService):
             }
 
         facts = await self.once(key, "label", act)
-        return self._label(facts)
+        asked = {
+            "service_level": service_level,
+            "weight_grams": weight_grams,
+            "ship_from": ship_from.model_dump(mode="json"),
+            "ship_to": ship_to.model_dump(mode="json"),
+            "reference": reference,
+        }
+        return self._label({**asked, **facts})
+
+    async def find_label(self, *, key: str) -> Label | None:
+        await self.behaviour.delay()
+        if self.behaviour.fails():
+            raise TransientRemoteError(f"{self.service}: upstream timeout (lookup)")
+        async with self.sessions() as session:
+            facts = await session.scalar(
+                select(SandboxOperation.result).where(
+                    SandboxOperation.idempotency_key == key, SandboxOperation.kind == "label"
+                )
+            )
+        return None if facts is None else self._label(dict(facts))
 
     def _label(self, facts: dict[str, Any]) -> Label:
+        """The label drawn from remembered facts. A purchase remembered before labels were
+        printed has only the number: the rest falls back to what the retry asked for, or
+        to blanks."""
+        facts = {**_BLANK_FACTS, **facts}
         content = LabelContent(
             carrier=self.name,
             tracking_number=facts["tracking_number"],

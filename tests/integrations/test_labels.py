@@ -117,3 +117,44 @@ async def test_rates_offer_every_service_dearer_abroad(
     assert [r.service_level for r in home] == ["standard", "express", "overnight"]
     assert all(a.amount > h.amount and a.days > h.days for a, h in zip(abroad, home, strict=True))
     assert carrier.tracking_url("SBX1") == "https://track.sandbox-carrier.test/SBX1"
+
+
+async def test_find_label_returns_what_was_sold_under_a_key(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    carrier = SandboxCarrier(sessions, SandboxBehaviour(latency_ms=(0, 1), failure_rate=0))
+    key = f"label-test-{uuid.uuid4().hex}"
+    assert await carrier.find_label(key=key) is None
+    sold = await carrier.buy_label(
+        key=key, ship_from=FROM, ship_to=TO, service_level="overnight", weight_grams=300
+    )
+    found = await carrier.find_label(key=key)
+    assert found == sold
+
+
+async def test_a_purchase_remembered_before_labels_were_printed_still_prints(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A dev database from before 0008 remembers only the number for a key."""
+    key = f"label-old-{uuid.uuid4().hex}"
+    async with sessions.begin() as s:
+        s.add(
+            SandboxOperation(
+                idempotency_key=key,
+                service="carrier",
+                kind="label",
+                result={
+                    "tracking_number": "SBXOLD00000001",
+                    "tracking_url": "https://track.sandbox-carrier.test/SBXOLD00000001",
+                    "label_url": "https://labels.sandbox-carrier.test/SBXOLD00000001.pdf",
+                },
+            )
+        )
+    carrier = SandboxCarrier(sessions, SandboxBehaviour(latency_ms=(0, 1), failure_rate=0))
+    retried = await carrier.buy_label(
+        key=key, ship_from=FROM, ship_to=TO, service_level="express", weight_grams=800
+    )
+    assert retried.tracking_number == "SBXOLD00000001" and retried.ship_to == TO
+    assert barcodes(retried.pdf) == [("Code128", "SBXOLD00000001")]
+    found = await carrier.find_label(key=key)
+    assert found is not None and barcodes(found.pdf) == [("Code128", "SBXOLD00000001")]
