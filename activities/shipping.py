@@ -10,15 +10,35 @@ list and ops see why the label is late (docs/decisions/0008-the-label-follows-th
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from domain.models import LabelRequest, LabelResult, Tracking, VoidLabelRequest
+from domain.models import Address, LabelRequest, LabelResult, Tracking, VoidLabelRequest
 from integrations.carriers import Carrier, Label
-from store.tables import LabelLedger, ShipmentRow
+from store.tables import LabelLedger, ShipmentRow, Warehouse
 from workflows import names
+
+
+def label_path(shipment_id: str) -> str:
+    """Where the API serves a shipment's label (``label_url`` of the pack answer)."""
+    return f"/api/v1/shipments/{quote(shipment_id, safe='')}/label?format=pdf"
+
+
+def label_content(label: Label) -> dict[str, Any]:
+    """The ledger columns that keep the label itself and what was printed on it."""
+    return {
+        "service_level": label.service_level,
+        "weight_grams": label.weight_grams,
+        "ship_from": label.ship_from.model_dump(mode="json"),
+        "ship_to": label.ship_to.model_dump(mode="json"),
+        "pdf": label.pdf,
+        "zpl": label.zpl,
+    }
 
 
 class ShippingActivities:
@@ -46,7 +66,8 @@ class ShippingActivities:
                         carrier=label.carrier,
                         tracking_number=label.tracking_number,
                         tracking_url=label.tracking_url,
-                        label_url=label.label_url,
+                        label_url=label_path(req.shipment_id),
+                        **label_content(label),
                     )
                     .on_conflict_do_nothing()
                 )
@@ -66,9 +87,11 @@ class ShippingActivities:
                 return sold
         return await self.carrier.buy_label(
             key=req.idempotency_key,
+            ship_from=await self._ship_from(req.warehouse),
+            ship_to=req.address,
             service_level=req.shipping_method.value,
             weight_grams=req.weight_grams,
-            destination=f"{req.address.zip} {req.address.country_code}",
+            reference=req.shipment_id,
         )
 
     async def _note_failure(self, shipment_id: str, exc: Exception) -> None:
@@ -86,6 +109,16 @@ class ShippingActivities:
                 )
         except Exception:  # noqa: BLE001 - see the docstring
             activity.logger.warning("could not note the label failure of %s", shipment_id)
+
+    async def _ship_from(self, warehouse: str) -> Address:
+        """The warehouse as the label's sender (read here, not passed in by the workflow)."""
+        async with self.sessions() as session:
+            row = await session.get(Warehouse, warehouse)
+        if row is None:
+            return Address(name=warehouse, address1=f"Warehouse {warehouse}")
+        return Address(
+            name=row.name, address1=f"Warehouse {row.code}", country_code=row.country_code
+        )
 
     @activity.defn(name=names.VOID_LABEL)
     async def void_label(self, req: VoidLabelRequest) -> None:

@@ -29,6 +29,7 @@ from api.routers import (
     export,
     inventory,
     keys,
+    labels,
     low_stock,
     ops,
     orders,
@@ -131,6 +132,7 @@ def create_app(
         app.include_router(module.router)
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
         app.include_router(module.router)
+    app.include_router(labels.router)  # GET /api/v1/shipments/{id}/label (issue 15)
     app.include_router(tags.router)
     app.include_router(templates.router)
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)

@@ -41,6 +41,7 @@ CARRIER_SECRET = "bench-carrier-secret"
 #: Environment variables the bench owns for the duration of a run (restored afterwards).
 _OWNED = (
     "OMS_DATABASE_URL",
+    "OMS_SANDBOX_ROAD",
     "OMS_DATA_DIR",
     "TEMPORAL_ADDRESS",
     "TEMPORAL_NAMESPACE",
@@ -102,6 +103,8 @@ class BenchStack:
             "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
             "OMS_CARRIER_WEBHOOK_SECRET": CARRIER_SECRET,
             "OMS_WORKER_METRICS_PORT": None,
+            # No sandbox road: its tracking posts would add load the bench does not measure.
+            "OMS_SANDBOX_ROAD": "off",
             "OMS_DATABASE_URL": None,
         }
         external = os.environ.get("OMS_BENCH_DATABASE_URL")

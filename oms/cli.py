@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -58,6 +59,38 @@ def cmd_worker(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await run_worker(settings)
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_road(args: argparse.Namespace) -> int:
+    """The sandbox carrier's road (``oms dev`` runs it): tracking events for bought labels."""
+    from integrations.road import run_road
+
+    settings = _settings()
+    if not settings.database_url:
+        raise SystemExit("OMS_DATABASE_URL is not set (oms dev sets it for its road)")
+    if settings.sandbox_road is None:
+        print("OMS_SANDBOX_ROAD is off: no road", flush=True)
+        return 0
+    factor = settings.sandbox_road
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the road logs each post itself
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_road(
+                settings.database_url or "",
+                settings.api_base_url,
+                settings.carrier_webhook_secret,
+                factor,
+            )
 
     asyncio.run(main())
     return 0
@@ -144,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="run the Temporal worker against external services")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser(
+        "road",
+        help="post the sandbox carrier's tracking events for bought labels (oms dev runs it)",
+    )
+    p.set_defaults(func=cmd_road)
 
     p = sub.add_parser("migrate", help="apply database migrations to OMS_DATABASE_URL")
     p.add_argument("--revision", default="head", help="target revision (default head)")

@@ -367,6 +367,11 @@ class DevStack:
         self._spawn("api", [*cli, "api"], self.directory / "api.log", env)
         self._wait_for_api()
         self._step("worker + api", f"ready on {self.api_url}", t)
+        if s.sandbox_road is not None:
+            # The sandbox carrier posts tracking events for the labels it sold, as a real
+            # carrier would; its own process, so the worker stays what production runs.
+            self._spawn("road", [*cli, "road"], self.directory / "road.log", env)
+            self._step("road", f"sandbox carrier at {s.sandbox_road:g}x (road.log)", None)
 
     def stop(self) -> None:
         """Children in reverse start order, then Postgres. Safe to call twice."""
@@ -527,7 +532,8 @@ class DevStack:
             f"   (namespace {s.temporal_namespace}, gRPC {s.temporal_address})",
             f"  Admin key    {self.admin_key}",
             f"               (saved in {self.directory / ADMIN_KEY_FILE})",
-            f"  Data dir     {self.directory}   (logs: temporal.log, worker.log, api.log)",
+            f"  Data dir     {self.directory}   (logs: temporal.log, worker.log, api.log"
+            + (", road.log)" if s.sandbox_road is not None else ")"),
             f"  Webhook secrets{dev_note}:",
             f"    Shopify    {shopify}",
             f"    Carrier    {carrier}",

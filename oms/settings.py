@@ -9,13 +9,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.models import OrderOptions
 
 DEV_SHOPIFY_SECRET = "dev-shopify-secret"
 DEV_CARRIER_SECRET = "dev-carrier-secret"
+_OFF = {"off", "no", "false", "none", ""}
 
 #: Custom search attributes every namespace used by the OMS must have registered.
 SEARCH_ATTRIBUTES: dict[str, str] = {
@@ -47,6 +48,10 @@ class Settings(BaseSettings):
     #: retry paths run in development as they would against the real services.
     sandbox_latency_ms: tuple[int, int] = Field(default=(20, 80), alias="OMS_SANDBOX_LATENCY_MS")
     sandbox_failure_rate: float = Field(default=0.05, alias="OMS_SANDBOX_FAILURE_RATE")
+    #: The sandbox carrier's road in ``oms dev``: after a label is bought it posts tracking
+    #: events to the API, this many times faster than real (60: an hour of road a minute);
+    #: ``off`` (or 0) posts nothing.
+    sandbox_road: float | None = Field(default=60.0, alias="OMS_SANDBOX_ROAD")
     #: How long a ``pending`` payment may wait for ``orders/paid`` before the order is cancelled.
     payment_timeout_seconds: int = Field(default=3 * 24 * 3600, alias="OMS_PAYMENT_TIMEOUT_SECONDS")
     #: How often a backordered order retries allocation when no adjustment wakes it.
@@ -97,6 +102,20 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=12.0, gt=0, alias="OMS_SESSION_HOURS")
     #: Where engineers open an order's workflow; unset: http://127.0.0.1:OMS_TEMPORAL_UI_PORT.
     temporal_ui_url: str | None = Field(default=None, alias="OMS_TEMPORAL_UI_URL")
+
+    @field_validator("sandbox_road", mode="before")
+    @classmethod
+    def _road_off(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and value.strip().lower() in _OFF):
+            return None
+        return value
+
+    @field_validator("sandbox_road")
+    @classmethod
+    def _road_positive(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError("OMS_SANDBOX_ROAD is a speed factor (> 0) or 'off'")
+        return value or None  # 0 means off
 
     @property
     def temporal_port(self) -> int:

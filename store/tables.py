@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     SmallInteger,
     String,
@@ -476,6 +477,17 @@ class LabelLedger(Base):
     label_url: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="purchased")  # purchased|voided
     created_at: Mapped[datetime] = _now()
+    # The label as bought (migration 0008; NULL for labels bought before): what was printed
+    # on it, and the printable label itself, served by GET /api/v1/shipments/{id}/label.
+    # The bytes are deferred: only the label endpoint loads them.
+    service_level: Mapped[str | None] = mapped_column(String(16))
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
+    ship_from: Mapped[dict[str, Any] | None] = mapped_column()
+    ship_to: Mapped[dict[str, Any] | None] = mapped_column()
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    zpl: Mapped[str | None] = mapped_column(Text, deferred=True)
+
+    __table_args__ = (Index("ix_labels_created_at", "created_at"),)
 
 
 class CarrierEvent(Base):

@@ -34,11 +34,35 @@ def test_parser_knows_every_command() -> None:
         ["worker"],
         ["migrate"],
         ["seed"],
+        ["road"],
         ["keys", "create", "--role", "staff", "--warehouse", "WH-PDX"],
     ):
         assert parser.parse_args(argv).func is not None
     with pytest.raises(SystemExit):
         parser.parse_args(["keys", "create", "--role", "superuser"])
+
+
+@pytest.mark.parametrize(
+    ("value", "factor"), [("off", None), ("OFF", None), ("0", None), ("60", 60.0), ("2.5", 2.5)]
+)
+def test_sandbox_road_is_a_speed_factor_or_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, factor: float | None
+) -> None:
+    monkeypatch.setenv("OMS_SANDBOX_ROAD", value)
+    assert Settings().sandbox_road == factor
+
+
+def test_sandbox_road_refuses_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    for value in ("-1", "fast"):
+        monkeypatch.setenv("OMS_SANDBOX_ROAD", value)
+        with pytest.raises(ValueError):
+            Settings()
+
+
+def test_road_without_a_database_url_says_so(tmp_path: Path) -> None:
+    env = {"OMS_DATABASE_URL": "", "OMS_DATA_DIR": str(tmp_path)}
+    result = _run_oms("road", env=env)
+    assert result.returncode != 0 and "OMS_DATABASE_URL is not set" in result.stderr
 
 
 def test_temporal_command_carries_ports_pragmas_and_search_attributes(tmp_path: Path) -> None:

@@ -95,6 +95,7 @@ def test_dev_stack_starts_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         key = (data_dir / "admin.key").read_text().strip()
         assert (data_dir / "admin.key").stat().st_mode & 0o777 == 0o600
         assert key in log.read_text()
+        assert "road          sandbox carrier at 60x" in log.read_text()
         status, warehouses = _get(f"{api}/api/v1/warehouses", key)
         assert status == 200
         assert {"WH-PDX", "WH-NJ", "WH-DAL"} <= {w["code"] for w in warehouses}  # type: ignore[attr-defined,index]

@@ -7,9 +7,11 @@ number; and a scan whose first attempt is lost on the network lands exactly once
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +24,7 @@ from store.tables import ScanEvent, ShipmentRow
 from tests.api.helpers import eventually
 from tests.conftest import missing_tool
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM, SampleShipment
+from tests.integrations.label_reader import barcodes
 
 playwright = pytest.importorskip("playwright.async_api", reason="pip install -e '.[dev]'")
 expect = playwright.expect
@@ -109,6 +112,7 @@ async def test_scan_pack_ship(
     await page.screenshot(path=str(ARTIFACTS / "scan-station.png"), full_page=True)
 
     number = await tracking.inner_text()
+    await labels_print_and_download(page, number)
 
     async def shipped() -> ShipmentRow | None:
         async with stack_sessions() as s:
@@ -124,6 +128,30 @@ async def test_scan_pack_ship(
             .where(ScanEvent.shipment_id == shipment.shipment_id, ScanEvent.reason == "wrong_item")
         )
     assert refused == 1
+
+
+async def labels_print_and_download(page: Any, number: str) -> None:
+    """After pack: the label downloads as PDF (its barcode reads back the tracking number)
+    and as ZPL, and Print loads the PDF (fetched with the staff key) into the print frame."""
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download PDF").click()
+    download = await info.value
+    assert download.suggested_filename == f"label-{number}.pdf"
+    pdf = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert barcodes(pdf) == [("Code128", number)]
+
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download ZPL").click()
+    zpl = await asyncio.to_thread(Path(await (await info.value).path()).read_text)
+    assert zpl.startswith("^XA") and re.search(rf"\^BC[^\^]*\^FH\^FD{number}\^FS", zpl)
+
+    async with page.expect_response(re.compile(r"/label\?format=pdf$")) as answer:
+        await page.get_by_role("button", name="Print label").click()
+    response = await answer.value
+    assert response.status == 200 and response.headers["content-type"] == "application/pdf"
+    frame = page.locator("#print-frame")
+    await expect(frame).to_have_attribute("data-tracking", number)
+    await expect(frame).to_have_attribute("src", re.compile(r"^blob:"))
 
 
 async def test_high_value_order_is_re_scanned_at_the_pack_station(

@@ -87,6 +87,9 @@ function view(name) {
 function signOut(message) {
   sessionStorage.removeItem(KEY);
   current = null;
+  shown = null;
+  $("ready-list").replaceChildren();
+  $("ready-labels").hidden = true;
   view("signin");
   if (message) show("bad", message, "Check the staff key and try again.");
   else clearFeedback();
@@ -281,14 +284,18 @@ $("pack-form").addEventListener("submit", async (e) => {
       (attempt) => show("pending", "Retrying…", `pack (attempt ${attempt} of ${RETRIES})`),
     );
     $("pack-form").hidden = true;
-    $("tracking-number").textContent = out.tracking.number;
-    $("carrier").textContent = `Carrier: ${out.tracking.carrier}`;
-    $("label-link").href = out.label_url;
-    $("tracking-link").href = out.tracking.url;
-    $("tracking-link").parentElement.hidden = !out.tracking.url;
     $("shipped").hidden = false;
-    show("ok", "✓ PACKED", `${current.order_id} is ready to ship`);
     vibrate(80);
+    if (out.label_status === "pending") {
+      // 202: packed, the carrier has not answered yet. The label follows; keep packing.
+      $("label-pending").hidden = false;
+      $("label-ready").hidden = true;
+      show("ok", "✓ PACKED", `${current.order_id}: label pending`);
+      awaitLabel(current.shipment_id, current.order_id);
+    } else {
+      showLabel(current.shipment_id, out.tracking, out.label_url);
+      show("ok", "✓ PACKED", `${current.order_id} is ready to ship`);
+    }
     $("next").focus();
   } catch (err) {
     if (err instanceof Refused) {
@@ -342,6 +349,158 @@ $("packaging-form").addEventListener("submit", async (e) => {
     button.disabled = false;
   }
 });
+
+// ---- labels --------------------------------------------------------------------------
+
+let shown = null; // the label on the shipped panel: {shipmentId, number, url}
+
+// The label in another format: same endpoint, ``format`` swapped.
+function labelUrl(url, format) {
+  const u = new URL(url, location.origin);
+  u.searchParams.set("format", format);
+  return u.pathname + u.search;
+}
+
+// The label's bytes, fetched with the staff key (retried like every call).
+async function fetchLabel(url) {
+  let lastError = null;
+  for (let attempt = 1; attempt <= RETRIES; attempt++) {
+    if (attempt > 1) await sleep(250 * 2 ** (attempt - 2));
+    let res;
+    try {
+      res = await fetch(url, { headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}` } });
+    } catch (err) { lastError = err; continue; }
+    if (res.status >= 500) { lastError = new Refused(res.status, null); continue; }
+    if (res.status === 401) { signOut("Key not accepted"); throw new Refused(401, null); }
+    if (!res.ok) throw new Refused(res.status, await res.json().catch(() => null));
+    return res.blob();
+  }
+  throw lastError || new Error("request failed");
+}
+
+function labelProblem(err) {
+  if (err instanceof Refused && err.status === 401) return;
+  const title = err instanceof Refused ? reasonText(err.body.reason) : "LABEL NOT LOADED";
+  show("bad", title, err.message);
+  vibrate([200, 100, 200]);
+}
+
+async function printLabel(label) {
+  try {
+    const blob = await fetchLabel(labelUrl(label.url, "pdf"));
+    const frame = $("print-frame");
+    const old = frame.dataset.objectUrl;
+    const src = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
+    frame.dataset.objectUrl = src;
+    frame.dataset.tracking = label.number;
+    frame.onload = () => {
+      if (old) URL.revokeObjectURL(old);
+      try {
+        frame.contentWindow.focus();
+        frame.contentWindow.print();
+      } catch (err) {
+        window.open(src, "_blank", "noopener"); // no in-page printing: the browser's viewer
+      }
+    };
+    frame.src = src;
+  } catch (err) { labelProblem(err); }
+}
+
+async function downloadLabel(label, format) {
+  try {
+    const blob = await fetchLabel(labelUrl(label.url, format));
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `label-${label.number}.${format}`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  } catch (err) { labelProblem(err); }
+}
+
+function showLabel(shipmentId, tracking, url) {
+  shown = { shipmentId, number: tracking.number, url };
+  $("label-pending").hidden = true;
+  $("tracking-number").textContent = tracking.number;
+  $("carrier").textContent = `Carrier: ${tracking.carrier}`;
+  $("tracking-link").href = tracking.url || "#";
+  $("tracking-link").parentElement.hidden = !tracking.url;
+  $("label-ready").hidden = false;
+}
+
+$("print-label").addEventListener("click", () => shown && printLabel(shown));
+$("download-pdf").addEventListener("click", () => shown && downloadLabel(shown, "pdf"));
+$("download-zpl").addEventListener("click", () => shown && downloadLabel(shown, "zpl"));
+
+// 202 from pack: ask the shipment every 2 s until its label is ready, even after the
+// packer moved on to the next shipment; then show it (and print it) where they are.
+const POLL_MS = 2000;
+const waiting = new Set();
+
+async function awaitLabel(shipmentId, orderId) {
+  if (waiting.has(shipmentId)) return;
+  waiting.add(shipmentId);
+  try {
+    while (sessionStorage.getItem(KEY)) {
+      await sleep(POLL_MS);
+      let s;
+      try {
+        s = await call("GET", `${API}/${encodeURIComponent(shipmentId)}`);
+      } catch (err) {
+        if (err instanceof Refused && err.status < 500) return; // signed out, gone, forbidden
+        continue; // the network: ask again
+      }
+      if (s.label_status === "voided") {
+        show("bad", "LABEL VOIDED", `${orderId}: the shipment was cancelled — do not ship it`);
+        vibrate([200, 100, 200]);
+        return;
+      }
+      if (s.label_status === "ready" && s.tracking && s.label_url) {
+        labelReady(shipmentId, orderId, s.tracking, s.label_url);
+        return;
+      }
+    }
+  } finally {
+    waiting.delete(shipmentId);
+  }
+}
+
+function labelReady(shipmentId, orderId, tracking, url) {
+  const label = { shipmentId, number: tracking.number, url };
+  if (current && current.shipment_id === shipmentId && !$("shipped").hidden) {
+    showLabel(shipmentId, tracking, url);
+    show("ok", "✓ LABEL READY", `${orderId}: printing ${tracking.number}`);
+  } else {
+    addReadyLabel(orderId, tracking, label); // the packer is on another parcel now
+    show("ok", "✓ LABEL READY", `${orderId} · ${tracking.number}`);
+  }
+  vibrate(80);
+  printLabel(label);
+}
+
+function addReadyLabel(orderId, tracking, label) {
+  const li = document.createElement("li");
+  li.dataset.shipmentId = label.shipmentId;
+  const what = document.createElement("span");
+  what.textContent = `${orderId} · ${tracking.number}`;
+  const buttons = [
+    ["Print", () => printLabel(label)],
+    ["PDF", () => downloadLabel(label, "pdf")],
+    ["ZPL", () => downloadLabel(label, "zpl")],
+    ["Done", () => { li.remove(); $("ready-labels").hidden = !$("ready-list").children.length; }],
+  ].map(([text, onClick]) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "secondary";
+    b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  });
+  li.append(what, ...buttons);
+  $("ready-list").append(li);
+  $("ready-labels").hidden = false;
+}
 
 // ---- start ---------------------------------------------------------------------------
 
