@@ -103,7 +103,7 @@ def render(ctx: EmailContext) -> RenderedEmail:
 def message_id_for(idempotency_key: str, mail_from: str) -> str:
     """``<hash-of-key@domain-of-sender>``: the same for every attempt of one notification."""
     domain = parseaddr(mail_from)[1].rpartition("@")[2] or "shipshape.invalid"
-    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
     return f"<notify.{digest}@{domain}>"
 
 
