@@ -50,21 +50,32 @@ class FlakyInbox:
             return "451 4.3.0 try again later"
         if self.drop > 0:
             self.drop -= 1
-            assert server.transport is not None
-            server.transport.abort()
+            _abort(server)
             return "421 closing"
         raw = envelope.original_content or b""
         assert isinstance(raw, bytes)
         self.received.append(parse(raw))
         if self.lose_ack > 0:
             self.lose_ack -= 1
-            assert server.transport is not None
-            server.transport.abort()
+            _abort(server)
             return "421 closing"
         return "250 2.0.0 OK"
 
     def per_message_id(self) -> Counter[str]:
         return Counter(str(m["Message-ID"]).strip() for m in self.received)
+
+
+def _abort(server: SMTP) -> None:
+    """Close the connection at once, before any answer reaches the client."""
+    transport = server.transport
+    assert isinstance(transport, asyncio.Transport)
+    transport.abort()
+
+
+def body_of(message: EmailMessage, kind: str) -> str:
+    part = message.get_body(preferencelist=(kind,))
+    assert part is not None, f"no {kind} part"
+    return str(part.get_content())
 
 
 SmtpServer = Callable[[FlakyInbox], Awaitable[SmtpTarget]]

@@ -61,7 +61,7 @@ def test_each_milestone_renders_subject_links_and_both_parts(milestone: str) -> 
         assert PAGE in body
         if milestone in SHIPMENT_MILESTONES:
             assert "SBX123456" in body
-            assert SHIPMENT.tracking_url in body
+            assert str(SHIPMENT.tracking_url) in body
         else:
             assert "SBX123456" not in body
     assert f'href="{PAGE}"' in mail.html

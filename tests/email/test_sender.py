@@ -18,6 +18,7 @@ from tests.email.conftest import (
     SHIPMENT_MILESTONES,
     FlakyInbox,
     SmtpServer,
+    body_of,
     order_with_notifications,
 )
 from workers.email_outbox import Backoff, EmailOutbox
@@ -95,8 +96,7 @@ async def test_the_shipped_mail_carries_tracking_and_the_tracking_page(
     assert order.name in str(shipped["Subject"])
     assert str(shipped["X-OMS-Order-Id"]) == order.order_id
     assert str(shipped["X-OMS-Shipment-Id"]) == order.shipment_id
-    text = shipped.get_body(preferencelist=("plain",)).get_content()
-    html = shipped.get_body(preferencelist=("html",)).get_content()
+    text, html = body_of(shipped, "plain"), body_of(shipped, "html")
     for body in (text, html):
         assert order.tracking_number in body
         assert order.tracking_url in body
@@ -104,7 +104,7 @@ async def test_the_shipped_mail_carries_tracking_and_the_tracking_page(
     # One token per order: the cancelled mail links the same page, and has no shipment.
     cancelled = by_milestone["cancelled"]
     assert "X-OMS-Shipment-Id" not in cancelled
-    assert page in cancelled.get_body(preferencelist=("plain",)).get_content()
+    assert page in body_of(cancelled, "plain")
 
 
 async def test_a_lost_acknowledgement_resends_with_the_same_message_id(
