@@ -124,6 +124,11 @@ class EmailOutbox:
                 self._failed(row, str(exc), True, self.clock(), result)
             except TemplateError as exc:  # a template bug: backs off like a refusal
                 self._failed(row, f"template: {exc}", False, self.clock(), result)
+            except Exception as exc:  # noqa: BLE001 - anything else about this one row
+                # (an address the email package cannot write, say) must not stop the rows
+                # behind it: it backs off like a refusal, and fails in the end.
+                log.exception("email %s of order %s", row.milestone, row.order_id)
+                self._failed(row, f"{type(exc).__name__}: {exc}", False, self.clock(), result)
             else:
                 outbox.mark_sent(row, self.clock())
                 result.sent += 1

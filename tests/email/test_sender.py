@@ -30,12 +30,13 @@ PUBLIC = "https://shop.example"
 def sender(
     sessions: async_sessionmaker[AsyncSession], target: object, **kwargs: object
 ) -> EmailOutbox:
+    """A sender retrying at once (no backoff) unless ``kwargs`` say otherwise."""
+    kwargs.setdefault("backoff", Backoff(first=timedelta(0)))
     return EmailOutbox(
         sessions,
         target,  # type: ignore[arg-type]
         mail_from=MAIL_FROM,
         public_base_url=PUBLIC,
-        backoff=Backoff(first=timedelta(0)),
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -190,3 +191,23 @@ async def test_two_senders_never_send_one_row_twice(
     assert len(per_id) == 24 and set(per_id.values()) == {1}
     for order in orders:
         assert {r.status for r in await rows(outbox_sessions, order.order_id)} == {"sent"}
+
+
+async def test_a_mail_that_cannot_go_out_does_not_hold_up_the_others(
+    outbox_sessions: async_sessionmaker[AsyncSession], smtp_server: SmtpServer
+) -> None:
+    bad = await order_with_notifications(outbox_sessions, ("confirmed",))
+    async with outbox_sessions.begin() as s:
+        (row,) = (
+            await s.scalars(select(Notification).where(Notification.order_id == bad.order_id))
+        ).all()
+        row.email = "not an address\r\nBcc: everyone@example.com"
+    good = await order_with_notifications(outbox_sessions, ("confirmed",))
+    inbox = FlakyInbox()
+    result = await sender(outbox_sessions, await smtp_server(inbox), backoff=Backoff()).drain()
+
+    assert result.sent == 1
+    assert [str(m["X-OMS-Order-Id"]) for m in inbox.received] == [good.order_id]
+    assert all("everyone@" not in str(m["To"]) for m in inbox.received)
+    (row,) = await rows(outbox_sessions, bad.order_id)
+    assert row.status in ("pending", "failed") and row.sent_at is None and row.last_error
