@@ -96,6 +96,7 @@ class TimelineEntry:
     where: str | None = None
     detail: str | None = None
     parcel: int | None = None
+    rank: int = 0
 
 
 @dataclass
@@ -197,7 +198,9 @@ async def tracking_view(session: AsyncSession, order_id: str) -> TrackingView | 
                     where=_place(getattr(c, "location", None)),
                     detail=_str(c.detail),
                     parcel=number[c.shipment_id],
+                    rank=1,
                 )
             )
-    view.timeline.sort(key=lambda t: t.at, reverse=True)
+    # Newest first; at the same instant the carrier's news (rank 1) reads above ours.
+    view.timeline.sort(key=lambda t: (t.at, t.rank), reverse=True)
     return view

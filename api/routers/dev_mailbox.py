@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from api.auth import Admin
-from api.deps import AppSettings, Session
-from api.pages.common import PageUser, render
+from api.auth import Admin, current_principal
+from api.deps import AppSettings, Autocommit, Session
+from api.pages.common import page_user, render
 from api.problems import Problem, problem_responses
 from oms.mailsink import parse
 from store import dev_mailbox
+from store.keys import Principal
 from store.tables import DevMailboxMessage
 
 
@@ -65,9 +67,19 @@ def _entry(row: DevMailboxMessage) -> MailboxEntry:
     )
 
 
-def _admin_page(who: PageUser) -> None:
+async def mailbox_viewer(request: Request, db: Autocommit) -> Principal:
+    """An admin, by Bearer key (curl) or by dashboard session (a browser: 303 to /login
+    without one)."""
+    if request.headers.get("authorization"):
+        who = await current_principal(request, db)
+    else:
+        who = await page_user(request)
     if who.role != "admin":
         raise Problem(403, "the dev mailbox is for admins", reason="forbidden")
+    return who
+
+
+Viewer = Annotated[Principal, Depends(mailbox_viewer)]
 
 
 @router.get(
@@ -81,8 +93,7 @@ async def mailbox_json(session: Session, _: Admin) -> list[MailboxEntry]:
 
 
 @router.get("/dev/mailbox", response_class=HTMLResponse, include_in_schema=False)
-async def mailbox_page(request: Request, session: Session, who: PageUser) -> Response:
-    _admin_page(who)
+async def mailbox_page(request: Request, session: Session, who: Viewer) -> Response:
     rows = await dev_mailbox.newest(session)
     return render(request, "mailbox.html", who, mails=[_entry(r) for r in rows])
 
@@ -98,9 +109,8 @@ def _parts(message: EmailMessage) -> tuple[str, str]:
 
 @router.get("/dev/mailbox/{mail_id}", response_class=HTMLResponse, include_in_schema=False)
 async def mailbox_message(
-    request: Request, mail_id: int, session: Session, who: PageUser
+    request: Request, mail_id: int, session: Session, who: Viewer
 ) -> Response:
-    _admin_page(who)
     row = await dev_mailbox.one(session, mail_id)
     if row is None:
         raise Problem(404, f"no caught mail {mail_id}", reason="not_found")

@@ -115,6 +115,7 @@ async def test_only_admins_read_the_mailbox(
     assert r.headers["content-type"].startswith("application/problem+json")
     page = await mailbox_http.get("/dev/mailbox")
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    assert (await mailbox_http.get("/dev/mailbox", headers=ops)).status_code == 403
     async with sign_in(mailbox_http, ops) as browser:
         assert (await browser.get("/dev/mailbox")).status_code == 403
 
@@ -136,6 +137,9 @@ async def test_the_html_mailbox_lists_and_shows_each_mail(
         assert "https://shop.example/track/t" in one.text
         assert "<iframe" in one.text and "sandbox" in one.text
         assert (await browser.get("/dev/mailbox/999999999")).status_code == 404
+    # curl with the admin key reads the same pages.
+    by_key = await mailbox_http.get(f"/dev/mailbox/{entry['id']}", headers=admin)
+    assert by_key.status_code == 200 and "https://shop.example/track/t" in by_key.text
 
 
 async def test_without_the_sink_as_smtp_server_there_is_no_mailbox(
