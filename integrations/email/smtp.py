@@ -73,7 +73,8 @@ async def send(target: SmtpTarget, message: EmailMessage, seconds: float = SEND_
         )
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [r.code for r in exc.recipients]
-        detail = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        # Codes and words only: the address is the customer's, and this ends up in logs.
+        detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
         raise SendFailed(
             f"recipients refused: {detail}", permanent=all(500 <= c < 600 for c in codes)
         ) from exc
