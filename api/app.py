@@ -19,13 +19,14 @@ from api import problems
 from api.auth import KeyCache
 from api.metrics import RequestMetrics
 from api.pages import common as pages_common
-from api.pages import dashboard, floor, login, order
+from api.pages import dashboard, floor, login, order, track
 from api.pages import scan as scan_page
 from api.routers import (
     bulk,
     carriers,
     catalog,
     channels,
+    dev_mailbox,
     export,
     inventory,
     keys,
@@ -138,6 +139,9 @@ def create_app(
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
     app.include_router(scan_page.router)
+    # Customer emails (issue 15): the tracking page (no sign-in) and the dev mailbox.
+    app.include_router(track.router)
+    app.include_router(dev_mailbox.router)
     for page in (login, dashboard, order, floor):  # the dashboard's pages (cookie session)
         app.include_router(page.router)
     app.add_middleware(RequestMetrics)

@@ -398,6 +398,10 @@ class VoidLabelRequest(BaseModel):
 
 
 class NotifyRequest(BaseModel):
+    """A customer email the workflow decided to send: once per ``idempotency_key``, one per
+    (order, shipment, milestone). ``shipment_id`` names the shipment of a shipment
+    milestone (None: an order milestone, or a workflow generation that did not say)."""
+
     order_id: str
     email: str
     milestone: str

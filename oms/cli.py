@@ -96,6 +96,28 @@ def cmd_road(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_sink(args: argparse.Namespace) -> int:
+    from oms.mailsink import run_sink
+
+    settings = _settings()
+    if not settings.database_url:
+        print("error: OMS_DATABASE_URL is not set (oms dev sets it)", file=sys.stderr)
+        return 2
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        assert settings.database_url
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_sink(settings.database_url, args.host, args.port or settings.dev_smtp_port)
+
+    asyncio.run(main())
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from oms.devstack import embedded_database
     from store.migrate import upgrade
@@ -183,6 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="post the sandbox carrier's tracking events for bought labels (oms dev runs it)",
     )
     p.set_defaults(func=cmd_road)
+
+    p = sub.add_parser(
+        "mail-sink",
+        help="a local SMTP server that keeps what it receives for /dev/mailbox (oms dev runs it)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default OMS_DEV_SMTP_PORT)")
+    p.set_defaults(func=cmd_mail_sink)
 
     p = sub.add_parser("migrate", help="apply database migrations to OMS_DATABASE_URL")
     p.add_argument("--revision", default="head", help="target revision (default head)")

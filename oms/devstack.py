@@ -41,6 +41,9 @@ API_READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 10.0
 
 ADMIN_KEY_FILE = "admin.key"
+#: ``oms dev``'s SMTP sink listens here (port: ``OMS_DEV_SMTP_PORT``).
+MAIL_SINK_HOST = "127.0.0.1"
+MAIL_SINK_READY_TIMEOUT = 30.0
 DEMO_ORDER = Path(__file__).with_name("demo_order.json")
 
 
@@ -363,6 +366,16 @@ class DevStack:
             "PYTHONUNBUFFERED": "1",
         }
         cli = [sys.executable, "-m", "oms.cli"]
+        if self.runs_mail_sink:
+            # Customer emails go to a local sink, shown at /dev/mailbox (ADR 0006).
+            sink = self.mail_sink_url
+            env.update({"OMS_SMTP_URL": sink, "OMS_DEV_SMTP_SINK": sink})
+            port = str(s.dev_smtp_port)
+            cmd = [*cli, "mail-sink", "--host", MAIL_SINK_HOST, "--port", port]
+            self._spawn("mail-sink", cmd, self.directory / "mail-sink.log", env)
+            self._wait_for_port("mail-sink", MAIL_SINK_HOST, s.dev_smtp_port)
+            self._step("mail sink", f"{sink} (caught mail at {self.api_url}/dev/mailbox)", t)
+            t = time.monotonic()
         self._spawn("worker", [*cli, "worker"], self.directory / "worker.log", env)
         self._spawn("api", [*cli, "api"], self.directory / "api.log", env)
         self._wait_for_api()
@@ -406,6 +419,15 @@ class DevStack:
         lock.flush()
         self._lock_file = lock
 
+    @property
+    def runs_mail_sink(self) -> bool:
+        """The sink runs unless OMS_SMTP_URL names a real server."""
+        return not self.settings.smtp_url
+
+    @property
+    def mail_sink_url(self) -> str:
+        return f"smtp://{MAIL_SINK_HOST}:{self.settings.dev_smtp_port}"
+
     def _check_ports(self) -> None:
         s = self.settings
         host = s.temporal_address.rsplit(":", 1)[0] or "127.0.0.1"
@@ -414,6 +436,8 @@ class DevStack:
             ("OMS_TEMPORAL_UI_PORT", host, s.temporal_ui_port),
             ("OMS_API_PORT", s.api_host, s.api_port),
         ]
+        if self.runs_mail_sink:
+            wanted.append(("OMS_DEV_SMTP_PORT", MAIL_SINK_HOST, s.dev_smtp_port))
         busy = [f"{var}={h}:{p}" for var, h, p in wanted if not _port_free(h, p)]
         if busy:
             raise StackError(
@@ -464,6 +488,17 @@ class DevStack:
                         f" ({exc}); see {self.directory / 'temporal.log'}"
                     ) from exc
             await asyncio.sleep(0.2)
+
+    def _wait_for_port(self, name: str, host: str, port: int) -> None:
+        deadline = time.monotonic() + MAIL_SINK_READY_TIMEOUT
+        while time.monotonic() < deadline:
+            self._ensure_alive()
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+                return
+            time.sleep(0.1)
+        raise StackError(
+            f"{name} did not listen on {host}:{port} within {MAIL_SINK_READY_TIMEOUT:.0f}s"
+        )
 
     @property
     def api_url(self) -> str:
@@ -534,6 +569,12 @@ class DevStack:
             f"               (saved in {self.directory / ADMIN_KEY_FILE})",
             f"  Data dir     {self.directory}   (logs: temporal.log, worker.log, api.log"
             + (", road.log)" if s.sandbox_road is not None else ")"),
+            (
+                f"  Mailbox      {self.api_url}/dev/mailbox   (customer emails, caught by the"
+                f" sink on {self.mail_sink_url})"
+                if self.runs_mail_sink
+                else f"  Emails       sent to OMS_SMTP_URL ({_redact_smtp(s.smtp_url or '')})"
+            ),
             f"  Webhook secrets{dev_note}:",
             f"    Shopify    {shopify}",
             f"    Carrier    {carrier}",
@@ -551,6 +592,15 @@ class DevStack:
             "Ctrl-C stops everything; `oms dev` again resumes with the same data.",
         ]
         self.out("\n".join(lines))
+
+
+def _redact_smtp(url: str) -> str:
+    from integrations.email.smtp import SmtpTarget
+
+    try:
+        return str(SmtpTarget.parse(url))
+    except ValueError:
+        return "<unparseable url>"
 
 
 def _redact(url: str) -> str:

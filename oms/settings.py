@@ -103,6 +103,25 @@ class Settings(BaseSettings):
     #: Where engineers open an order's workflow; unset: http://127.0.0.1:OMS_TEMPORAL_UI_PORT.
     temporal_ui_url: str | None = Field(default=None, alias="OMS_TEMPORAL_UI_URL")
 
+    #: Where customer emails go: ``smtp://[user:password@]host[:port][?starttls=1]`` (or
+    #: ``smtps://`` for TLS from the start). Unset: nothing is mailed, rows stay pending.
+    #: ``oms dev`` points it at its own SMTP sink unless it is set.
+    smtp_url: str | None = Field(default=None, alias="OMS_SMTP_URL")
+    #: The From of customer emails; its domain also names the deterministic Message-IDs.
+    mail_from: str = Field(default="Shipshape <orders@shipshape.example>", alias="OMS_MAIL_FROM")
+    #: The base URL customers reach the tracking page at (links in emails). Unset: the
+    #: API's base URL.
+    public_url: str | None = Field(default=None, alias="OMS_PUBLIC_URL")
+    #: Seconds between the email sender's looks at the outbox when it is empty.
+    email_poll_seconds: float = Field(default=2.0, gt=0, alias="OMS_EMAIL_POLL_SECONDS")
+    #: An email the mail server has refused for this long is marked failed (hours).
+    email_give_up_hours: float = Field(default=24.0, gt=0, alias="OMS_EMAIL_GIVE_UP_HOURS")
+    #: Port of ``oms dev``'s SMTP sink (127.0.0.1), the default OMS_SMTP_URL there.
+    dev_smtp_port: int = Field(default=8025, alias="OMS_DEV_SMTP_PORT")
+    #: Set by ``oms dev`` to its sink's URL: ``/dev/mailbox`` answers only while it equals
+    #: OMS_SMTP_URL (the sink is the server customer emails really go to).
+    dev_smtp_sink: str | None = Field(default=None, alias="OMS_DEV_SMTP_SINK")
+
     @field_validator("sandbox_road", mode="before")
     @classmethod
     def _road_off(cls, value: object) -> object:
@@ -116,6 +135,13 @@ class Settings(BaseSettings):
         if value is not None and value < 0:
             raise ValueError("OMS_SANDBOX_ROAD is a speed factor (> 0) or 'off'")
         return value or None  # 0 means off
+    @property
+    def mailbox_enabled(self) -> bool:
+        return bool(self.dev_smtp_sink) and self.dev_smtp_sink == self.smtp_url
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or self.api_base_url).rstrip("/")
 
     @property
     def temporal_port(self) -> int:

@@ -124,20 +124,37 @@ async def write_shipment(session: AsyncSession, data: ProjectShipmentInput) -> N
         await record_notification(session, note)
 
 
-async def record_notification(session: AsyncSession, req: NotifyRequest) -> bool:
-    """The customer message's ledger row, once per key; False when it was already there.
+def shipment_of(req: NotifyRequest) -> str | None:
+    """The shipment a notification is about: ``req.shipment_id``, or for generations that
+    did not set it, read from their key (``notify-<shipment_id>-<milestone>``; an order
+    milestone's key is ``notify-<order_id>-<milestone>``)."""
+    if req.shipment_id:
+        return req.shipment_id
+    prefix, suffix = "notify-", f"-{req.milestone}"
+    key = req.idempotency_key
+    if key.startswith(prefix) and key.endswith(suffix):
+        middle = key[len(prefix) : -len(suffix)]
+        if middle and middle != req.order_id and middle.startswith(req.order_id):
+            return middle
+    return None
 
-    Delivery is a log line until the email channel lands; the ledger row is what makes
-    "once per milestone" hold across retries and replays.
+
+async def record_notification(session: AsyncSession, req: NotifyRequest) -> bool:
+    """The customer email's outbox row, once per key; False when it was already there.
+
+    Written ``pending`` in the caller's transaction (the move that decides it); the
+    worker's sender mails it (docs/decisions/0006-customer-emails-outbox.md).
     """
     inserted = await session.scalar(
         NOTIFICATION_INSERT.values(
             idempotency_key=req.idempotency_key,
             order_id=req.order_id,
+            shipment_id=shipment_of(req),
             milestone=req.milestone,
             email=req.email,
+            detail=req.model_dump(mode="json")["detail"],
         )
     )
     if inserted is not None:
-        log.info("notify %s: order %s is %s", req.email, req.order_id, req.milestone)
+        log.info("notification %s recorded: order %s", req.milestone, req.order_id)
     return inserted is not None

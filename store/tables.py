@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -527,12 +528,59 @@ class CarrierEvent(Base):
 
 
 class Notification(Base):
+    """A customer email, once per (order, shipment, milestone): the key. Written pending in
+    the transaction of the move that decides it; the worker's sender mails it (migration
+    0009, docs/decisions/0006-customer-emails-outbox.md)."""
+
     __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_notifications_status"),
+        Index(
+            "ix_notifications_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
+        ),
+    )
     idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(80), index=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(100))
     milestone: Mapped[str] = mapped_column(String(32))
     email: Mapped[str] = mapped_column(String(320))
-    sent_at: Mapped[datetime] = _now()
+    detail: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"), default=dict)
+    status: Mapped[str] = mapped_column(String(16), server_default="pending", default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    next_attempt_at: Mapped[datetime] = _now()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: Set at the first attempt from the key, kept for every later one: a resend after a
+    #: lost acknowledgement carries the same Message-ID.
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    recorded_at: Mapped[datetime] = _now()
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TrackingToken(Base):
+    """The unguessable token of an order's customer tracking page (``/track/{token}``)."""
+
+    __tablename__ = "tracking_tokens"
+    order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = _now()
+
+
+class DevMailboxMessage(Base):
+    """What the ``oms dev`` SMTP sink caught: one row per Message-ID, resends counted."""
+
+    __tablename__ = "dev_mailbox"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    mail_from: Mapped[str] = mapped_column(Text)
+    rcpt_to: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    milestone: Mapped[str | None] = mapped_column(String(32))
+    order_id: Mapped[str | None] = mapped_column(String(80))
+    shipment_id: Mapped[str | None] = mapped_column(String(100))
+    raw: Mapped[str] = mapped_column(Text)
+    copies: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
+    first_at: Mapped[datetime] = _now()
+    last_at: Mapped[datetime] = _now()
 
 
 # --- the sandbox world's own memory ----------------------------------------------------

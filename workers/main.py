@@ -9,6 +9,7 @@ from oms.heap import RefreezingHeap, freeze_startup_objects
 from oms.settings import Settings
 from oms.temporal import connect, metrics_runtime
 from store.db import create_engine, sessionmaker
+from workers.email_outbox import running_sender
 from workers.worker import build_worker
 
 
@@ -44,6 +45,9 @@ async def run_worker(settings: Settings) -> None:
             if sweep > 0
             else "CPython's collector otherwise",
         )
-        await worker.run()
+        # Customer emails: drained beside the worker, from the outbox in Postgres
+        # (docs/decisions/0006-customer-emails-outbox.md).
+        async with running_sender(sessions, settings):
+            await worker.run()
     finally:
         await engine.dispose()

@@ -25,7 +25,7 @@ from api.problems import Problem, problem_responses
 from api.schemas import CarrierAck, CarrierEventIn
 from api.temporal import TRANSIENT, is_not_found, unavailable
 from domain.models import TrackingEvent
-from store import tracking
+from store import carrier_events
 from store.tables import LabelLedger
 from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
@@ -79,7 +79,7 @@ async def carrier_event(
         detail=event.detail,
         location=event.location,
     )
-    stored = await tracking.store_event(session, carrier, shipment_id, report, event.event_id)
+    stored = await carrier_events.store_event(session, carrier, shipment_id, report, event.event_id)
     await session.commit()  # durable before the workflow hears of it
     if stored.signalled:
         return CarrierAck(shipment_id=shipment_id, status=event.status, duplicate=True)
@@ -93,6 +93,6 @@ async def carrier_event(
         if not is_not_found(exc):
             raise unavailable(exc) from exc
         log.info("tracking event for finished shipment %s kept, not signalled", shipment_id)
-    await tracking.mark_signalled(session, stored.id)
+    await carrier_events.mark_signalled(session, stored.id)
     await session.commit()
     return CarrierAck(shipment_id=shipment_id, status=event.status, duplicate=stored.repeated)

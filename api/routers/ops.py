@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api.auth import Ops
 from api.deps import Session
+from api.notification_metrics import NOTIFICATION_METRICS
 from api.order_metrics import ORDER_METRICS
 from api.problems import problem_responses
 from api.schemas import AccuracyRow, Health, StuckOrder
@@ -59,6 +60,7 @@ async def accuracy(
 async def metrics(request: Request) -> Response:
     await STOCK_METRICS.refresh(request.app.state.sessions)
     await ORDER_METRICS.refresh(request.app.state.sessions)
+    await NOTIFICATION_METRICS.refresh(request.app.state.sessions)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

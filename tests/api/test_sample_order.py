@@ -30,6 +30,8 @@ from store.keys import create_key
 from store.tables import Channel, LabelLedger, Notification
 from tests.api.helpers import SAMPLE, eventually
 from tests.conftest import Stack, isolated_stack
+from tests.email.conftest import body_of
+from tests.email.customer_inbox import mails_of_order, tracking_page
 
 MUG, TEA = ("MUG-CER-350", "4006381333931", 420), ("TEA-SEN-100", "5901234123457", 610)
 
@@ -204,6 +206,15 @@ async def test_sample_webhook_to_delivered(demo: Stack, http: httpx.AsyncClient)
     assert after[TEA[0]].on_hand == before[TEA[0]].on_hand - 1 and after[TEA[0]].reserved == 0
     assert labels == 1
     assert milestones == ["confirmed", "delivered", "out_for_delivery", "shipped"]
+
+    # The customer hears of each milestone once, by email (issue 15), and the emails'
+    # link opens the order's tracking page.
+    mails = await mails_of_order(sessions, order_id)
+    assert set(mails) == {"delivered", "out_for_delivery", "shipped"}
+    assert {str(m["X-OMS-Shipment-Id"]) for m in mails.values()} == {shipment_id}
+    assert tracking in body_of(mails["shipped"], "plain")
+    page = await tracking_page(http, mails["shipped"])
+    assert tracking in page and "Delivered" in page
 
     listed = (await http.get("/api/v1/orders?status=delivered", headers=admin)).json()
     assert order_id in [o["order_id"] for o in listed["items"]]

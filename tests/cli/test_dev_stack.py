@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,16 @@ def _get(url: str, key: str | None = None) -> tuple[int, object]:
         return resp.status, json.loads(resp.read())
 
 
+def _mail_the_sink(port: int, message_id: str) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@shop.example", "b@example.com", "hi"
+    message["Message-ID"] = message_id
+    message["X-OMS-Milestone"] = "confirmed"
+    message.set_content("hello")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.send_message(message)
+
+
 def _processes_mentioning(marker: str) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -85,6 +97,7 @@ def test_dev_stack_starts_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
         "OMS_API_PORT": str(api_port),
         "OMS_TEMPORAL_UI_PORT": str(_free_port()),
+        "OMS_DEV_SMTP_PORT": str(smtp_port := _free_port()),
     }
     log = tmp_path / "dev.log"
     api = f"http://127.0.0.1:{api_port}"
@@ -99,6 +112,11 @@ def test_dev_stack_starts_stops_cleanly_and_resumes(tmp_path: Path) -> None:
         status, warehouses = _get(f"{api}/api/v1/warehouses", key)
         assert status == 200
         assert {"WH-PDX", "WH-NJ", "WH-DAL"} <= {w["code"] for w in warehouses}  # type: ignore[attr-defined,index]
+        # The SMTP sink runs as the default mail server; what it catches, the API shows.
+        _mail_the_sink(smtp_port, "<dev-stack-test@shop.example>")
+        status, mails = _get(f"{api}/dev/mailbox.json", key)
+        assert status == 200
+        assert "<dev-stack-test@shop.example>" in {m["message_id"] for m in mails}  # type: ignore[attr-defined,index]
     finally:
         _stop(proc)
     assert _processes_mentioning(str(data_dir)) == []
