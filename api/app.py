@@ -30,6 +30,7 @@ from api.routers import (
     inventory,
     keys,
     low_stock,
+    merchant_webhooks,
     ops,
     orders,
     routing,
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(templates.router)
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
+    app.include_router(merchant_webhooks.router)  # merchant webhooks out (issue 15)
     app.include_router(scan_page.router)
     for page in (login, dashboard, order, floor):  # the dashboard's pages (cookie session)
         app.include_router(page.router)

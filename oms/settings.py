@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     #: Where engineers open an order's workflow; unset: http://127.0.0.1:OMS_TEMPORAL_UI_PORT.
     temporal_ui_url: str | None = Field(default=None, alias="OMS_TEMPORAL_UI_URL")
 
+    #: Merchant webhooks out (docs/decisions/0007): how long a delivery is retried before
+    #: it is failed, how long a receiver may take to answer, and the backoff between
+    #: attempts (doubling from the first delay up to the cap).
+    webhook_retry_hours: float = Field(default=24.0, gt=0, alias="OMS_WEBHOOK_RETRY_HOURS")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, alias="OMS_WEBHOOK_TIMEOUT_SECONDS")
+    webhook_backoff_seconds: float = Field(default=10.0, gt=0, alias="OMS_WEBHOOK_BACKOFF_SECONDS")
+    webhook_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, alias="OMS_WEBHOOK_BACKOFF_MAX_SECONDS"
+    )
+    #: Longest pause of the worker's webhook dispatcher between looks at the queue.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, alias="OMS_WEBHOOK_POLL_SECONDS")
+
     @property
     def temporal_port(self) -> int:
         return int(self.temporal_address.rsplit(":", 1)[1])

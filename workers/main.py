@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+
+import httpx
 
 from oms.background import ensure_standing_workflows
 from oms.heap import RefreezingHeap, freeze_startup_objects
 from oms.settings import Settings
 from oms.temporal import connect, metrics_runtime
+from oms.webhook_dispatcher import DispatchConfig, WebhookDispatcher
 from store.db import create_engine, sessionmaker
 from workers.worker import build_worker
 
@@ -44,6 +49,15 @@ async def run_worker(settings: Settings) -> None:
             if sweep > 0
             else "CPython's collector otherwise",
         )
-        await worker.run()
+        # Merchant webhooks out drain beside the worker (docs/decisions/0007).
+        async with httpx.AsyncClient(follow_redirects=False) as http:
+            dispatcher = WebhookDispatcher(sessions, http, DispatchConfig.from_settings(settings))
+            webhooks = asyncio.create_task(dispatcher.run(), name="merchant-webhooks")
+            try:
+                await worker.run()
+            finally:
+                webhooks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await webhooks
     finally:
         await engine.dispose()
