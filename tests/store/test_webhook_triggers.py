@@ -58,8 +58,9 @@ async def events_of(db: Sessions, key: str, value: str) -> list[WebhookEvent]:
 async def deliveries(db: Sessions) -> list[tuple[str, str, uuid.UUID]]:
     async with db() as s:
         rows = await s.execute(
-            select(WebhookDelivery.webhook_id, WebhookDelivery.topic, WebhookDelivery.event_id)
-            .order_by(WebhookDelivery.delivery_id)
+            select(
+                WebhookDelivery.webhook_id, WebhookDelivery.topic, WebhookDelivery.event_id
+            ).order_by(WebhookDelivery.delivery_id)
         )
         return [(w, t, e) for w, t, e in rows.all()]
 
