@@ -7,6 +7,8 @@ none could reach anything if one did.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -15,8 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.merchant_webhooks import list_deliveries
-from store.tables import OrderRow, WebhookEvent
-from tests.api.conftest import KeyMaker
+from store.tables import OrderRow, WebhookDelivery, WebhookEvent
+from tests.api.conftest import KeyMaker, OpenShipment
+from tests.api.helpers import eventually
+from tests.conftest import Catalog
 from tests.order_rows import order_row
 
 URL = "http://127.0.0.1:9/hooks/oms"
@@ -165,3 +169,84 @@ async def test_deliveries_newest_first_and_redeliver(
     finally:
         await http.delete(f"{BASE}/{hook}", headers=admin)
         await http.delete(f"{BASE}/{other['webhook_id']}", headers=admin)
+
+
+async def test_a_real_order_queues_its_story_in_order(
+    http: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker: Any,
+    make_catalog: Callable[..., Awaitable[Catalog]],
+    open_shipment: Callable[..., Awaitable[OpenShipment]],
+    carrier_post: Callable[..., Awaitable[httpx.Response]],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Every writer of the read model (projection activities, the scan path, the stock
+    commit at pack, carrier moves) queues its changes: the order's status events chain
+    (each ``previous_status`` is the status before it) from created to delivered."""
+    made = await create(
+        http,
+        admin,
+        topics=["order.created", "order.status_changed", "shipment.shipped", "shipment.delivered"],
+    )
+    try:
+        cat = await make_catalog(n_products=1)
+        sku = cat.skus[0]
+        ship = await open_shipment([sku], [1])
+        r = await http.post(
+            ship.scans_url, headers=ship.staff, json={"barcode": cat.barcodes[sku], "scan_id": "w1"}
+        )
+        assert r.status_code == 200, r.text
+        r = await http.post(
+            ship.pack_url, headers=ship.staff, json={"weight_grams": cat.weights[sku]}
+        )
+        assert r.status_code == 200, r.text
+        tracking = r.json()["tracking"]
+        r = await carrier_post(
+            tracking["carrier"],
+            {
+                "tracking_number": tracking["number"],
+                "status": "delivered",
+                "occurred_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        assert r.status_code == 202, r.text
+
+        async def story() -> list[tuple[str, dict[str, Any]]] | None:
+            async with sessions() as s:
+                rows = await s.execute(
+                    select(WebhookEvent.topic, WebhookEvent.data)
+                    .join(WebhookDelivery, WebhookDelivery.event_id == WebhookEvent.event_id)
+                    .where(
+                        WebhookDelivery.webhook_id == made["webhook_id"],
+                        WebhookEvent.data["order_id"].astext == ship.order_id,
+                    )
+                    .order_by(WebhookDelivery.delivery_id)
+                )
+                got = [(t, d) for t, d in rows.all()]
+            done = any(t == "order.status_changed" and d["status"] == "delivered" for t, d in got)
+            return got if done else None
+
+        events = await eventually(story, attempts=1200)
+        topics = [t for t, _ in events]
+        assert topics[0] == "order.created"
+        assert topics.count("order.created") == 1
+        assert topics.count("shipment.shipped") == 1 and topics.count("shipment.delivered") == 1
+        assert topics.index("shipment.shipped") < topics.index("shipment.delivered")
+        shipped = next(d for t, d in events if t == "shipment.shipped")
+        assert shipped["shipment_id"] == ship.shipment_id
+        assert shipped["tracking"]["number"] == tracking["number"]
+        statuses = [d for t, d in events if t == "order.status_changed"]
+        current = events[0][1]["status"]
+        for change in statuses:
+            assert change["previous_status"] == current, events
+            current = change["status"]
+        assert current == "delivered"
+        # The scan's roll-up (one line, all picked: packing) is an event like the others.
+        assert [d["status"] for d in statuses] == [
+            "ready_to_pick",
+            "packing",
+            "shipped",
+            "delivered",
+        ]
+    finally:
+        await http.delete(f"{BASE}/{made['webhook_id']}", headers=admin)
