@@ -108,8 +108,17 @@ class WebhookDispatcher:
             )
         if not claimed:
             return 0
-        counts = await asyncio.gather(*(self._work(w) for w in claimed))
-        return sum(counts)
+        results = await asyncio.gather(*(self._work(w) for w in claimed), return_exceptions=True)
+        attempted = 0
+        for webhook_id, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                # Its lease was released; the next pass takes the queue up again.
+                log.error("webhook %s: dispatch failed: %r", webhook_id, result)
+            else:
+                attempted += result
+        return attempted
 
     async def _work(self, webhook_id: str) -> int:
         """Send the subscription's queue head by head while heads are due."""

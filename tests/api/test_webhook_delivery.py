@@ -212,8 +212,9 @@ async def test_events_arrive_signed_in_order_retried_redelivered_and_failed(
         oms, rec, base, "hook", "order.created", "order.status_changed", "shipment.shipped"
     )
 
-    # 1. Three changes of the read model, one after the other, with the dispatcher running.
-    async with dispatching(oms.sessions, PATIENT):
+    # 1. Three changes of the read model, one after the other, with two dispatchers running
+    # (as with two worker processes): still one delivery at a time, in order.
+    async with dispatching(oms.sessions, PATIENT), dispatching(oms.sessions, PATIENT):
         async with oms.sessions.begin() as s:
             s.add(order_row("e2e-1", 0, status="received"))
         async with oms.sessions.begin() as s:
