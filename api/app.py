@@ -32,6 +32,7 @@ from api.routers import (
     keys,
     labels,
     low_stock,
+    merchant_webhooks,
     ops,
     orders,
     routing,
@@ -138,6 +139,7 @@ def create_app(
     app.include_router(templates.router)
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
+    app.include_router(merchant_webhooks.router)  # merchant webhooks out (issue 15)
     app.include_router(scan_page.router)
     # Customer emails (issue 15): the tracking page (no sign-in) and the dev mailbox.
     app.include_router(track.router)

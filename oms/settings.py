@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     #: OMS_SMTP_URL (the sink is the server customer emails really go to).
     dev_smtp_sink: str | None = Field(default=None, alias="OMS_DEV_SMTP_SINK")
 
+    #: Merchant webhooks out (docs/decisions/0007): how long a delivery is retried before
+    #: it is failed, how long a receiver may take to answer, and the backoff between
+    #: attempts (doubling from the first delay up to the cap).
+    webhook_retry_hours: float = Field(default=24.0, gt=0, alias="OMS_WEBHOOK_RETRY_HOURS")
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, alias="OMS_WEBHOOK_TIMEOUT_SECONDS")
+    webhook_backoff_seconds: float = Field(default=10.0, gt=0, alias="OMS_WEBHOOK_BACKOFF_SECONDS")
+    webhook_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, alias="OMS_WEBHOOK_BACKOFF_MAX_SECONDS"
+    )
+    #: Longest pause of the worker's webhook dispatcher between looks at the queue.
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, alias="OMS_WEBHOOK_POLL_SECONDS")
+
     @field_validator("sandbox_road", mode="before")
     @classmethod
     def _road_off(cls, value: object) -> object:
@@ -135,6 +147,7 @@ class Settings(BaseSettings):
         if value is not None and value < 0:
             raise ValueError("OMS_SANDBOX_ROAD is a speed factor (> 0) or 'off'")
         return value or None  # 0 means off
+
     @property
     def mailbox_enabled(self) -> bool:
         return bool(self.dev_smtp_sink) and self.dev_smtp_sink == self.smtp_url

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+
+import httpx
 
 from oms.background import ensure_standing_workflows
 from oms.heap import RefreezingHeap, freeze_startup_objects
 from oms.settings import Settings
 from oms.temporal import connect, metrics_runtime
+from oms.webhook_dispatcher import DispatchConfig, WebhookDispatcher
 from store.db import create_engine, sessionmaker
 from workers.email_outbox import running_sender
 from workers.worker import build_worker
@@ -45,9 +50,19 @@ async def run_worker(settings: Settings) -> None:
             if sweep > 0
             else "CPython's collector otherwise",
         )
-        # Customer emails: drained beside the worker, from the outbox in Postgres
-        # (docs/decisions/0006-customer-emails-outbox.md).
-        async with running_sender(sessions, settings):
-            await worker.run()
+        # Customer emails and merchant webhooks drain beside the worker, from their
+        # outboxes in Postgres (docs/decisions/0006, 0007).
+        async with (
+            running_sender(sessions, settings),
+            httpx.AsyncClient(follow_redirects=False) as http,
+        ):
+            dispatcher = WebhookDispatcher(sessions, http, DispatchConfig.from_settings(settings))
+            webhooks = asyncio.create_task(dispatcher.run(), name="merchant-webhooks")
+            try:
+                await worker.run()
+            finally:
+                webhooks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await webhooks
     finally:
         await engine.dispose()

@@ -464,17 +464,13 @@ class FulfillmentWorkflow:
             # under this shipment's keys is voided.
             await workflow.execute_activity(
                 names.VOID_LABEL,
-                VoidLabelRequest(
-                    shipment_id=self.input.shipment_id, purchase_keys=self.label_keys
-                ),
+                VoidLabelRequest(shipment_id=self.input.shipment_id, purchase_keys=self.label_keys),
                 start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
                 retry_policy=policies.EXTERNAL,
             )
             if self.label_status is not None:
                 self.label_status = LabelStatus.VOIDED
-            self._event(
-                "label_voided", number=self.tracking.number if self.tracking else None
-            )
+            self._event("label_voided", number=self.tracking.number if self.tracking else None)
         self._event("shipment_cancelled", reason=self.cancel_reason)
         await self._move(ShipmentStatus.CANCELLED)
         return FulfillmentResult(shipment_id=self.input.shipment_id, status=self.status)
@@ -1006,4 +1002,3 @@ class FulfillmentWorkflow:
         """The parent order is being cancelled. Ignored once the parcel has shipped."""
         if self.pack_result is None and not self.shipping:
             self.cancel_reason = reason
-

@@ -18,6 +18,7 @@ from api.order_metrics import ORDER_METRICS
 from api.problems import problem_responses
 from api.schemas import AccuracyRow, Health, StuckOrder
 from api.stock_metrics import STOCK_METRICS
+from api.webhook_metrics import WEBHOOK_METRICS
 from store import orders as read
 
 router = APIRouter(tags=["ops"])
@@ -61,6 +62,7 @@ async def metrics(request: Request) -> Response:
     await STOCK_METRICS.refresh(request.app.state.sessions)
     await ORDER_METRICS.refresh(request.app.state.sessions)
     await NOTIFICATION_METRICS.refresh(request.app.state.sessions)
+    await WEBHOOK_METRICS.refresh(request.app.state.sessions)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

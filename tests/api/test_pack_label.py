@@ -96,9 +96,7 @@ async def picked_shipment(stack: Stack, http: httpx.AsyncClient) -> dict[str, An
 async def labels_bought(stack: Stack, shipment_id: str) -> tuple[int, int]:
     """(label ledger rows, label purchases the sandbox carrier remembers) for a shipment."""
     async with stack.sessions() as s:
-        ledger = await s.scalar(
-            select(func.count()).where(LabelLedger.shipment_id == shipment_id)
-        )
+        ledger = await s.scalar(select(func.count()).where(LabelLedger.shipment_id == shipment_id))
         sold = await s.scalar(
             select(func.count()).where(
                 SandboxOperation.kind == "label",
@@ -155,9 +153,7 @@ async def test_pack_with_the_carrier_down_answers_pending_then_the_label_follows
     assert detail["stuck"]["reason"] == "carrier_unavailable"
     assert detail["label_attempts"] >= 1 and detail["label_error"]
     work = (await http.get("/api/v1/shipments", headers=o["staff"])).json()
-    assert [w["stuck_reason"] for w in work if w["shipment_id"] == sid] == [
-        "carrier_unavailable"
-    ]
+    assert [w["stuck_reason"] for w in work if w["shipment_id"] == sid] == ["carrier_unavailable"]
     # Staff can't ask for the label again; ops can, once the carrier is back.
     r = await http.post(f"/api/v1/shipments/{sid}/label/retry", headers=o["staff"], json={})
     assert r.status_code == 403
