@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.status import TRACKING_TO_SHIPMENT, ShipmentStatus, StuckReason, TrackingStatus
+from domain.status import TRACKING_TO_SHIPMENT, ShipmentStatus, TrackingStatus
 
 #: Tracking milestones the customer hears about, once per shipment each.
 NOTIFY_ON: dict[TrackingStatus, str] = {
@@ -53,12 +53,3 @@ def apply_tracking(
         milestone=NOTIFY_ON.get(event_status),
         exception=new == ShipmentStatus.EXCEPTION,
     )
-
-
-def carrier_stuck_reason(exception: bool, silent: bool) -> StuckReason | None:
-    """The shipment's carrier stuck mark: a reported failure outranks silence."""
-    if exception:
-        return StuckReason.CARRIER_EXCEPTION
-    if silent:
-        return StuckReason.TRACKING_STALE
-    return None
