@@ -974,10 +974,10 @@ class FulfillmentWorkflow:
             )
 
     @workflow.update
-    def retry_label(self, request: LabelRetryInput) -> ShipmentView:
+    def retry_label(self, request: LabelRetryInput) -> FloorAnswer:
         """Ops: buy the pending label again now, optionally with another service level."""
         self.label_retry = request
-        return self._view()
+        return FloorAnswer(view=self._view())
 
     @retry_label.validator
     def _validate_retry_label(self, request: LabelRetryInput) -> None:

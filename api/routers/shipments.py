@@ -416,20 +416,14 @@ async def retry_label(
     row = await _shipment(session, shipment_id, who)
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    try:
-        await handle.execute_update(
+    await _shipment_update(
+        handle.execute_update(
             FulfillmentWorkflow.retry_label,
             LabelRetryInput(service_level=body.service_level, actor=who.key_id),
-        )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            raise Problem(409, refused[1], reason=refused[0]) from exc
-        if is_not_found(exc):
-            raise Problem(
-                409, f"shipment {shipment_id} is no longer open", reason="not_open"
-            ) from exc
-        raise unavailable(exc) from exc
+        ),
+        shipment_id,
+        session,
+    )
     return await _detail(session, await read.get_shipment(session, shipment_id) or row)
 
 
