@@ -23,6 +23,7 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from integrations.sandbox import SandboxBehaviour
 from integrations.shopify import sign
 from oms.seed import seed_catalog
 from oms.settings import Settings
@@ -43,10 +44,18 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
-async def e2e_stack(database_url: str, client: Client, settings: Settings) -> AsyncIterator[Stack]:
+def e2e_carrier() -> SandboxBehaviour:
+    """The stack's sandbox carrier: a test may take it down (and must bring it back)."""
+    return SandboxBehaviour(latency_ms=(1, 5), failure_rate=0)
+
+
+@pytest.fixture(scope="module")
+async def e2e_stack(
+    database_url: str, client: Client, settings: Settings, e2e_carrier: SandboxBehaviour
+) -> AsyncIterator[Stack]:
     """An API and worker of their own on a database of their own, seeded with the demo
     catalog (which must not reach the shared database)."""
-    async with isolated_stack(database_url, client, settings, "e2e") as stack:
+    async with isolated_stack(database_url, client, settings, "e2e", carrier=e2e_carrier) as stack:
         yield stack
 
 

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from integrations.sandbox import SandboxBehaviour
 from oms.seed import PRODUCTS
 from store.tables import ScanEvent, ShipmentRow
 from tests.api.helpers import eventually
@@ -240,3 +241,30 @@ async def test_unknown_key_is_refused(page: Any, live_url: str) -> None:
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("status")).to_contain_text("key not accepted", ignore_case=True)
     await expect(page.get_by_label("Staff key")).to_be_visible()
+
+
+async def test_pack_with_the_carrier_down_shows_pending_then_the_label(
+    page: Any, sample_shipment: Make, e2e_carrier: SandboxBehaviour
+) -> None:
+    """Issue 20: the packer is answered at once with the label pending; the station keeps
+    polling the shipment and shows the tracking (and the print buttons) when it comes."""
+    shipment = await sample_shipment()
+    await sign_in_and_open(page, shipment)
+    feedback = page.get_by_role("status")
+    for barcode in (MUG[1], MUG[1], TEA[1]):
+        await scan(page, barcode)
+    await expect(feedback).to_contain_text("0 left in shipment")
+    await page.get_by_label("Package weight (grams)").fill(str(2 * MUG[2] + TEA[2] + 80))
+    pack = page.get_by_role("button", name="Pack", exact=True)
+    await pack.click()  # the fragile mug's template asks for the packaging check first
+    await page.get_by_role("button", name="Protective packaging used").click()
+    await expect(feedback).to_contain_text("packaging ok", ignore_case=True)
+    e2e_carrier.failure_rate = 1.0
+    try:
+        await pack.click()
+        await expect(feedback).to_contain_text("label pending", ignore_case=True)
+        await expect(page.locator("#label-pending")).to_be_visible()
+    finally:
+        e2e_carrier.failure_rate = 0.0  # the carrier's next retry succeeds
+    await expect(page.locator("#tracking-number")).to_have_text(re.compile(r"^SBX"), timeout=30_000)
+    await expect(page.get_by_role("button", name="Download PDF")).to_be_visible()
