@@ -210,7 +210,7 @@ async def test_sample_webhook_to_delivered(demo: Stack, http: httpx.AsyncClient)
     # The customer hears of each milestone once, by email (issue 15), and the emails'
     # link opens the order's tracking page.
     mails = await mails_of_order(sessions, order_id)
-    assert set(mails) == {"delivered", "out_for_delivery", "shipped"}
+    assert set(mails) == {"confirmed", "delivered", "out_for_delivery", "shipped"}
     assert {str(m["X-OMS-Shipment-Id"]) for m in mails.values()} == {shipment_id}
     assert tracking in body_of(mails["shipped"], "plain")
     page = await tracking_page(http, mails["shipped"])
