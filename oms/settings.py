@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     #: retry paths run in development as they would against the real services.
     sandbox_latency_ms: tuple[int, int] = Field(default=(20, 80), alias="OMS_SANDBOX_LATENCY_MS")
     sandbox_failure_rate: float = Field(default=0.05, alias="OMS_SANDBOX_FAILURE_RATE")
+    #: The sandbox carrier's own failure rate (unset: ``OMS_SANDBOX_FAILURE_RATE``), to drill
+    #: a carrier outage while payments work (``bench.pack`` measures packing through one).
+    sandbox_carrier_failure_rate: float | None = Field(
+        default=None, ge=0, le=1, alias="OMS_SANDBOX_CARRIER_FAILURE_RATE"
+    )
     #: The sandbox carrier's road in ``oms dev``: after a label is bought it posts tracking
     #: events to the API, this many times faster than real (60: an hour of road a minute);
     #: ``off`` (or 0) posts nothing.

@@ -102,6 +102,22 @@ def ensure_workflow_bytecode() -> None:
     compileall.compile_dir(str(Path(workflows.__file__).parent), quiet=2, maxlevels=0, workers=1)
 
 
+def sandbox_behaviours(settings: Settings) -> tuple[SandboxBehaviour, SandboxBehaviour | None]:
+    """The sandbox adapters' behaviour from the settings: one for all of them, and the
+    carrier's own when ``OMS_SANDBOX_CARRIER_FAILURE_RATE`` is set (a carrier outage drill
+    with payments working; ``bench.pack``)."""
+    shared = SandboxBehaviour(
+        latency_ms=settings.sandbox_latency_ms, failure_rate=settings.sandbox_failure_rate
+    )
+    if settings.sandbox_carrier_failure_rate is None:
+        return shared, None
+    carrier = SandboxBehaviour(
+        latency_ms=settings.sandbox_latency_ms,
+        failure_rate=settings.sandbox_carrier_failure_rate,
+    )
+    return shared, carrier
+
+
 def build_worker(
     client: Client,
     sessions: async_sessionmaker[AsyncSession],
@@ -116,9 +132,9 @@ def build_worker(
     # the sandbox, once, and shared with it through the passthrough ``domain`` package.
     geocode.preload()
     ensure_workflow_bytecode()
-    behaviour = behaviour or SandboxBehaviour(
-        latency_ms=settings.sandbox_latency_ms, failure_rate=settings.sandbox_failure_rate
-    )
+    configured, configured_carrier = sandbox_behaviours(settings)
+    behaviour = behaviour or configured
+    carrier = carrier or configured_carrier
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
