@@ -38,6 +38,11 @@ bench: $(STAMP)
 bench-scans: $(STAMP)
 	$(BIN)/python -m bench.scans
 
+## bench-pack: pack latency with the carrier failing 30% vs well, in one run (issue 20)
+.PHONY: bench-pack
+bench-pack: $(STAMP)
+	$(BIN)/python -m bench.pack
+
 ## bench-stock: reservations on hot SKUs vs a plain UPDATE, routing vs allocation time
 .PHONY: bench-stock
 bench-stock: $(STAMP)

@@ -18,7 +18,9 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Coroutine
@@ -31,6 +33,9 @@ from oms.settings import Settings
 from store.db import libpq_url
 
 R = TypeVar("R")
+
+#: What the worker logs once it polls its task queue (workers/main.py).
+WORKER_READY = "worker polling"
 
 #: Fixed sandbox behaviour of the worker's payment/carrier adapters for every bench run.
 SANDBOX_LATENCY_MS = (20, 80)
@@ -142,6 +147,36 @@ class BenchStack:
         if self.dev is None:
             return None
         return next((c for c in self.dev.children if c.name == name), None)
+
+    def restart_worker(self, env: dict[str, str], timeout: float = 60.0) -> None:
+        """Stop the worker and start another with ``env`` on top of the stack's, waiting until
+        it polls: the sandbox reads its behaviour at start, so a bench's phases can change the
+        outside world (``bench.pack``: the carrier failing) on one stack. The workflows in
+        flight carry on: that is Temporal's promise."""
+        assert self.dev is not None
+        old = self.child("worker")
+        if old is not None:
+            old.stop()
+            self.dev.children.remove(old)
+        log_path = self.directory / "worker.log"
+        seen = log_path.read_text(errors="replace").count(WORKER_READY) if log_path.exists() else 0
+        child_env = {
+            **os.environ,
+            "OMS_DATABASE_URL": self.database_url,
+            "OMS_DATA_DIR": str(self.directory),
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        if self.dev.runs_mail_sink:
+            child_env["OMS_SMTP_URL"] = self.dev.mail_sink_url
+        child = self.dev._spawn(
+            "worker", [sys.executable, "-m", "oms.cli", "worker"], log_path, child_env
+        )
+        deadline = time.monotonic() + timeout
+        while log_path.read_text(errors="replace").count(WORKER_READY) <= seen:
+            if not child.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the restarted worker did not poll:\n{child.tail()}")
+            time.sleep(0.2)
 
     @property
     def api_url(self) -> str:
