@@ -127,7 +127,7 @@ async def channel_pushes(
     code: str,
     session: Session,
     _: Ops,
-    sku: str | None = None,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ChannelPushOut]:
     """The last quantity the channel accepted per SKU, most recent first."""

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth import Admin
+from api.bounds import RowId
 from api.deps import Session
 from api.merchant_webhook_schemas import (
     DeliveryOut,
@@ -112,7 +113,7 @@ async def list_deliveries(
     response_model=DeliveryOut,
     responses=problem_responses(404),
 )
-async def redeliver(webhook_id: str, delivery_id: int, session: Session, _: Admin) -> DeliveryOut:
+async def redeliver(webhook_id: str, delivery_id: RowId, session: Session, _: Admin) -> DeliveryOut:
     """Queue the delivery's event again (same ``event_id``), as a new delivery at the back
     of the subscription's queue; the answer is that new delivery."""
     await _subscription(session, webhook_id)

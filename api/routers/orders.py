@@ -20,6 +20,7 @@ from temporalio.client import WorkflowQueryFailedError
 
 from api import actions, intake
 from api.auth import Floor, Intake, Ops, Reader, scope_of
+from api.bounds import Tag
 from api.deps import AppSettings, Session, Temporal
 from api.filters import FilterParams
 from api.history import timeline
@@ -235,7 +236,11 @@ async def _live_state(client: Temporal, order_id: str) -> OrderState | None:
 
 
 @router.get("/{order_id}", response_model=OrderDetail, responses=problem_responses(404))
-async def get_order(order_id: str, session: Session, client: Temporal, _: Reader) -> OrderDetail:
+async def get_order(order_id: str, session: Session, client: Temporal, who: Reader) -> OrderDetail:
+    if who.role == "staff":  # as the lists and the order page: their warehouse's orders only
+        scoped = await read.get_order(session, order_id)
+        if scoped is not None and who.warehouse not in (scoped.warehouses or []):
+            raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
     events = [
         EventOut(at=e.at, type=e.type, detail=dict(e.detail))
         for e in await read.events_of(session, order_id)
@@ -501,7 +506,7 @@ async def release_hold(
 
 
 class TagsIn(BaseModel):
-    tags: list[str] = Field(min_length=1, max_length=50)
+    tags: list[Tag] = Field(min_length=1, max_length=50)
 
 
 class TagsOut(BaseModel):

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import Floor, Ops, ensure_warehouse
+from api.bounds import Sku
 from api.deps import AppSettings, Scans, Session, Temporal
 from api.metrics import SCANS, StageTimer
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
@@ -69,7 +70,7 @@ router = APIRouter(
 async def work_list(
     session: Session,
     who: Floor,
-    warehouse: str | None = None,
+    warehouse: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[ShipmentStatus | None, Query()] = None,
 ) -> list[WorkItem]:
     if who.role == "staff":
@@ -434,7 +435,7 @@ class MoveIn(BaseModel):
 
 class RejectIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
-    sku: str | None = Field(default=None, description="the item found missing on the shelf")
+    sku: Sku | None = Field(default=None, description="the item found missing on the shelf")
 
 
 async def _written(session: Session, answer: FloorAnswer) -> ShipmentView:

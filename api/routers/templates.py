@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.auth import Admin, Ops
+from api.bounds import Version
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from domain.templates import TemplateSet, plan_for
@@ -29,7 +30,7 @@ class TemplatesOut(BaseModel):
 
 class TemplatesIn(BaseModel):
     templates: TemplateSet
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class StepOut(BaseModel):

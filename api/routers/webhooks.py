@@ -16,6 +16,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
 from api import intake
 from api.deps import AppSettings, Session, Temporal
+from api.input_guard import BodyLimit, body_limit
 from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import WebhookAck
@@ -39,8 +40,10 @@ def _reject(reason: str, status: int, detail: str) -> Problem:
     response_model=WebhookAck,
     responses={
         200: {"model": WebhookAck, "description": "repeated delivery"},
-        **problem_responses(401, 404, 422, 503),
+        **problem_responses(401, 404, 413, 415, 422, 503),
     },
+    # Signed raw bytes (the HMAC covers them), up to OMS_MAX_WEBHOOK_BODY_BYTES.
+    openapi_extra=body_limit(BodyLimit.WEBHOOK, "application/json"),
 )
 async def shopify_webhook(
     request: Request,
