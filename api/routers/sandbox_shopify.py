@@ -31,11 +31,6 @@ from store.tables import Channel
 router = APIRouter(prefix="/sandbox/shopify", tags=["sandbox"])
 
 
-@router.post(
-    "/{shop}/admin/api/{version}/inventory_levels/set.json",
-    response_model=ShopifyInventoryLevelAnswer,
-    responses=problem_responses(400, 401, 404, 422),
-)
 async def shop_channel(
     shop: str,
     session: Session,
@@ -56,6 +51,11 @@ async def shop_channel(
     return channel
 
 
+@router.post(
+    "/{shop}/admin/api/{version}/inventory_levels/set.json",
+    response_model=ShopifyInventoryLevelAnswer,
+    responses=problem_responses(400, 401, 404, 422),
+)
 async def set_inventory_level(
     shop: str,
     version: str,

@@ -27,6 +27,8 @@ from workflows import names
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+#: The shop and the delivery id are stored with the receipt (``varchar(200)``).
+MAX_HEADER_CHARS = 200
 
 
 def _reject(reason: str, status: int, detail: str) -> Problem:
@@ -62,6 +64,12 @@ async def shopify_webhook(
     webhook_id = request.headers.get("x-shopify-webhook-id")
     if not shop:
         raise _reject("invalid_payload", 422, "missing X-Shopify-Shop-Domain")
+    if len(shop) > MAX_HEADER_CHARS or len(webhook_id or "") > MAX_HEADER_CHARS:
+        raise _reject(
+            "invalid_payload",
+            422,
+            f"X-Shopify-Shop-Domain and X-Shopify-Webhook-Id: at most {MAX_HEADER_CHARS} chars",
+        )
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):
