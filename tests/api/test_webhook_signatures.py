@@ -83,7 +83,7 @@ async def test_shopify_bad_signature_is_401_and_stores_nothing(
     r = await http.post(
         "/webhooks/shopify",
         content=body,
-        headers={k: v.encode("utf-8") for k, v in headers.items()},  # type: ignore[misc]
+        headers={k.encode(): v.encode("utf-8") for k, v in headers.items()},
     )
     assert r.status_code == 401, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
