@@ -34,6 +34,9 @@ class Gate(StrEnum):
     #: Shopify and carriers) or the sandbox Shopify's access token. 401 without it; keys
     #: play no part.
     SIGNED = "signed"
+    #: The dev stack's mailbox: 404 for everyone unless the dev SMTP sink is on (``oms
+    #: dev``), then as KEY (and the dashboard session) for the roles listed.
+    DEV = "dev"
     #: Anyone: health, metrics, the customer's tracking page (its token is the secret),
     #: static assets, the sign-in form.
     PUBLIC = "public"
@@ -56,6 +59,7 @@ INTAKE = frozenset({Role.ADMIN, Role.INTEGRATION})
 
 PUBLIC = Access(Gate.PUBLIC)
 SIGNED = Access(Gate.SIGNED)
+DEV_ADMIN = Access(Gate.DEV, ADMIN)
 
 
 def key(roles: frozenset[Role], *, own_warehouse: bool = False) -> Access:
@@ -141,9 +145,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): key(ADMIN),
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): key(ADMIN),
     # dev mailbox (admin; the pages also by dashboard session)
-    ("GET", "/dev/mailbox.json"): key(ADMIN),
-    ("GET", "/dev/mailbox"): key(ADMIN),
-    ("GET", "/dev/mailbox/{mail_id}"): key(ADMIN),
+    ("GET", "/dev/mailbox.json"): DEV_ADMIN,
+    ("GET", "/dev/mailbox"): DEV_ADMIN,
+    ("GET", "/dev/mailbox/{mail_id}"): DEV_ADMIN,
     # public
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,

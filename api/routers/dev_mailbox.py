@@ -36,9 +36,7 @@ async def sink_configured(settings: AppSettings) -> None:
         )
 
 
-router = APIRouter(tags=["dev"])
-#: After the caller's check (a parameter after it): who may look is answered first.
-SinkOn = Annotated[None, Depends(sink_configured)]
+router = APIRouter(tags=["dev"], dependencies=[Depends(sink_configured)])
 
 
 class MailboxEntry(BaseModel):
@@ -90,13 +88,13 @@ Viewer = Annotated[Principal, Depends(mailbox_viewer)]
     response_model=list[MailboxEntry],
     responses=problem_responses(401, 403, 404),
 )
-async def mailbox_json(session: Session, _: Admin, _sink: SinkOn) -> list[MailboxEntry]:
+async def mailbox_json(session: Session, _: Admin) -> list[MailboxEntry]:
     """The caught emails, newest first."""
     return [_entry(r) for r in await dev_mailbox.newest(session)]
 
 
 @router.get("/dev/mailbox", response_class=HTMLResponse, include_in_schema=False)
-async def mailbox_page(request: Request, session: Session, who: Viewer, _sink: SinkOn) -> Response:
+async def mailbox_page(request: Request, session: Session, who: Viewer) -> Response:
     rows = await dev_mailbox.newest(session)
     return render(request, "mailbox.html", who, mails=[_entry(r) for r in rows])
 
@@ -112,7 +110,7 @@ def _parts(message: EmailMessage) -> tuple[str, str]:
 
 @router.get("/dev/mailbox/{mail_id}", response_class=HTMLResponse, include_in_schema=False)
 async def mailbox_message(
-    request: Request, mail_id: RowId, session: Session, who: Viewer, _sink: SinkOn
+    request: Request, mail_id: RowId, session: Session, who: Viewer
 ) -> Response:
     row = await dev_mailbox.one(session, mail_id)
     if row is None:

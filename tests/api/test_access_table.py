@@ -77,11 +77,13 @@ class Caller:
 
 
 def expected(access: Access, caller: str) -> str:
-    """``unauthenticated``, ``forbidden`` or ``allowed``."""
+    """``unauthenticated``, ``forbidden``, ``allowed`` or ``absent`` (a dev route off)."""
     if access.gate is Gate.PUBLIC:
         return "allowed"
     if access.gate is Gate.SIGNED:
         return "unauthenticated"  # no signature: a key grants nothing here
+    if access.gate is Gate.DEV:
+        return "absent"  # the session's API runs without the dev SMTP sink
     if caller in ("none", "revoked") or (access.gate is Gate.PAGE and caller == "integration"):
         return "unauthenticated"
     if ROLE_OF[caller] not in access.roles:
@@ -92,6 +94,8 @@ def expected(access: Access, caller: str) -> str:
 
 
 def observed(r: httpx.Response) -> str:
+    if r.status_code == 404 and "no dev mailbox" in r.text:
+        return "absent"
     if r.status_code == 401:
         return "unauthenticated"
     if r.status_code == 303 and r.headers.get("location", "").startswith("/login?"):
