@@ -40,6 +40,9 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 #: Shopify's REST ids (``bigint``).
 ShopifyId = Annotated[int, Field(ge=1, le=INT8_MAX)]
+#: An id, code or name in a path (orders, shipments, SKUs, warehouses, keys ...): longer
+#: than any the OMS makes, short enough that no lookup is ever handed a megabyte.
+PathText = Annotated[str, Path(min_length=1, max_length=200)]
 #: A ``bigserial`` id in a path.
 RowId = Annotated[int, Path(ge=1, le=INT8_MAX)]
 

@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.stock_schemas import (
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/sandbox/shopify", tags=["sandbox"])
 
 
 async def shop_channel(
-    shop: str,
+    shop: PathText,
     session: Session,
     access_token: Annotated[
         str | None, Header(alias="X-Shopify-Access-Token", max_length=200)
@@ -57,8 +58,8 @@ async def shop_channel(
     responses=problem_responses(400, 401, 404, 422),
 )
 async def set_inventory_level(
-    shop: str,
-    version: str,
+    shop: PathText,
+    version: PathText,
     channel: Annotated[Channel, Depends(shop_channel)],
     body: ShopifyInventoryLevelSet,
     request: Request,
