@@ -89,13 +89,61 @@ def _problem_only(code: str, entry: dict[str, Any]) -> None:
         content[PROBLEM_MEDIA_TYPE]["schema"] = (plain or {}).get("schema", _PROBLEM_REF)
 
 
+#: OpenAPI links: what a created resource's answer lets a client (and schemathesis'
+#: stateful phase) call next. (method, path, status) -> [(method, path, {param: field})].
+LINKS: dict[tuple[str, str, str], list[tuple[str, str, dict[str, str]]]] = {
+    ("post", "/api/v1/products", "201"): [
+        ("get", "/api/v1/products/{sku}", {"sku": "sku"}),
+        ("put", "/api/v1/products/{sku}/low-stock-threshold", {"sku": "sku"}),
+    ],
+    ("post", "/api/v1/warehouses", "201"): [
+        ("patch", "/api/v1/warehouses/{code}", {"code": "code"}),
+    ],
+    ("post", "/api/v1/channels", "201"): [
+        ("patch", "/api/v1/channels/{code}", {"code": "code"}),
+        ("get", "/api/v1/channels/{code}/pushes", {"code": "code"}),
+        ("post", "/api/v1/channels/{code}/sync", {"code": "code"}),
+    ],
+    ("post", "/api/v1/webhooks", "201"): [
+        ("get", "/api/v1/webhooks/{webhook_id}/deliveries", {"webhook_id": "webhook_id"}),
+        ("delete", "/api/v1/webhooks/{webhook_id}", {"webhook_id": "webhook_id"}),
+    ],
+    ("post", "/api/v1/views", "201"): [
+        ("delete", "/api/v1/views/{view_id}", {"view_id": "view_id"}),
+    ],
+    ("post", "/api/v1/orders", "202"): [
+        ("get", "/api/v1/orders/{order_id}", {"order_id": "order_id"}),
+        ("get", "/api/v1/orders/{order_id}/history", {"order_id": "order_id"}),
+        ("post", "/api/v1/orders/{order_id}/holds", {"order_id": "order_id"}),
+        ("post", "/api/v1/orders/{order_id}/tags", {"order_id": "order_id"}),
+        ("post", "/api/v1/orders/{order_id}/cancel", {"order_id": "order_id"}),
+    ],
+}
+
+
+def add_links(schema: dict[str, Any]) -> None:
+    """Write :data:`LINKS` into the operations' responses (by operationId)."""
+    paths = schema["paths"]
+    for (method, path, status), targets in LINKS.items():
+        response = paths[path][method]["responses"][status]
+        links = response.setdefault("links", {})
+        for target_method, target_path, params in targets:
+            target = paths[target_path][target_method]
+            links[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "parameters": {k: f"$response.body#/{v}" for k, v in params.items()},
+            }
+
+
 def install(app: FastAPI) -> None:
     """Make ``app.openapi()`` document the common answers (built once, then cached)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            add_common_responses(app, generate())
+            schema = generate()
+            add_common_responses(app, schema)
+            add_links(schema)
         assert app.openapi_schema is not None
         return app.openapi_schema
 

@@ -26,7 +26,7 @@ from tests.conftest import Stack, isolated_stack
 
 #: Fixed: a failure found here is found again on the next run and on CI.
 SEED = 17
-#: Per operation and phase; with 65 operations the run takes two to three minutes here.
+#: Per operation and phase; with 65 operations the run takes three to four minutes here.
 MAX_EXAMPLES = 15
 CHECKS = (
     "not_a_server_error",
