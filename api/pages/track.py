@@ -80,7 +80,12 @@ def _missing(request: Request) -> Response:
 @router.get(
     "/track/{token}",
     response_class=HTMLResponse,
-    responses={404: {"description": "unknown or malformed token (an HTML page)"}},
+    responses={
+        404: {
+            "description": "unknown or malformed token (an HTML page)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def tracking_page(request: Request, token: PathText) -> Response:
     """The customer's tracking page for the order behind ``token`` (HTML)."""

@@ -313,3 +313,16 @@ async def test_openapi_documents_the_common_answers(http: httpx.AsyncClient) -> 
     assert name["maxLength"] == 300
     weight = doc["components"]["schemas"]["ProductIn"]["properties"]["weight_grams"]
     assert weight["maximum"] == 1_000_000
+
+
+async def test_every_documented_answer_names_its_content_type(http: httpx.AsyncClient) -> None:
+    """An answer with a body says what it is (a bare entry lets any content type pass)."""
+    doc = (await http.get("/openapi.json")).json()
+    bare = [
+        f"{method.upper()} {path} {code}"
+        for path, operations in doc["paths"].items()
+        for method, operation in operations.items()
+        for code, answer in operation["responses"].items()
+        if not answer.get("content") and code != "204" and not code.startswith("3")
+    ]
+    assert not bare, bare
