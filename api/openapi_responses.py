@@ -3,7 +3,8 @@
 Routes list their own outcomes (404, 409, 503 ...). What they share comes from layers
 around them, so it is added here, once, to the generated document: the input guard's
 413/415/422 (api/input_guard.py), malformed parameters and JSON (422), the key check's
-401/403 (api/auth.py). All are problem+json: FastAPI's default 422 entry
+401/403 (api/auth.py), Temporal out of reach (503) where a route talks to it. All are
+problem+json: FastAPI's default 422 entry
 (``application/json`` ``HTTPValidationError``) is replaced, since api/problems.py answers
 every validation error as problem+json. Without this, clients and schemathesis see
 statuses and content types the schema never mentioned (docs/decisions/0011-hostile-input.md).
@@ -19,6 +20,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from api.auth import current_principal
+from api.deps import get_client
 from api.input_guard import BODY_METHODS, accepted_media_types, route_contexts
 from api.problems import PROBLEM_MEDIA_TYPE, ProblemBody, _phrase
 
@@ -43,6 +45,8 @@ def common_codes(route: APIRoute, method: str) -> list[int]:
     codes = [422]  # bad parameters, malformed JSON, NUL in the URL or body
     if needs_key(route):
         codes += [401, 403]
+    if any(call is get_client for call in _calls(route.dependant)):
+        codes += [503]  # Temporal unreachable (api/temporal.py ``unavailable``)
     if method in BODY_METHODS and accepted_media_types(route) is not None:
         codes += [413, 415]
     return codes
