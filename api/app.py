@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from api import problems
+from api import openapi_responses, problems
 from api.auth import KeyCache
+from api.input_guard import InputGuard
 from api.metrics import RequestMetrics
 from api.pages import common as pages_common
 from api.pages import dashboard, floor, login, order, track
@@ -146,5 +147,8 @@ def create_app(
     app.include_router(dev_mailbox.router)
     for page in (login, dashboard, order, floor):  # the dashboard's pages (cookie session)
         app.include_router(page.router)
+    openapi_responses.install(app)
+    # Inside the metrics: a refused request is still counted and timed.
+    app.add_middleware(InputGuard, router=app.router, settings=settings)
     app.add_middleware(RequestMetrics)
     return app

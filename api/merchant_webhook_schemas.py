@@ -17,7 +17,7 @@ class WebhookIn(BaseModel):
 
     #: Where deliveries are POSTed: http(s) with a host.
     url: str = Field(min_length=1, max_length=2000)
-    topics: list[Topic] = Field(min_length=1)
+    topics: list[Topic] = Field(min_length=1, max_length=50)
 
     @field_validator("url")
     @classmethod

@@ -7,6 +7,7 @@ the same shape, whatever raised it.
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +16,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://shipshape.example/problems/"
@@ -124,9 +128,22 @@ async def _validation_handler(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _data_handler(_: Request, exc: Exception) -> JSONResponse:
+    """Postgres' "data exception" class (22xxx: a number out of its column's range, a text
+    too long for its column): the request's values, not the server, are wrong. The models'
+    bounds (api/bounds.py) should refuse them first; this is the net under them, so a
+    value they miss is still a 422 naming no internals, and the transaction is gone."""
+    assert isinstance(exc, DataError)
+    log.warning("value refused by Postgres: %s", type(exc.orig).__name__)
+    return problem_response(
+        Problem(422, "a value is out of range for what it is stored in", reason="out_of_range")
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
     app.add_exception_handler(Problem, _problem_handler)
+    app.add_exception_handler(DataError, _data_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
 

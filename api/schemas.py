@@ -9,6 +9,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from api.bounds import (
+    Barcode,
+    Grams,
+    Latitude,
+    LineQuantity,
+    Longitude,
+    Price,
+    Rank,
+    Sku,
+    Tag,
+    Units,
+    UnitsDelta,
+    WarehouseCode,
+    ZoneName,
+)
 from domain.models import (
     Hold,
     OrderLine,
@@ -35,7 +50,7 @@ from domain.status import (
 
 class KeyCreate(BaseModel):
     role: Literal["admin", "ops", "staff", "integration"]
-    warehouse: str | None = None
+    warehouse: WarehouseCode | None = None
     name: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
@@ -62,12 +77,12 @@ class WarehouseIn(BaseModel):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=200)
     country_code: str = Field(min_length=2, max_length=2)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-    priority: int = 100
-    daily_capacity: int | None = Field(default=None, ge=0)
+    latitude: Latitude
+    longitude: Longitude
+    priority: Rank = 100
+    daily_capacity: Units | None = None
     active: bool = True
-    timezone: str = Field(default="UTC", description="IANA zone for its day and cut-off")
+    timezone: ZoneName = Field(default="UTC", description="IANA zone for its day and cut-off")
     carrier_cutoff: str | None = Field(
         default=None,
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
@@ -94,10 +109,10 @@ class WarehousePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    priority: int | None = None
-    daily_capacity: int | None = Field(default=None, ge=0)
+    priority: Rank | None = None
+    daily_capacity: Units | None = None
     active: bool | None = None
-    timezone: str | None = None
+    timezone: ZoneName | None = None
     carrier_cutoff: str | None = Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
     @model_validator(mode="after")
@@ -113,17 +128,17 @@ class WarehouseOut(WarehouseIn):
 class PackagingBarcode(BaseModel):
     """A case or inner-pack barcode: one scan of it picks ``quantity`` units."""
 
-    barcode: str
-    quantity: int = Field(ge=2)
+    barcode: Barcode
+    quantity: int = Field(ge=2, le=100_000)
 
 
 class ProductIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=300)
-    barcodes: list[str] = Field(default_factory=list)
-    weight_grams: int = Field(gt=0)
-    tags: list[str] = Field(default_factory=list)
-    packaging: list[PackagingBarcode] = Field(default_factory=list)
+    barcodes: list[Barcode] = Field(default_factory=list, max_length=50)
+    weight_grams: Grams
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    packaging: list[PackagingBarcode] = Field(default_factory=list, max_length=20)
 
 
 class ProductOut(BaseModel):
@@ -136,10 +151,10 @@ class ProductOut(BaseModel):
 
 
 class AdjustmentIn(BaseModel):
-    sku: str
-    warehouse: str
-    delta: int | None = None
-    on_hand: int | None = Field(default=None, ge=0)
+    sku: Sku
+    warehouse: WarehouseCode
+    delta: UnitsDelta | None = None
+    on_hand: Units | None = None
     reason: str = Field(min_length=1, max_length=500)
 
     @model_validator(mode="after")
@@ -165,36 +180,36 @@ class AcceptedOrder(BaseModel):
 
 
 class AddressIn(BaseModel):
-    name: str = Field(min_length=1)
-    address1: str = Field(min_length=1)
-    address2: str | None = None
-    city: str = Field(min_length=1)
-    province_code: str | None = None
-    zip: str
+    name: str = Field(min_length=1, max_length=200)
+    address1: str = Field(min_length=1, max_length=200)
+    address2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    province_code: str | None = Field(default=None, max_length=10)
+    zip: str = Field(max_length=20)
     country_code: str = Field(min_length=2, max_length=2)
-    phone: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
 
 
 class LineIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(gt=0)
-    unit_price: Decimal = Field(ge=0)
+    sku: Sku
+    quantity: LineQuantity
+    unit_price: Price
 
 
 class OrderIn(BaseModel):
     external_id: str = Field(min_length=1, max_length=64)
     channel: str = Field(min_length=1, max_length=40)
     email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    customer_name: str | None = None
+    customer_name: str | None = Field(default=None, max_length=200)
     shipping_address: AddressIn
     shipping_method: ShippingMethod = ShippingMethod.STANDARD
-    lines: list[LineIn] = Field(min_length=1)
+    lines: list[LineIn] = Field(min_length=1, max_length=250)
     financial_status: FinancialStatus
     currency: str = Field(default="USD", min_length=3, max_length=3)
-    tags: list[str] = Field(default_factory=list)
-    note: str | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    note: str | None = Field(default=None, max_length=5000)
 
 
 class WebhookAck(BaseModel):
@@ -378,7 +393,7 @@ class ScanOut(BaseModel):
 
 
 class PackIn(BaseModel):
-    weight_grams: int = Field(gt=0)
+    weight_grams: Grams
     package: str | None = Field(default=None, max_length=64)
 
 

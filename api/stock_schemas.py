@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.bounds import ShopifyId, Units, UnitsDelta
 from domain.channels import ChannelKind
 
 # --- channels -----------------------------------------------------------------------------
@@ -17,7 +18,7 @@ class ChannelIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     kind: ChannelKind
     #: Units per SKU held back from this channel (it is offered available - buffer, >= 0).
-    safety_buffer: int = Field(default=0, ge=0)
+    safety_buffer: Units = 0
     #: Adapter settings; see README "Channel sync" (secrets are never shown back).
     config: dict[str, Any] = Field(default_factory=dict)
     active: bool = True
@@ -29,7 +30,7 @@ class ChannelChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    safety_buffer: int | None = Field(default=None, ge=0)
+    safety_buffer: Units | None = None
     #: Replaces the whole config (secrets included: they are never shown back).
     config: dict[str, Any] | None = None
     #: False pauses the channel (its sync workflow ends); True resumes it with a full sync.
@@ -94,9 +95,9 @@ class SyncRequested(BaseModel):
 class ShopifyInventoryLevelSet(BaseModel):
     """Shopify's ``inventory_levels/set.json`` body."""
 
-    location_id: int
-    inventory_item_id: int
-    available: int
+    location_id: ShopifyId
+    inventory_item_id: ShopifyId
+    available: UnitsDelta
     disconnect_if_necessary: bool = False
 
 
@@ -131,7 +132,7 @@ class ImportSummary(BaseModel):
 class ThresholdIn(BaseModel):
     #: Below this many units available (all active warehouses) the SKU is low on stock;
     #: null removes the threshold.
-    threshold: int | None = Field(ge=0)
+    threshold: Units | None
 
 
 class ThresholdOut(BaseModel):

@@ -14,6 +14,7 @@ step completes.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -45,6 +46,8 @@ DEFAULT_STEPS = (Step.VERIFY, Step.PAY, Step.ALLOCATE, Step.PICK, Step.PACK, Ste
 OPTIONAL_STEPS = frozenset({Step.PACKAGING_CHECK, Step.PACK_VERIFICATION})
 
 HOUR = 3600
+#: An SLA: at most a year (a timer beyond that is a typo, and a huge one overflows).
+SlaSeconds = Annotated[int, Field(le=366 * 24 * HOUR)]
 
 
 class Template(BaseModel):
@@ -54,7 +57,7 @@ class Template(BaseModel):
 
     tag: str = Field(min_length=1, max_length=64)
     adds: list[Step] = Field(default_factory=list)
-    sla_seconds: dict[Step, int] = Field(default_factory=dict)
+    sla_seconds: dict[Step, SlaSeconds] = Field(default_factory=dict)
     #: Multiplies every SLA of the order (0.5 = twice as tight); the smallest factor wins.
     sla_factor: float = Field(default=1.0, gt=0, le=1.0)
 
@@ -76,7 +79,7 @@ class TemplateSet(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    base_sla_seconds: dict[Step, int]
+    base_sla_seconds: dict[Step, SlaSeconds]
     templates: list[Template] = Field(default_factory=list)
 
     @model_validator(mode="after")

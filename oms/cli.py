@@ -163,6 +163,32 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    """Revoke a key by its id (or by the whole key, whose id is its prefix). Running APIs
+    refuse it within ``OMS_KEY_CACHE_SECONDS`` (their cache of verified keys)."""
+    from oms.devstack import embedded_database
+    from store.db import create_engine, sessionmaker
+    from store.keys import parse_key, revoke_key
+
+    key_id = parse_key(args.key) or args.key
+
+    async def revoke(url: str) -> bool:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with sessionmaker(engine)() as session, session.begin():
+                return await revoke_key(session, key_id)
+        finally:
+            await engine.dispose()
+
+    with embedded_database(_settings()) as url:
+        found = asyncio.run(revoke(url))
+    if not found:
+        print(f"error: no key {key_id}", file=sys.stderr)
+        return 1
+    print(f"key_id {key_id} revoked", file=sys.stderr)
+    return 0
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from oms.devstack import embedded_database
     from oms.seed import seed
@@ -233,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--warehouse", help="warehouse code (required for staff keys)")
     k.add_argument("--name", help="who or what the key is for")
     k.set_defaults(func=cmd_keys_create)
+    k = keys.add_parser(
+        "revoke",
+        help="revoke a key at once (OMS_DATABASE_URL, else the embedded Postgres)",
+    )
+    k.add_argument("key", metavar="KEY_ID", help="the key's id (or the whole key)")
+    k.set_defaults(func=cmd_keys_revoke)
 
     p = sub.add_parser(
         "seed", help="load the demo catalog (idempotent; OMS_DATABASE_URL, else embedded)"

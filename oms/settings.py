@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     #: Pooled Postgres connections per process, and as many again in overflow: keep
     #: 2 x pool size x processes under the server's max_connections (100 by default).
     db_pool_size: int = Field(default=10, alias="OMS_DB_POOL_SIZE")
+    #: Request bodies over this many bytes are refused with 413 before they are read whole
+    #: (api/input_guard.py); a route may allow more (Shopify webhooks, the CSV import).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, alias="OMS_MAX_BODY_BYTES")
+    #: Shopify's order payloads with many lines run to megabytes (docs/decisions/0011).
+    max_webhook_body_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, alias="OMS_MAX_WEBHOOK_BODY_BYTES"
+    )
     #: How long the API trusts a verified key without reading it again (0: every request
     #: reads it). Revoking through this API process takes effect at once; other API
     #: processes notice within this many seconds.

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from api.bounds import PathText
 from api.pages.common import templates
 from store.tracking import order_for_token, tracking_view
 
@@ -79,9 +80,14 @@ def _missing(request: Request) -> Response:
 @router.get(
     "/track/{token}",
     response_class=HTMLResponse,
-    responses={404: {"description": "unknown or malformed token (an HTML page)"}},
+    responses={
+        404: {
+            "description": "unknown or malformed token (an HTML page)",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
 )
-async def tracking_page(request: Request, token: str) -> Response:
+async def tracking_page(request: Request, token: PathText) -> Response:
     """The customer's tracking page for the order behind ``token`` (HTML)."""
     async with request.app.state.sessions() as session:
         order_id = await order_for_token(session, token)

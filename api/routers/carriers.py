@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from api.deps import AppSettings, Session, Temporal
+from api.input_guard import BodyLimit, body_limit
 from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import CarrierAck, CarrierEventIn
@@ -43,7 +44,8 @@ def carrier_signature(body: bytes, secret: str) -> str:
     "/{carrier}",
     status_code=202,
     response_model=CarrierAck,
-    responses=problem_responses(401, 404, 422, 503),
+    responses=problem_responses(401, 404, 413, 415, 422, 503),
+    openapi_extra=body_limit(BodyLimit.DEFAULT, "application/json"),
 )
 async def carrier_event(
     carrier: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")],

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Ops, Reader
+from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.schemas import (
@@ -37,7 +38,7 @@ async def create_warehouse(body: WarehouseIn, session: Session, _: Ops) -> Wareh
     "/warehouses/{code}", response_model=WarehouseOut, responses=problem_responses(404, 422)
 )
 async def patch_warehouse(
-    code: str, body: WarehousePatch, session: Session, _: Ops
+    code: PathText, body: WarehousePatch, session: Session, _: Ops
 ) -> WarehouseOut:
     """Change what routing reads; only the fields sent change (``null`` clears capacity
     and cut-off)."""
@@ -84,7 +85,7 @@ async def create_product(body: ProductIn, session: Session, _: Ops) -> ProductOu
 
 
 @router.get("/products/{sku}", response_model=ProductOut, responses=problem_responses(404))
-async def get_product(sku: str, session: Session, _: Reader) -> ProductOut:
+async def get_product(sku: PathText, session: Session, _: Reader) -> ProductOut:
     info = await catalog.get_product(session, sku)
     if info is None:
         raise Problem(404, f"no product {sku}", reason="not_found")

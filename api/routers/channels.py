@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Admin, Ops
+from api.bounds import PathText
 from api.deps import AppSettings, Session, Temporal
 from api.problems import Problem, problem_responses
 from api.stock_schemas import (
@@ -79,7 +80,7 @@ async def create_channel(
 
 @router.patch("/{code}", response_model=ChannelChanged, responses=problem_responses(404, 422))
 async def change_channel(
-    code: str,
+    code: PathText,
     body: ChannelChange,
     session: Session,
     client: Temporal,
@@ -124,10 +125,10 @@ async def list_channels(session: Session, _: Ops) -> list[ChannelOut]:
 
 @router.get("/{code}/pushes", response_model=list[ChannelPushOut], responses=problem_responses(404))
 async def channel_pushes(
-    code: str,
+    code: PathText,
     session: Session,
     _: Ops,
-    sku: str | None = None,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ChannelPushOut]:
     """The last quantity the channel accepted per SKU, most recent first."""
@@ -151,7 +152,7 @@ async def channel_pushes(
     responses=problem_responses(404, 409, 503),
 )
 async def sync_now(
-    code: str, session: Session, client: Temporal, settings: AppSettings, _: Ops
+    code: PathText, session: Session, client: Temporal, settings: AppSettings, _: Ops
 ) -> SyncRequested:
     """(Re)start the channel's sync workflow if it is not running, and drain now."""
     channel = await repo.get_channel(session, code)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from api.auth import Admin, current_principal
+from api.bounds import RowId
 from api.deps import AppSettings, Autocommit, Session
 from api.pages.common import page_user, render
 from api.problems import Problem, problem_responses
@@ -109,7 +110,7 @@ def _parts(message: EmailMessage) -> tuple[str, str]:
 
 @router.get("/dev/mailbox/{mail_id}", response_class=HTMLResponse, include_in_schema=False)
 async def mailbox_message(
-    request: Request, mail_id: int, session: Session, who: Viewer
+    request: Request, mail_id: RowId, session: Session, who: Viewer
 ) -> Response:
     row = await dev_mailbox.one(session, mail_id)
     if row is None:

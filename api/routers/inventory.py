@@ -7,15 +7,16 @@ the low-stock watch, after the commit so that they see it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.auth import Ops, Reader
 from api.deps import Session, Temporal
+from api.input_guard import IMPORT_MAX_BYTES, BodyLimit
 from api.problems import Problem, problem_responses
 from api.schemas import AdjustmentIn, LevelOut
 from api.stock_schemas import ImportSummary
@@ -92,13 +93,16 @@ async def commit_and_wake(session: AsyncSession, client: Client, in_stock: list[
 
 
 #: Larger files are refused (413) before parsing; split them.
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
+MAX_IMPORT_BYTES = IMPORT_MAX_BYTES
 
 _IMPORT_BODY: dict[str, Any] = {
+    "x-body-limit": BodyLimit.IMPORT.value,  # the input guard counts it (api/input_guard.py)
     "requestBody": {
         "required": True,
         "content": {
             "text/csv": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
+            "application/csv": {"schema": {"type": "string"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -107,7 +111,7 @@ _IMPORT_BODY: dict[str, Any] = {
                 }
             },
         },
-    }
+    },
 }
 
 
@@ -177,6 +181,9 @@ async def _csv_text(request: Request) -> str:
 
 @router.get("", response_model=list[LevelOut])
 async def levels(
-    session: Session, _: Reader, sku: str | None = None, warehouse: str | None = None
+    session: Session,
+    _: Reader,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    warehouse: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[LevelOut]:
     return [_out(lv) for lv in await inventory.levels(session, sku=sku, warehouse=warehouse)]

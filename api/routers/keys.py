@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from api.auth import Admin, key_cache
+from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.schemas import KeyCreate, KeyCreated, KeyRevoked
@@ -23,7 +24,7 @@ async def create_key(body: KeyCreate, session: Session, _: Admin) -> KeyCreated:
 
 
 @router.delete("/{key_id}", response_model=KeyRevoked, responses=problem_responses(404))
-async def revoke_key(key_id: str, request: Request, session: Session, _: Admin) -> KeyRevoked:
+async def revoke_key(key_id: PathText, request: Request, session: Session, _: Admin) -> KeyRevoked:
     """Revoke a key: refused at once by this API process, by others within
     ``OMS_KEY_CACHE_SECONDS``."""
     if not await keys.revoke_key(session, key_id):

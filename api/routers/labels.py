@@ -16,6 +16,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from api.auth import Floor, ensure_warehouse
+from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from store import orders as read
@@ -50,7 +51,7 @@ _LABEL_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="The shipment's shipping label (PDF or ZPL)",
 )
 async def shipment_label(
-    shipment_id: str, session: Session, who: Floor, format: LabelFormat = LabelFormat.PDF
+    shipment_id: PathText, session: Session, who: Floor, format: LabelFormat = LabelFormat.PDF
 ) -> Response:
     """404 ``not_found`` for an unknown shipment, 404 ``label_not_ready`` before the label
     is bought, 410 ``label_voided`` once it was voided (a cancelled shipment)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.auth import Ops, Reader
+from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.stock_schemas import LowStockOut, ThresholdIn, ThresholdOut
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["inventory"], responses=problem_respo
     response_model=ThresholdOut,
     responses=problem_responses(404, 422),
 )
-async def set_threshold(sku: str, body: ThresholdIn, session: Session, _: Ops) -> ThresholdOut:
+async def set_threshold(sku: PathText, body: ThresholdIn, session: Session, _: Ops) -> ThresholdOut:
     """Set (or clear with ``null``) the SKU's threshold; it is evaluated at once, so a
     threshold above today's stock raises ``low_stock`` now rather than at the next change."""
     if not await low_stock.set_threshold(session, sku, body.threshold):

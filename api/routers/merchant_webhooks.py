@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth import Admin
+from api.bounds import PathText, RowId
 from api.deps import Session
 from api.merchant_webhook_schemas import (
     DeliveryOut,
@@ -82,7 +83,7 @@ async def list_webhooks(session: Session, _: Admin) -> list[WebhookOut]:
 
 
 @router.delete("/{webhook_id}", response_model=WebhookDeleted, responses=problem_responses(404))
-async def delete_webhook(webhook_id: str, session: Session, _: Admin) -> WebhookDeleted:
+async def delete_webhook(webhook_id: PathText, session: Session, _: Admin) -> WebhookDeleted:
     """Stop the subscription: nothing more is queued and what was pending is not sent."""
     if not await repo.deactivate(session, webhook_id):
         raise Problem(404, f"no webhook {webhook_id}", reason="not_found")
@@ -96,7 +97,7 @@ async def delete_webhook(webhook_id: str, session: Session, _: Admin) -> Webhook
     responses=problem_responses(404, 422),
 )
 async def list_deliveries(
-    webhook_id: str,
+    webhook_id: PathText,
     session: Session,
     _: Admin,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -112,7 +113,9 @@ async def list_deliveries(
     response_model=DeliveryOut,
     responses=problem_responses(404),
 )
-async def redeliver(webhook_id: str, delivery_id: int, session: Session, _: Admin) -> DeliveryOut:
+async def redeliver(
+    webhook_id: PathText, delivery_id: RowId, session: Session, _: Admin
+) -> DeliveryOut:
     """Queue the delivery's event again (same ``event_id``), as a new delivery at the back
     of the subscription's queue; the answer is that new delivery."""
     await _subscription(session, webhook_id)

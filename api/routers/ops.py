@@ -57,7 +57,17 @@ async def accuracy(
     ]
 
 
-@router.get("/metrics", response_class=Response, include_in_schema=True)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    include_in_schema=True,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(request: Request) -> Response:
     await STOCK_METRICS.refresh(request.app.state.sessions)
     await ORDER_METRICS.refresh(request.app.state.sessions)

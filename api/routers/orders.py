@@ -20,6 +20,7 @@ from temporalio.client import WorkflowQueryFailedError
 
 from api import actions, intake
 from api.auth import Floor, Intake, Ops, Reader, scope_of
+from api.bounds import PathText, Tag
 from api.deps import AppSettings, Session, Temporal
 from api.filters import FilterParams
 from api.history import timeline
@@ -235,7 +236,13 @@ async def _live_state(client: Temporal, order_id: str) -> OrderState | None:
 
 
 @router.get("/{order_id}", response_model=OrderDetail, responses=problem_responses(404))
-async def get_order(order_id: str, session: Session, client: Temporal, _: Reader) -> OrderDetail:
+async def get_order(
+    order_id: PathText, session: Session, client: Temporal, who: Reader
+) -> OrderDetail:
+    if who.role == "staff":  # as the lists and the order page: their warehouse's orders only
+        scoped = await read.get_order(session, order_id)
+        if scoped is not None and who.warehouse not in (scoped.warehouses or []):
+            raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
     events = [
         EventOut(at=e.at, type=e.type, detail=dict(e.detail))
         for e in await read.events_of(session, order_id)
@@ -327,7 +334,7 @@ def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentView]:
 
 @router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(404))
 async def history(
-    order_id: str,
+    order_id: PathText,
     session: Session,
     client: Temporal,
     _: Ops,
@@ -438,7 +445,7 @@ async def _closed_order_status(session: Session, order_id: str) -> str:
 
 @router.post("/{order_id}/cancel", response_model=CancelOut, responses=problem_responses(404, 409))
 async def cancel(
-    order_id: str, body: CancelIn, session: Session, client: Temporal, who: Ops
+    order_id: PathText, body: CancelIn, session: Session, client: Temporal, who: Ops
 ) -> CancelOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     result = await _order_update(
@@ -462,7 +469,7 @@ async def cancel(
     responses=problem_responses(404, 409),
 )
 async def place_hold(
-    order_id: str, body: HoldIn, session: Session, client: Temporal, who: Ops
+    order_id: PathText, body: HoldIn, session: Session, client: Temporal, who: Ops
 ) -> HoldOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     placed = await _order_update(
@@ -483,7 +490,7 @@ async def place_hold(
     responses=problem_responses(404, 409),
 )
 async def release_hold(
-    order_id: str, hold_id: str, session: Session, client: Temporal, who: Ops
+    order_id: PathText, hold_id: PathText, session: Session, client: Temporal, who: Ops
 ) -> ReleaseOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     state = await _order_update(
@@ -501,7 +508,7 @@ async def release_hold(
 
 
 class TagsIn(BaseModel):
-    tags: list[str] = Field(min_length=1, max_length=50)
+    tags: list[Tag] = Field(min_length=1, max_length=50)
 
 
 class TagsOut(BaseModel):
@@ -533,7 +540,7 @@ async def _change_tags(
 
 @router.post("/{order_id}/tags", response_model=TagsOut, responses=problem_responses(404, 409, 422))
 async def add_tags(
-    order_id: str, body: TagsIn, session: Session, client: Temporal, who: Floor
+    order_id: PathText, body: TagsIn, session: Session, client: Temporal, who: Floor
 ) -> TagsOut:
     """Add tags (the order's own; the template chosen at start does not change)."""
     return await _change_tags(
@@ -545,7 +552,7 @@ async def add_tags(
     "/{order_id}/tags/{tag}", response_model=TagsOut, responses=problem_responses(404, 409)
 )
 async def remove_tag(
-    order_id: str, tag: str, session: Session, client: Temporal, who: Floor
+    order_id: PathText, tag: PathText, session: Session, client: Temporal, who: Floor
 ) -> TagsOut:
     return await _change_tags(
         session, client, who, order_id, TagChange(remove=[tag], actor=who.key_id)

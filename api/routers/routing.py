@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, ValidationError
 
 from api.auth import Admin, Ops
+from api.bounds import Version
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.schemas import AddressIn, LineIn
@@ -32,15 +33,15 @@ class RoutingRulesOut(BaseModel):
 
 
 class RoutingRulesIn(BaseModel):
-    rules: list[RoutingRule] = Field(min_length=1)
+    rules: list[RoutingRule] = Field(min_length=1, max_length=50)
     #: The version the editor started from; a newer saved version meanwhile → 409.
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class PreviewIn(BaseModel):
     shipping_address: AddressIn
     shipping_method: ShippingMethod = ShippingMethod.STANDARD
-    lines: list[LineIn] = Field(min_length=1)
+    lines: list[LineIn] = Field(min_length=1, max_length=250)
 
 
 class PreviewShipment(BaseModel):

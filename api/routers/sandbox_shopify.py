@@ -14,9 +14,10 @@ import hmac
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.stock_schemas import (
@@ -26,8 +27,29 @@ from api.stock_schemas import (
 )
 from integrations.channels import record_receipt
 from store import channels as repo
+from store.tables import Channel
 
 router = APIRouter(prefix="/sandbox/shopify", tags=["sandbox"])
+
+
+async def shop_channel(
+    shop: PathText,
+    session: Session,
+    access_token: Annotated[
+        str | None, Header(alias="X-Shopify-Access-Token", max_length=200)
+    ] = None,
+) -> Channel:
+    """The store's channel, once its access token is checked: like Shopify, the token is
+    checked before the body is read (401 for a bad body without a token, not 422)."""
+    if not access_token:
+        raise Problem(401, "invalid API key or access token", reason="unauthenticated")
+    channel = await repo.get_channel(session, shop)
+    if channel is None or channel.kind != "shopify":
+        raise Problem(404, f"no sandbox Shopify store {shop}", reason="not_found")
+    expected = str(channel.config.get("access_token") or "")
+    if expected and not hmac.compare_digest(access_token.encode(), expected.encode()):
+        raise Problem(401, "invalid API key or access token", reason="unauthenticated")
+    return channel
 
 
 @router.post(
@@ -36,22 +58,14 @@ router = APIRouter(prefix="/sandbox/shopify", tags=["sandbox"])
     responses=problem_responses(400, 401, 404, 422),
 )
 async def set_inventory_level(
-    shop: str,
-    version: str,
+    shop: PathText,
+    version: PathText,
+    channel: Annotated[Channel, Depends(shop_channel)],
     body: ShopifyInventoryLevelSet,
     request: Request,
     session: Session,
-    access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> ShopifyInventoryLevelAnswer:
-    channel = await repo.get_channel(session, shop)
-    if channel is None or channel.kind != "shopify":
-        raise Problem(404, f"no sandbox Shopify store {shop}", reason="not_found")
-    expected = str(channel.config.get("access_token") or "")
-    if not access_token or (
-        expected and not hmac.compare_digest(access_token.encode(), expected.encode())
-    ):
-        raise Problem(401, "invalid API key or access token", reason="unauthenticated")
     if not idempotency_key:
         raise Problem(400, "Idempotency-Key header required", reason="missing_idempotency_key")
     if body.location_id != int(channel.config.get("location_id", -1)):

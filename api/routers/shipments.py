@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.auth import Floor, Ops, ensure_warehouse
+from api.bounds import PathText, Sku
 from api.deps import AppSettings, Scans, Session, Temporal
 from api.metrics import SCANS, StageTimer
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
@@ -69,7 +70,7 @@ router = APIRouter(
 async def work_list(
     session: Session,
     who: Floor,
-    warehouse: str | None = None,
+    warehouse: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[ShipmentStatus | None, Query()] = None,
 ) -> list[WorkItem]:
     if who.role == "staff":
@@ -96,7 +97,7 @@ async def work_list(
 
 
 @router.get("/{shipment_id}", response_model=ShipmentDetail)
-async def shipment_detail(shipment_id: str, session: Session, who: Floor) -> ShipmentDetail:
+async def shipment_detail(shipment_id: PathText, session: Session, who: Floor) -> ShipmentDetail:
     """One shipment as it stands: the scan station polls it while a label is pending."""
     row = await _shipment(session, shipment_id, who)
     return await _detail(session, row)
@@ -159,7 +160,7 @@ def _stored(answer: dict[str, Any], timer: StageTimer) -> JSONResponse:
     responses=problem_responses(422, 503),
 )
 async def scan(
-    shipment_id: str, body: ScanIn, store: Scans, client: Temporal, who: Floor
+    shipment_id: PathText, body: ScanIn, store: Scans, client: Temporal, who: Floor
 ) -> JSONResponse:
     timer = StageTimer()
     barcode = body.barcode.strip()
@@ -315,7 +316,7 @@ async def _scan_update(
     },
 )
 async def pack(
-    shipment_id: str,
+    shipment_id: PathText,
     body: PackIn,
     session: Session,
     client: Temporal,
@@ -408,7 +409,7 @@ async def _pack_answer(session: Session, row: ShipmentRow) -> PackOut:
     responses=problem_responses(409, 503),
 )
 async def retry_label(
-    shipment_id: str, body: LabelRetryIn, session: Session, client: Temporal, who: Ops
+    shipment_id: PathText, body: LabelRetryIn, session: Session, client: Temporal, who: Ops
 ) -> ShipmentDetail:
     """Ops: buy a pending label again now (the carrier back-off starts over), optionally
     with another service level. The purchase keeps its idempotency key (a new one for a
@@ -434,7 +435,7 @@ class MoveIn(BaseModel):
 
 class RejectIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
-    sku: str | None = Field(default=None, description="the item found missing on the shelf")
+    sku: Sku | None = Field(default=None, description="the item found missing on the shelf")
 
 
 async def _written(session: Session, answer: FloorAnswer) -> ShipmentView:
@@ -467,7 +468,7 @@ async def _shipment_update(
     "/{shipment_id}/move", response_model=ShipmentView, responses=problem_responses(409, 503)
 )
 async def move(
-    shipment_id: str, body: MoveIn, session: Session, client: Temporal, _: Ops
+    shipment_id: PathText, body: MoveIn, session: Session, client: Temporal, _: Ops
 ) -> ShipmentView:
     """Ops sends an open shipment to another warehouse; its stock moves atomically.
 
@@ -493,7 +494,7 @@ async def move(
     "/{shipment_id}/reject", response_model=ShipmentView, responses=problem_responses(409, 503)
 )
 async def reject(
-    shipment_id: str, body: RejectIn, session: Session, client: Temporal, who: Floor
+    shipment_id: PathText, body: RejectIn, session: Session, client: Temporal, who: Floor
 ) -> ShipmentView:
     """The warehouse cannot ship this (shelf empty...): the order re-routes it elsewhere.
 
@@ -524,7 +525,7 @@ class PackagingCheckIn(BaseModel):
     responses=problem_responses(409, 422, 503),
 )
 async def packaging_check(
-    shipment_id: str, body: PackagingCheckIn, session: Session, client: Temporal, who: Floor
+    shipment_id: PathText, body: PackagingCheckIn, session: Session, client: Temporal, who: Floor
 ) -> ShipmentView:
     """The packer confirms protective packaging (templates with a packaging check, e.g.
     ``fragile``); packing is refused with ``packaging_unchecked`` until then."""

@@ -15,8 +15,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, JsonValue
 
 from api.auth import Admin, Ops
+from api.bounds import Units, Version
 from api.deps import AppSettings, Session
-from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
+from api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemBody, problem_responses
 from api.routers.orders import order_input
 from api.schemas import OrderIn
 from domain.tagging import (
@@ -50,17 +51,19 @@ class TagRulesOut(BaseModel):
 
 
 class TagRulesIn(BaseModel):
-    rules: list[JsonValue] = Field(description=_RULES_DOC)
+    rules: list[JsonValue] = Field(max_length=500, description=_RULES_DOC)
     #: The version the editor started from; a newer saved version meanwhile → 409.
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class TagPreviewIn(OrderIn):
     """An order as ``POST /api/v1/orders`` takes it, plus what only rules look at."""
 
-    customer_orders_count: int = Field(default=0, ge=0)
+    customer_orders_count: Units = 0
     rules: list[JsonValue] | None = Field(
-        default=None, description="an unsaved rule set to try instead of the saved one"
+        max_length=500,
+        default=None,
+        description="an unsaved rule set to try instead of the saved one",
     )
 
 
@@ -96,9 +99,10 @@ def _checked(raw: list[Any]) -> TagRuleSet:
 
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {
-        "model": RulesInvalidBody,
+        # Or any other 422 (a malformed body, NUL in a string): a plain problem document.
+        "model": RulesInvalidBody | ProblemBody,
         "content": {PROBLEM_MEDIA_TYPE: {}},
-        "description": "the rules are invalid: errors say where and why",
+        "description": "the rules are invalid (errors say where and why), or the body is",
     }
 }
 

@@ -7,11 +7,13 @@ changes the steps of an order already under way.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from api.auth import Admin, Ops
+from api.bounds import Version
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from domain.templates import TemplateSet, plan_for
@@ -29,7 +31,7 @@ class TemplatesOut(BaseModel):
 
 class TemplatesIn(BaseModel):
     templates: TemplateSet
-    expected_version: int | None = None
+    expected_version: Version | None = None
 
 
 class StepOut(BaseModel):
@@ -65,7 +67,9 @@ async def put_templates(body: TemplatesIn, session: Session, who: Admin) -> Temp
 
 
 @router.get("/api/v1/rules/templates/steps", response_model=list[StepOut])
-async def steps_for(session: Session, who: Ops, tags: str = "") -> list[StepOut]:
+async def steps_for(
+    session: Session, who: Ops, tags: Annotated[str, Query(max_length=2000)] = ""
+) -> list[StepOut]:
     """The steps an order with these comma-separated ``tags`` would go through."""
     templates = (await load_templates(session))[1]
     plan = plan_for([t for t in tags.split(",") if t.strip()], templates)

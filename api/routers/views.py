@@ -12,6 +12,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Reader
+from api.bounds import PathText
 from api.deps import Session
 from api.filters import Filters
 from api.problems import Problem, problem_responses
@@ -86,6 +87,6 @@ async def remove_view(session: Session, who: Principal, view_id: str) -> None:
 @router.delete(
     "/{view_id}", status_code=204, response_class=Response, responses=problem_responses(404)
 )
-async def delete_view(view_id: str, session: Session, who: Reader) -> Response:
+async def delete_view(view_id: PathText, session: Session, who: Reader) -> Response:
     await remove_view(session, who, view_id)
     return Response(status_code=204)

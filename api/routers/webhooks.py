@@ -16,6 +16,7 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
 
 from api import intake
 from api.deps import AppSettings, Session, Temporal
+from api.input_guard import BodyLimit, body_limit
 from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import WebhookAck
@@ -26,6 +27,8 @@ from workflows import names
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+#: The shop and the delivery id are stored with the receipt (``varchar(200)``).
+MAX_HEADER_CHARS = 200
 
 
 def _reject(reason: str, status: int, detail: str) -> Problem:
@@ -39,8 +42,10 @@ def _reject(reason: str, status: int, detail: str) -> Problem:
     response_model=WebhookAck,
     responses={
         200: {"model": WebhookAck, "description": "repeated delivery"},
-        **problem_responses(401, 404, 422, 503),
+        **problem_responses(401, 404, 413, 415, 422, 503),
     },
+    # Signed raw bytes (the HMAC covers them), up to OMS_MAX_WEBHOOK_BODY_BYTES.
+    openapi_extra=body_limit(BodyLimit.WEBHOOK, "application/json"),
 )
 async def shopify_webhook(
     request: Request,
@@ -59,6 +64,12 @@ async def shopify_webhook(
     webhook_id = request.headers.get("x-shopify-webhook-id")
     if not shop:
         raise _reject("invalid_payload", 422, "missing X-Shopify-Shop-Domain")
+    if len(shop) > MAX_HEADER_CHARS or len(webhook_id or "") > MAX_HEADER_CHARS:
+        raise _reject(
+            "invalid_payload",
+            422,
+            f"X-Shopify-Shop-Domain and X-Shopify-Webhook-Id: at most {MAX_HEADER_CHARS} chars",
+        )
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):

@@ -36,6 +36,7 @@ def test_parser_knows_every_command() -> None:
         ["seed"],
         ["road"],
         ["keys", "create", "--role", "staff", "--warehouse", "WH-PDX"],
+        ["keys", "revoke", "abc"],
     ):
         assert parser.parse_args(argv).func is not None
     with pytest.raises(SystemExit):
