@@ -22,6 +22,7 @@ from api.pages import common as pages_common
 from api.pages import dashboard, floor, login, order, track
 from api.pages import scan as scan_page
 from api.routers import (
+    analytics,
     bulk,
     carriers,
     catalog,
@@ -140,6 +141,7 @@ def create_app(
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
     app.include_router(merchant_webhooks.router)  # merchant webhooks out (issue 15)
+    app.include_router(analytics.router)  # analytics (issue 16)
     app.include_router(scan_page.router)
     # Customer emails (issue 15): the tracking page (no sign-in) and the dev mailbox.
     app.include_router(track.router)

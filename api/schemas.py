@@ -380,6 +380,8 @@ class ScanOut(BaseModel):
 class PackIn(BaseModel):
     weight_grams: int = Field(gt=0)
     package: str | None = Field(default=None, max_length=64)
+    #: The packing station, for the errors analytics of a refused pack.
+    station: str | None = Field(default=None, max_length=64)
 
 
 class PackOut(BaseModel):
@@ -430,6 +432,11 @@ class AccuracyRow(BaseModel):
     scans: int
     rejected: int
     accuracy: float
+    #: Shipments shipped in the window, those with no refused scan and no weight
+    #: mismatch, and their ratio (fulfillment accuracy); null per station.
+    shipped: int | None = None
+    shipped_clean: int | None = None
+    fulfillment_accuracy: float | None = None
 
 
 class Health(BaseModel):

@@ -1,11 +1,10 @@
-"""Ops views (stuck orders, scan accuracy) and the process probes and metrics."""
+"""Ops views (stuck orders) and the process probes and metrics."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from datetime import timedelta
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,7 +15,7 @@ from api.deps import Session
 from api.notification_metrics import NOTIFICATION_METRICS
 from api.order_metrics import ORDER_METRICS
 from api.problems import problem_responses
-from api.schemas import AccuracyRow, Health, StuckOrder
+from api.schemas import Health, StuckOrder
 from api.stock_metrics import STOCK_METRICS
 from api.webhook_metrics import WEBHOOK_METRICS
 from store import orders as read
@@ -36,24 +35,6 @@ async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
             reason=str(r.summary.get("stuck_reason") or "") or None,
         )
         for r in await read.stuck_orders(session)
-    ]
-
-
-@router.get(
-    "/api/v1/analytics/accuracy",
-    response_model=list[AccuracyRow],
-    responses=problem_responses(401, 403, 422),
-)
-async def accuracy(
-    session: Session,
-    _: Ops,
-    group_by: Annotated[Literal["warehouse", "sku", "station"], Query()] = "warehouse",
-    since: datetime | None = None,
-) -> list[AccuracyRow]:
-    rows = await read.scan_accuracy(session, group_by, since)
-    return [
-        AccuracyRow(group=g, scans=n, rejected=r, accuracy=round((n - r) / n, 4) if n else 1.0)
-        for g, n, r in rows
     ]
 
 
