@@ -1,4 +1,5 @@
-"""Order gauges read from Postgres at scrape time: orders stuck past a step's SLA.
+"""Order gauges read from Postgres at scrape time: orders stuck past a step's SLA, and
+orders the stuck-order watchdog marked (failing activities or workflow tasks, no progress).
 
 Like ``api/stock_metrics.py`` they describe the database, so every API replica reports
 the same values (alert on ``max``).
@@ -14,6 +15,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.watchdog import WatchReason
+from store import watchdog
 from store.tables import OrderEventRow, OrderRow
 
 log = logging.getLogger(__name__)
@@ -22,6 +25,7 @@ log = logging.getLogger(__name__)
 class OrderMetrics(Collector):
     def __init__(self) -> None:
         self.stuck: dict[str, int] = {}
+        self.watched: dict[str, int] = {}
         self.stuck_events = 0
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -32,6 +36,7 @@ class OrderMetrics(Collector):
                     select(step, func.count()).where(OrderRow.stuck).group_by(step)
                 )
                 self.stuck = {str(s or "unknown"): int(n) for s, n in rows.all()}
+                self.watched = await watchdog.counts_by_reason(session)
                 self.stuck_events = int(
                     await session.scalar(select(func.count()).where(OrderEventRow.type == "stuck"))
                     or 0
@@ -42,11 +47,14 @@ class OrderMetrics(Collector):
     def collect(self) -> Iterator[Metric]:
         stuck = GaugeMetricFamily(
             "oms_orders_stuck",
-            "Orders whose current step is past its SLA, by step",
-            labels=["step"],
+            "Orders stuck: past a step's SLA (reason sla, by step), or marked by the"
+            " watchdog (reason activity_failing, workflow_task_failing, no_progress)",
+            labels=["reason", "step"],
         )
         for step, n in sorted(self.stuck.items()):
-            stuck.add_metric([step], n)
+            stuck.add_metric(["sla", step], n)
+        for reason in WatchReason:
+            stuck.add_metric([reason.value, ""], self.watched.get(reason.value, 0))
         yield stuck
         yield CounterMetricFamily(
             "oms_order_sla_breaches",

@@ -425,6 +425,10 @@ class StuckOrder(BaseModel):
     status: str
     stuck_since: datetime
     reason: str | None
+    #: ``sla`` (the order's own step timer) or ``watchdog`` (failing activities or
+    #: workflow tasks, no progress: docs/decisions/0010), and what the watchdog saw.
+    source: str = "sla"
+    detail: str | None = None
 
 
 class AccuracyRow(BaseModel):

@@ -19,6 +19,7 @@ from api.schemas import Health, StuckOrder
 from api.stock_metrics import STOCK_METRICS
 from api.webhook_metrics import WEBHOOK_METRICS
 from store import orders as read
+from store import watchdog
 
 router = APIRouter(tags=["ops"])
 
@@ -27,15 +28,27 @@ router = APIRouter(tags=["ops"])
     "/api/v1/ops/stuck", response_model=list[StuckOrder], responses=problem_responses(401, 403)
 )
 async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
-    return [
-        StuckOrder(
+    """Orders past a step's SLA (their own timer), and orders the watchdog marked; one
+    entry per order, the watchdog's when both (it says what keeps the order from moving)."""
+    found: dict[str, StuckOrder] = {
+        r.order_id: StuckOrder(
             order_id=r.order_id,
             status=r.status,
             stuck_since=r.summary.get("stuck_since") or r.updated_at,
             reason=str(r.summary.get("stuck_reason") or "") or None,
         )
         for r in await read.stuck_orders(session)
-    ]
+    }
+    for mark, status in await watchdog.marks(session):
+        found[mark.order_id] = StuckOrder(
+            order_id=mark.order_id,
+            status=status or "unknown",
+            stuck_since=mark.since,
+            reason=mark.reason,
+            source="watchdog",
+            detail=mark.detail,
+        )
+    return sorted(found.values(), key=lambda o: (o.stuck_since, o.order_id))
 
 
 @router.get("/metrics", response_class=Response, include_in_schema=True)
