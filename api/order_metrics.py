@@ -15,9 +15,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.status import OrderStatus, StuckReason
 from domain.watchdog import WatchReason
 from store import watchdog
-from store.tables import OrderEventRow, OrderRow
+from store.tables import OrderEventRow, OrderRow, ShipmentRow
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ class OrderMetrics(Collector):
     def __init__(self) -> None:
         self.stuck: dict[str, int] = {}
         self.watched: dict[str, int] = {}
+        self.shipments_stuck: dict[str, int] = {}
+        self.intake_oldest = 0.0
         self.stuck_events = 0
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -37,6 +40,23 @@ class OrderMetrics(Collector):
                 )
                 self.stuck = {str(s or "unknown"): int(n) for s, n in rows.all()}
                 self.watched = await watchdog.counts_by_reason(session)
+                # Shipments' own stuck marks (carrier trouble), via ix_shipments_stuck.
+                marks = await session.execute(
+                    select(ShipmentRow.stuck_reason, func.count())
+                    .where(ShipmentRow.stuck_reason.is_not(None))
+                    .group_by(ShipmentRow.stuck_reason)
+                )
+                self.shipments_stuck = {str(r): int(n) for r, n in marks.all()}
+                # The oldest order still at intake (ix_orders_status_keyset).
+                oldest = await session.scalar(
+                    select(func.min(OrderRow.created_at)).where(
+                        OrderRow.status == OrderStatus.RECEIVED.value
+                    )
+                )
+                now = await session.scalar(select(func.now()))
+                self.intake_oldest = (
+                    max((now - oldest).total_seconds(), 0.0) if oldest and now else 0.0
+                )
                 self.stuck_events = int(
                     await session.scalar(select(func.count()).where(OrderEventRow.type == "stuck"))
                     or 0
@@ -56,6 +76,21 @@ class OrderMetrics(Collector):
         for reason in WatchReason:
             stuck.add_metric([reason.value, ""], self.watched.get(reason.value, 0))
         yield stuck
+        shipments = GaugeMetricFamily(
+            "oms_shipments_stuck",
+            "Shipments marked stuck on their carrier, by reason (carrier_exception,"
+            " carrier_unavailable, tracking_stale)",
+            labels=["reason"],
+        )
+        for carrier_reason in StuckReason:
+            value = self.shipments_stuck.get(carrier_reason.value, 0)
+            shipments.add_metric([carrier_reason.value], value)
+        yield shipments
+        yield GaugeMetricFamily(
+            "oms_orders_intake_oldest_seconds",
+            "Age of the oldest order still at intake (status received); 0 when none",
+            value=self.intake_oldest,
+        )
         yield CounterMetricFamily(
             "oms_order_sla_breaches",
             "Step SLA breaches (an order marked stuck), ever",
