@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.status import OrderStatus, StuckReason
 from domain.watchdog import WatchReason
 from store import watchdog
-from store.tables import OrderEventRow, OrderRow, ShipmentRow
+from store.tables import OrderEventRow, OrderRow, OrderStatusCount, ShipmentRow
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class OrderMetrics(Collector):
         self.stuck: dict[str, int] = {}
         self.watched: dict[str, int] = {}
         self.shipments_stuck: dict[str, int] = {}
+        self.by_status: dict[str, int] = {}
         self.intake_oldest = 0.0
         self.stuck_events = 0
 
@@ -40,6 +41,13 @@ class OrderMetrics(Collector):
                 )
                 self.stuck = {str(s or "unknown"): int(n) for s, n in rows.all()}
                 self.watched = await watchdog.counts_by_reason(session)
+                # Orders per status: the trigger-kept shards the dashboard's tabs sum.
+                per_status = await session.execute(
+                    select(OrderStatusCount.status, func.sum(OrderStatusCount.n)).group_by(
+                        OrderStatusCount.status
+                    )
+                )
+                self.by_status = {str(st): int(n or 0) for st, n in per_status.all()}
                 # Shipments' own stuck marks (carrier trouble), via ix_shipments_stuck.
                 marks = await session.execute(
                     select(ShipmentRow.stuck_reason, func.count())
@@ -76,6 +84,10 @@ class OrderMetrics(Collector):
         for reason in WatchReason:
             stuck.add_metric([reason.value, ""], self.watched.get(reason.value, 0))
         yield stuck
+        orders = GaugeMetricFamily("oms_orders", "Orders by status", labels=["status"])
+        for status in OrderStatus:
+            orders.add_metric([status.value], self.by_status.get(status.value, 0))
+        yield orders
         shipments = GaugeMetricFamily(
             "oms_shipments_stuck",
             "Shipments marked stuck on their carrier, by reason (carrier_exception,"

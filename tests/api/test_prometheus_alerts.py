@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -26,23 +25,15 @@ import uvicorn
 import yaml
 from fastapi import FastAPI
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from oms.background import ensure_watchdog_schedule
 from oms.settings import Settings
-from oms.temporal import connect, metrics_runtime
-from tests.api.test_watchdog import BROKEN, InjectedOrder, injected_dependency
+from tests.api.conftest import free_port
+from tests.api.injected import BROKEN, InjectedOrder
 from tests.conftest import missing_tool
 from workflows import names
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -61,19 +52,6 @@ async def served_api(api_app: FastAPI) -> AsyncIterator[str]:
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     await task
-
-
-@pytest.fixture
-async def metrics_worker(settings: Settings) -> AsyncIterator[tuple[str, str, Client]]:
-    """A worker whose SDK metrics are exported on a port of its own, running the injected
-    order workflows on a task queue of its own: ``(metrics target, task queue, client)``."""
-    port = free_port()
-    client = await connect(settings, runtime=metrics_runtime(port, host="127.0.0.1"))
-    queue = f"prom-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        client, task_queue=queue, workflows=[InjectedOrder], activities=[injected_dependency]
-    ):
-        yield f"127.0.0.1:{port}", queue, client
 
 
 def prometheus_files(tmp: Path, api: str, worker: str) -> Path:

@@ -18,53 +18,15 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio import activity, workflow
 from temporalio.client import Client, ScheduleIntervalSpec, ScheduleOverlapPolicy
-from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 from oms.background import ensure_watchdog_schedule
 from oms.settings import Settings
 from tests.api.conftest import KeyMaker
 from tests.api.dashboard_helpers import sign_in
+from tests.api.injected import BROKEN, InjectedOrder, injected_dependency
 from workflows import names
-
-#: What the test breaks and then fixes (the workflow runs outside the sandbox to read it).
-BROKEN = {"activity": True, "task": True}
-
-
-@activity.defn(name="injected_dependency")
-async def injected_dependency() -> str:
-    if BROKEN["activity"]:
-        raise RuntimeError("the dependency is down (injected)")
-    return "ok"
-
-
-@workflow.defn(name="OrderWorkflow", sandboxed=False)
-class InjectedOrder:
-    """``mode`` ``activity``: calls a dependency that fails until fixed; ``task``: its
-    workflow task raises until fixed (as after a deploy of a bug)."""
-
-    def __init__(self) -> None:
-        self.finished = False
-
-    @workflow.run
-    async def run(self, mode: str) -> None:
-        if mode == "task" and BROKEN["task"]:
-            raise RuntimeError("a bug in the new deploy (injected)")
-        if mode == "activity":
-            await workflow.execute_activity(
-                "injected_dependency",
-                start_to_close_timeout=timedelta(seconds=5),
-                retry_policy=RetryPolicy(
-                    initial_interval=timedelta(milliseconds=100), backoff_coefficient=1.0
-                ),
-            )
-        await workflow.wait_condition(lambda: self.finished)
-
-    @workflow.signal
-    def finish(self) -> None:
-        self.finished = True
 
 
 @pytest.fixture
