@@ -18,6 +18,7 @@ from temporalio.client import Client
 from api import problems
 from api.auth import KeyCache
 from api.metrics import RequestMetrics
+from api.pages import analytics as analytics_page
 from api.pages import common as pages_common
 from api.pages import dashboard, floor, login, order, track
 from api.pages import scan as scan_page
@@ -146,7 +147,8 @@ def create_app(
     # Customer emails (issue 15): the tracking page (no sign-in) and the dev mailbox.
     app.include_router(track.router)
     app.include_router(dev_mailbox.router)
-    for page in (login, dashboard, order, floor):  # the dashboard's pages (cookie session)
+    # the dashboard's pages (cookie session)
+    for page in (login, dashboard, order, floor, analytics_page):
         app.include_router(page.router)
     app.add_middleware(RequestMetrics)
     return app

@@ -41,6 +41,8 @@ class ErrorKey(StrEnum):
 
 
 class DelayGroup(StrEnum):
+    #: One row per step over every order (the dashboard's distributions).
+    ALL = "all"
     WAREHOUSE = "warehouse"
     SKU = "sku"
     TEMPLATE = "template"
@@ -93,6 +95,7 @@ _ERROR_KEY: dict[ErrorKey, str] = {
     ErrorKey.DAY: _day("created_at"),
 }
 _DELAY_GROUP: dict[DelayGroup, str] = {
+    DelayGroup.ALL: "'all'",
     DelayGroup.WAREHOUSE: "t.warehouse",
     DelayGroup.SKU: "sku",
     DelayGroup.TEMPLATE: "t.template",
@@ -139,10 +142,17 @@ def _sql(query: str) -> Any:
 
 
 async def accuracy(
-    session: AsyncSession, group: AccuracyGroup, since: datetime, until: datetime
+    session: AsyncSession,
+    group: AccuracyGroup,
+    since: datetime,
+    until: datetime,
+    warehouse: str | None = None,
 ) -> list[AccuracyCounts]:
     """Scans and refused scans per group, and the shipments shipped (and shipped clean:
-    no refused scan, no weight mismatch) per group; most refused scans first."""
+    no refused scan, no weight mismatch) per group; most refused scans first. ``warehouse``
+    narrows both to one warehouse (e.g. its accuracy per day)."""
+    only = " AND s.warehouse = :warehouse" if warehouse is not None else ""
+    only_f = " AND f.warehouse = :warehouse" if warehouse is not None else ""
     join = (
         "LEFT JOIN orders o ON o.order_id = s.order_id" if group is AccuracyGroup.TEMPLATE else ""
     )
@@ -151,9 +161,9 @@ async def accuracy(
             f"SELECT {_SCAN_GROUP[group]} AS grp, count(*) AS n,"
             " count(*) FILTER (WHERE NOT s.accepted) AS rejected"
             f" FROM scan_events s {join}"
-            " WHERE s.created_at >= :since AND s.created_at < :until GROUP BY grp"
+            f" WHERE s.created_at >= :since AND s.created_at < :until{only} GROUP BY grp"
         ),
-        {"since": since, "until": until},
+        {"since": since, "until": until, "warehouse": warehouse},
     )
     found: dict[str | None, list[int]] = {g: [int(n), int(r)] for g, n, r in scans.all()}
     outcomes: dict[str | None, tuple[int, int]] = {}
@@ -164,9 +174,10 @@ async def accuracy(
                 f"SELECT {_OUTCOME_GROUP[group]} AS grp, count(*) AS shipped,"
                 " count(*) FILTER (WHERE f.refused_scans = 0 AND f.weight_mismatches = 0)"
                 f" FROM shipment_outcomes f{unnest}"
-                " WHERE f.shipped_at >= :since AND f.shipped_at < :until GROUP BY grp"
+                " WHERE f.shipped_at >= :since AND f.shipped_at < :until"
+                f"{only_f} GROUP BY grp"
             ),
-            {"since": since, "until": until},
+            {"since": since, "until": until, "warehouse": warehouse},
         )
         outcomes = {g: (int(n), int(c)) for g, n, c in rows.all()}
     result = []

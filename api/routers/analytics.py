@@ -119,12 +119,13 @@ async def accuracy(
     group_by: AccuracyGroup = AccuracyGroup.WAREHOUSE,
     since: datetime | None = None,
     until: datetime | None = None,
+    warehouse: Annotated[str | None, Query(max_length=32)] = None,
     format: Format = "json",
 ) -> list[AccuracyRow] | Response:
     """Scan accuracy (accepted ÷ scans) and fulfillment accuracy (shipments shipped with
     no refused scan and no weight mismatch ÷ shipments shipped) per group; most refused
     scans first. Fulfillment fields are null per ``station`` (a station ships no
-    shipment as a whole)."""
+    shipment as a whole). ``warehouse``: only that warehouse's scans and shipments."""
     w = window_of(since, until)
     rows = [
         AccuracyRow(
@@ -140,7 +141,7 @@ async def accuracy(
                 else None
             ),
         )
-        for c in await store.accuracy(session, group_by, w.since, w.until)
+        for c in await store.accuracy(session, group_by, w.since, w.until, warehouse)
     ]
     if format == "csv":
         return as_csv([r.model_dump() for r in rows], list(AccuracyRow.model_fields), "accuracy")
@@ -202,7 +203,8 @@ async def delays(
     format: Format = "json",
 ) -> DelaysOut | Response:
     """Time in each template step (completed in the window), per group: p50/p90/p99 in
-    seconds and SLA breaches; ``deliver`` is shipped → delivered (no SLA)."""
+    seconds and SLA breaches; ``deliver`` is shipped → delivered (no SLA). ``group_by=all``:
+    one row per step over every order (``group`` is ``all``)."""
     w = window_of(since, until)
     rows = await store.delays(session, group_by, step, w.since, w.until)
     if format == "csv":

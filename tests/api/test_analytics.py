@@ -156,6 +156,13 @@ async def test_analytics_count_what_happened_on_the_floor(
         r = await http.get(f"{BASE}/accuracy", headers=ops, params={"group_by": group_by, **window})
         rows = {row["group"]: row for row in r.json()}
         assert rows[group]["shipped"] == 2 and rows[group]["shipped_clean"] == 1, rows
+    # One warehouse's accuracy per day: the dashboard's fulfillment chart.
+    r = await http.get(
+        f"{BASE}/accuracy", headers=ops, params={"group_by": "day", "warehouse": wh, **window}
+    )
+    assert [(x["group"], x["scans"], x["shipped"], x["shipped_clean"]) for x in r.json()] == [
+        (today, 5, 2, 1)
+    ]
     r = await http.get(f"{BASE}/accuracy", headers=ops, params={"group_by": "station", **window})
     station = next(row for row in r.json() if row["group"] == f"S-{cat.prefix}")
     assert (station["scans"], station["rejected"], station["shipped"]) == (5, 1, None)
@@ -203,6 +210,10 @@ async def test_analytics_count_what_happened_on_the_floor(
         assert abs(got[step]["p50_s"] - statistics.median(secs)) < 0.002, (step, got[step])
         assert got[step]["p50_s"] <= got[step]["p90_s"] <= got[step]["p99_s"]
         assert got[step]["sla_breaches"] == 0
+    r = await http.get(f"{BASE}/delays", headers=ops, params={"group_by": "all", **window})
+    overall = {row["step"]: row for row in r.json()["rows"]}
+    assert all(row["group"] == "all" for row in overall.values())
+    assert overall["pick"]["count"] == got["pick"]["count"]  # only this test's orders
     r = await http.get(
         f"{BASE}/delays", headers=ops, params={"group_by": "sku", "step": "pick", **window}
     )
