@@ -29,7 +29,8 @@ router = APIRouter(tags=["ops"])
 )
 async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
     """Orders past a step's SLA (their own timer), and orders the watchdog marked; one
-    entry per order, the watchdog's when both (it says what keeps the order from moving)."""
+    entry per order: the order's own reason when both (it is the more specific, e.g.
+    ``carrier_unavailable``), with what the watchdog saw as ``detail``."""
     found: dict[str, StuckOrder] = {
         r.order_id: StuckOrder(
             order_id=r.order_id,
@@ -40,6 +41,10 @@ async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
         for r in await read.stuck_orders(session)
     }
     for mark, status in await watchdog.marks(session):
+        own = found.get(mark.order_id)
+        if own is not None:
+            own.detail = mark.detail
+            continue
         found[mark.order_id] = StuckOrder(
             order_id=mark.order_id,
             status=status or "unknown",
