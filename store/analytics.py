@@ -77,7 +77,6 @@ _SCAN_GROUP: dict[AccuracyGroup, str] = {
     AccuracyGroup.SKU: "s.sku",
     AccuracyGroup.STATION: "s.station",
     AccuracyGroup.DAY: _day("s.created_at"),
-    AccuracyGroup.TEMPLATE: "coalesce(oms_template_of(o.summary), 'default')",
 }
 #: Fulfillment accuracy's group over ``shipment_outcomes`` (a station packs no shipment as
 #: a whole, so it has none).
@@ -153,17 +152,24 @@ async def accuracy(
     narrows both to one warehouse (e.g. its accuracy per day)."""
     only = " AND s.warehouse = :warehouse" if warehouse is not None else ""
     only_f = " AND f.warehouse = :warehouse" if warehouse is not None else ""
-    join = (
-        "LEFT JOIN orders o ON o.order_id = s.order_id" if group is AccuracyGroup.TEMPLATE else ""
-    )
-    scans = await session.execute(
-        _sql(
+    if group is AccuracyGroup.TEMPLATE:
+        # Counted per order first, then one lookup of each order's template (not one per
+        # scan): an order has several scans, and the template is the order's.
+        query = (
+            "SELECT coalesce(oms_template_of(o.summary), 'default') AS grp, sum(s.n),"
+            " sum(s.rejected) FROM (SELECT order_id, count(*) AS n,"
+            " count(*) FILTER (WHERE NOT accepted) AS rejected FROM scan_events s"
+            f" WHERE s.created_at >= :since AND s.created_at < :until{only}"
+            " GROUP BY order_id) s LEFT JOIN orders o ON o.order_id = s.order_id GROUP BY grp"
+        )
+    else:
+        query = (
             f"SELECT {_SCAN_GROUP[group]} AS grp, count(*) AS n,"
-            " count(*) FILTER (WHERE NOT s.accepted) AS rejected"
-            f" FROM scan_events s {join}"
+            " count(*) FILTER (WHERE NOT s.accepted) AS rejected FROM scan_events s"
             f" WHERE s.created_at >= :since AND s.created_at < :until{only} GROUP BY grp"
-        ),
-        {"since": since, "until": until, "warehouse": warehouse},
+        )
+    scans = await session.execute(
+        _sql(query), {"since": since, "until": until, "warehouse": warehouse}
     )
     found: dict[str | None, list[int]] = {g: [int(n), int(r)] for g, n, r in scans.all()}
     outcomes: dict[str | None, tuple[int, int]] = {}
