@@ -29,8 +29,12 @@ async def progress_of(
     )
     out = {}
     for order_id, updated_at, summary, stuck in rows.all():
-        slas = [int(s["sla_seconds"]) for s in (summary or {}).get("steps") or [] if s]
-        out[order_id] = (updated_at, max(slas) if slas else None, bool(stuck))
+        steps = [s for s in (summary or {}).get("steps") or [] if s]
+        slas = [int(s["sla_seconds"]) for s in steps]
+        # Every step done (shipped, waiting for the carrier): no step is late, and the
+        # carrier's silence has its own mark (tracking_stale).
+        open_steps = any(s.get("state") != "done" for s in steps)
+        out[order_id] = (updated_at, max(slas) if slas and open_steps else None, bool(stuck))
     return out
 
 
