@@ -54,6 +54,11 @@ bench-stock: $(STAMP)
 bench-dashboard: $(STAMP)
 	$(BIN)/python -m bench.dashboard
 
+## bench-analytics: every analytics endpoint at 10k and 1M orders (bench/RESULTS.md)
+.PHONY: bench-analytics
+bench-analytics: $(STAMP)
+	$(BIN)/python -m bench.analytics
+
 ## clean: remove the venv, caches and build output (keeps .oms/, the dev stack's data)
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -19,10 +19,12 @@ from api import openapi_responses, problems
 from api.auth import KeyCache
 from api.input_guard import InputGuard
 from api.metrics import RequestMetrics
+from api.pages import analytics as analytics_page
 from api.pages import common as pages_common
 from api.pages import dashboard, floor, login, order, track
 from api.pages import scan as scan_page
 from api.routers import (
+    analytics,
     bulk,
     carriers,
     catalog,
@@ -141,11 +143,13 @@ def create_app(
     for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
         app.include_router(module.router)
     app.include_router(merchant_webhooks.router)  # merchant webhooks out (issue 15)
+    app.include_router(analytics.router)  # analytics (issue 16)
     app.include_router(scan_page.router)
     # Customer emails (issue 15): the tracking page (no sign-in) and the dev mailbox.
     app.include_router(track.router)
     app.include_router(dev_mailbox.router)
-    for page in (login, dashboard, order, floor):  # the dashboard's pages (cookie session)
+    # the dashboard's pages (cookie session)
+    for page in (login, dashboard, order, floor, analytics_page):
         app.include_router(page.router)
     openapi_responses.install(app)
     # Inside the metrics: a refused request is still counted and timed.

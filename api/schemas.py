@@ -395,6 +395,8 @@ class ScanOut(BaseModel):
 class PackIn(BaseModel):
     weight_grams: Grams
     package: str | None = Field(default=None, max_length=64)
+    #: The packing station, for the errors analytics of a refused pack.
+    station: str | None = Field(default=None, max_length=64)
 
 
 class PackOut(BaseModel):
@@ -438,6 +440,10 @@ class StuckOrder(BaseModel):
     status: str
     stuck_since: datetime
     reason: str | None
+    #: ``sla`` (the order's own step timer) or ``watchdog`` (failing activities or
+    #: workflow tasks, no progress: docs/decisions/0010), and what the watchdog saw.
+    source: str = "sla"
+    detail: str | None = None
 
 
 class AccuracyRow(BaseModel):
@@ -445,6 +451,11 @@ class AccuracyRow(BaseModel):
     scans: int
     rejected: int
     accuracy: float
+    #: Shipments shipped in the window, those with no refused scan and no weight
+    #: mismatch, and their ratio (fulfillment accuracy); null per station.
+    shipped: int | None = None
+    shipped_clean: int | None = None
+    fulfillment_accuracy: float | None = None
 
 
 class Health(BaseModel):

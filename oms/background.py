@@ -24,10 +24,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from domain.channels import ChannelSyncInput, LowStockWatchInput, OutboxPruneInput
+from domain.watchdog import WatchdogInput
 from oms.settings import Settings
 from store.channels import active_channel_codes
 from workflows import names
 from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow, OutboxPruneWorkflow
+from workflows.watchdog import StuckWatchdogWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,40 @@ async def ensure_outbox_prune_schedule(
         await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
 
 
+def watchdog_schedule(settings: Settings, *, task_queue: str | None = None) -> Schedule:
+    """The stuck-order watchdog: a sweep every ``OMS_WATCHDOG_EVERY_SECONDS``; a sweep
+    still running when the next is due (a slow frontend) lets the next one go."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            StuckWatchdogWorkflow.run,
+            WatchdogInput(
+                activity_attempts=settings.watchdog_activity_attempts,
+                task_attempts=settings.watchdog_task_attempts,
+            ),
+            id=names.STUCK_WATCHDOG_WORKFLOW_ID,
+            task_queue=task_queue or settings.task_queue,
+        ),
+        spec=ScheduleSpec(
+            intervals=[
+                ScheduleIntervalSpec(every=timedelta(seconds=settings.watchdog_every_seconds))
+            ]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_watchdog_schedule(
+    client: Client, settings: Settings, *, task_queue: str | None = None
+) -> None:
+    """Create the ``stuck-watchdog`` Schedule, or bring an existing one to these settings."""
+    schedule = watchdog_schedule(settings, task_queue=task_queue)
+    try:
+        await client.create_schedule(names.STUCK_WATCHDOG_SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        handle = client.get_schedule_handle(names.STUCK_WATCHDOG_SCHEDULE_ID)
+        await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
+
+
 async def ensure_standing_workflows(
     client: Client, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> list[str]:
@@ -115,10 +151,12 @@ async def ensure_standing_workflows(
         await start_channel_sync(client, settings, code)
     await start_low_stock_watch(client, settings)
     await ensure_outbox_prune_schedule(client, settings)
+    await ensure_watchdog_schedule(client, settings)
     return [
         *(names.channel_sync_workflow_id(c) for c in codes),
         names.LOW_STOCK_WATCH_WORKFLOW_ID,
         f"schedule {names.OUTBOX_PRUNE_SCHEDULE_ID}",
+        f"schedule {names.STUCK_WATCHDOG_SCHEDULE_ID}",
     ]
 
 

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     )
     #: Outbox rows every reader is past are deleted once older than this (hours).
     outbox_keep_hours: float = Field(default=24.0, ge=0, alias="OMS_OUTBOX_KEEP_HOURS")
+    #: The stuck-order watchdog (a Schedule): how often it sweeps, and the attempt from
+    #: which a pending activity / workflow task counts as failing.
+    watchdog_every_seconds: float = Field(default=60.0, gt=0, alias="OMS_WATCHDOG_EVERY_SECONDS")
+    watchdog_activity_attempts: int = Field(default=5, ge=2, alias="OMS_WATCHDOG_ACTIVITY_ATTEMPTS")
+    watchdog_task_attempts: int = Field(default=3, ge=2, alias="OMS_WATCHDOG_TASK_ATTEMPTS")
     #: How often the ``outbox-prune`` Schedule runs (minutes).
     outbox_prune_minutes: float = Field(default=15.0, gt=0, alias="OMS_OUTBOX_PRUNE_MINUTES")
     #: The worker freezes what survives each full GC pass (short pauses with a full

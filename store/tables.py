@@ -450,6 +450,35 @@ class ScanEvent(Base):
     created_at: Mapped[datetime] = _now()
 
 
+class PackRefusalRow(Base):
+    """A refused pack (migration 0012): the refused Update leaves no trace in the
+    workflow's history, and analytics counts these beside refused scans."""
+
+    __tablename__ = "pack_refusals"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(100), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(80))
+    warehouse: Mapped[str] = mapped_column(String(32))
+    station: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _now()
+
+
+class WatchdogMark(Base):
+    """An order the stuck-order watchdog found stuck for a reason no SLA timer sees
+    (failing activities or workflow tasks, no progress); deleted when the order moves.
+    Apart from ``orders``, whose rows only the order's workflow writes."""
+
+    __tablename__ = "watchdog_marks"
+    order_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- ledgers of outside effects --------------------------------------------------------
 
 

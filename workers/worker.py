@@ -21,6 +21,7 @@ from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
 from activities.shipping import ShippingActivities
 from activities.stock import StockActivities, utc_now
+from activities.watchdog import WatchdogActivities
 from domain import geocode
 from integrations.carriers import SandboxCarrier
 from integrations.channels import ChannelFactory
@@ -34,6 +35,7 @@ from workflows.channel_sync import (
 )
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
+from workflows.watchdog import StuckWatchdogWorkflow
 
 WORKFLOWS: Sequence[type] = (
     OrderWorkflow,
@@ -41,6 +43,7 @@ WORKFLOWS: Sequence[type] = (
     ChannelSyncWorkflow,
     LowStockWatchWorkflow,
     OutboxPruneWorkflow,
+    StuckWatchdogWorkflow,
 )
 
 #: ``domain`` is pure and deterministic by design (no I/O, clocks or randomness), so the
@@ -139,6 +142,10 @@ def build_worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(sessions, behaviour, clock=clock, carrier=carrier),
+        activities=[
+            *build_activities(sessions, behaviour, clock=clock, carrier=carrier),
+            # The stuck-order watchdog looks at the order workflows through this client.
+            WatchdogActivities(client, sessions).sweep_stuck_orders,
+        ],
         workflow_runner=WORKFLOW_RUNNER,
     )

@@ -45,3 +45,9 @@ OUTBOX_PRUNE_WORKFLOW_ID = "outbox-prune"
 
 def channel_sync_workflow_id(channel: str) -> str:
     return f"channel-sync-{channel}"
+
+
+# the stuck-order watchdog (workflows/watchdog.py), run by a Schedule
+SWEEP_STUCK_ORDERS = "sweep_stuck_orders"
+STUCK_WATCHDOG_SCHEDULE_ID = "stuck-watchdog"
+STUCK_WATCHDOG_WORKFLOW_ID = "stuck-watchdog"

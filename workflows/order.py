@@ -827,6 +827,8 @@ class OrderWorkflow:
                         "routing": self.routing.model_dump(mode="json") if self.routing else None,
                         "cancel_reason": self.cancel_reason,
                         "steps": [v.model_dump(mode="json") for v in self._step_views()],
+                        # The templates applied (analytics groups step times by it).
+                        "template": list(self.plan.tags),
                         "tags_version": self.tags_version,
                         "stuck_reason": self._stuck_reason(),
                         "stuck_since": stuck.since.isoformat() if stuck else None,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.pages.common import OpsUser, PageUser, render
-from store import catalog
+from store import catalog, watchdog
 from store import orders as read
 from store.orders import OrderFilter
 from store.tables import OrderRow, ShipmentRow
@@ -71,6 +71,7 @@ async def ops_page(request: Request, who: OpsUser, fragment: str | None = None) 
     async with request.app.state.sessions() as session:
         stuck = sorted(await read.stuck_orders(session), key=_since)
         held, _ = await read.list_orders(session, OrderFilter(status="on_hold"), limit=100)
+        watched = await watchdog.marks(session)
     rows = [
         {
             "order": r,
@@ -82,4 +83,4 @@ async def ops_page(request: Request, who: OpsUser, fragment: str | None = None) 
         for r in stuck
     ]
     template = "_ops_main.html" if fragment == "main" else "ops.html"
-    return render(request, template, who, stuck=rows, held=held)
+    return render(request, template, who, stuck=rows, held=held, watched=watched)

@@ -1,11 +1,10 @@
-"""Ops views (stuck orders, scan accuracy) and the process probes and metrics."""
+"""Ops views (stuck orders) and the process probes and metrics."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from datetime import timedelta
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,10 +15,11 @@ from api.deps import Session
 from api.notification_metrics import NOTIFICATION_METRICS
 from api.order_metrics import ORDER_METRICS
 from api.problems import problem_responses
-from api.schemas import AccuracyRow, Health, StuckOrder
+from api.schemas import Health, StuckOrder
 from api.stock_metrics import STOCK_METRICS
 from api.webhook_metrics import WEBHOOK_METRICS
 from store import orders as read
+from store import watchdog
 
 router = APIRouter(tags=["ops"])
 
@@ -28,33 +28,32 @@ router = APIRouter(tags=["ops"])
     "/api/v1/ops/stuck", response_model=list[StuckOrder], responses=problem_responses(401, 403)
 )
 async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
-    return [
-        StuckOrder(
+    """Orders past a step's SLA (their own timer), and orders the watchdog marked; one
+    entry per order: the order's own reason when both (it is the more specific, e.g.
+    ``carrier_unavailable``), with what the watchdog saw as ``detail``."""
+    found: dict[str, StuckOrder] = {
+        r.order_id: StuckOrder(
             order_id=r.order_id,
             status=r.status,
             stuck_since=r.summary.get("stuck_since") or r.updated_at,
             reason=str(r.summary.get("stuck_reason") or "") or None,
         )
         for r in await read.stuck_orders(session)
-    ]
-
-
-@router.get(
-    "/api/v1/analytics/accuracy",
-    response_model=list[AccuracyRow],
-    responses=problem_responses(401, 403, 422),
-)
-async def accuracy(
-    session: Session,
-    _: Ops,
-    group_by: Annotated[Literal["warehouse", "sku", "station"], Query()] = "warehouse",
-    since: datetime | None = None,
-) -> list[AccuracyRow]:
-    rows = await read.scan_accuracy(session, group_by, since)
-    return [
-        AccuracyRow(group=g, scans=n, rejected=r, accuracy=round((n - r) / n, 4) if n else 1.0)
-        for g, n, r in rows
-    ]
+    }
+    for mark, status in await watchdog.marks(session):
+        own = found.get(mark.order_id)
+        if own is not None:
+            own.detail = mark.detail
+            continue
+        found[mark.order_id] = StuckOrder(
+            order_id=mark.order_id,
+            status=status or "unknown",
+            stuck_since=mark.since,
+            reason=mark.reason,
+            source="watchdog",
+            detail=mark.detail,
+        )
+    return sorted(found.values(), key=lambda o: (o.stuck_since, o.order_id))
 
 
 @router.get(

@@ -53,7 +53,7 @@ from domain.models import (
     ShipmentView,
 )
 from domain.status import LabelStatus, ScanRefusal, ShipmentStatus, StuckReason
-from store import catalog, scans
+from store import analytics, catalog, scans
 from store import orders as read
 from store.keys import Principal
 from store.projection import write_shipment
@@ -332,6 +332,7 @@ async def pack(
     answers the shipment's current state; a label is never bought twice.
     """
     row = await _shipment(session, shipment_id, who)
+    where = (row.order_id, row.warehouse)
     await session.rollback()  # hold no connection open while the workflow answers
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     pack_input = PackInput(weight_grams=body.weight_grams, package=body.package)
@@ -342,6 +343,16 @@ async def pack(
     except UPDATE_ERRORS as exc:
         refused = refusal(exc)
         if refused is not None:
+            async with session.begin():
+                await analytics.record_pack_refusal(
+                    session,
+                    shipment_id=shipment_id,
+                    order_id=where[0],
+                    warehouse=where[1],
+                    reason=refused[0],
+                    weight_grams=body.weight_grams,
+                    station=body.station,
+                )
             raise Problem(422, refused[1], reason=refused[0], title="Pack refused") from exc
         if is_not_found(exc):
             # The workflow has finished: a parcel that shipped answers as it stands.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -13,14 +14,17 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from api.app import create_app
 from api.routers.carriers import carrier_signature
 from integrations.shopify import sign
 from oms.settings import Settings
+from oms.temporal import connect, metrics_runtime
 from store.keys import create_key
 from store.tables import ShipmentRow
 from tests.api.helpers import eventually, shopify_order
+from tests.api.injected import InjectedOrder, injected_dependency
 
 
 @pytest.fixture(scope="session")
@@ -157,3 +161,23 @@ def open_shipment(
         return OpenShipment(order_id, shipment_id, found.warehouse, staff)
 
     return open_
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def metrics_worker(settings: Settings) -> AsyncIterator[tuple[str, str, Client]]:
+    """A worker whose SDK metrics are exported on a port of its own, running the injected
+    order workflows on a task queue of its own: ``(metrics target, task queue, client)``."""
+    port = free_port()
+    client = await connect(settings, runtime=metrics_runtime(port, host="127.0.0.1"))
+    queue = f"prom-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        client, task_queue=queue, workflows=[InjectedOrder], activities=[injected_dependency]
+    ):
+        yield f"127.0.0.1:{port}", queue, client

@@ -728,7 +728,7 @@ async def test_a_breached_pick_sla_shows_in_the_ops_view_and_the_metric(
 
     scrape = await http.get("/metrics")
     assert scrape.status_code == 200
-    stuck_pick = metric(scrape.text, "oms_orders_stuck", 'step="pick"')
+    stuck_pick = metric(scrape.text, "oms_orders_stuck", 'reason="sla",step="pick"')
     assert stuck_pick is not None and stuck_pick >= 1
     breaches = metric(scrape.text, "oms_order_sla_breaches_total")
     assert breaches is not None and breaches >= 1

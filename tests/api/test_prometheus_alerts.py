@@ -1,0 +1,156 @@
+"""A real Prometheus (Debian's ``prometheus`` binary, in a temporary directory) scrapes the
+test's API over HTTP and a worker's SDK metrics, evaluates ``deploy/prometheus/alerts.yml``,
+and ``OmsOrdersStuck`` fires for an order the watchdog found stuck (its activity keeps
+failing).
+
+The config is ``deploy/prometheus/prometheus.yml`` with the targets pointed here and the
+intervals at 1 s; the rules are ``alerts.yml`` as deployed except ``OmsOrdersStuck``'s
+``for:`` (10 minutes there), set to 0 s so the test need not wait ten minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+import yaml
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from oms.background import ensure_watchdog_schedule
+from oms.settings import Settings
+from tests.api.conftest import free_port
+from tests.api.injected import BROKEN, InjectedOrder
+from tests.conftest import missing_tool
+from workflows import names
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+
+
+@pytest.fixture
+async def served_api(api_app: FastAPI) -> AsyncIterator[str]:
+    """The test's API on a real port (its lifespan already runs for the session)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(api_app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    assert server.started, "the API did not start"
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+def prometheus_files(tmp: Path, api: str, worker: str) -> Path:
+    rules = yaml.safe_load((DEPLOY / "alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") == "OmsOrdersStuck":
+                rule["for"] = "0s"
+    (tmp / "alerts.yml").write_text(yaml.safe_dump(rules))
+    config = (DEPLOY / "prometheus.yml").read_text()
+    for before, after in (
+        ("/etc/prometheus/alerts.yml", str(tmp / "alerts.yml")),
+        ('"api:8000"', f'"{api}"'),
+        ('"worker:9464"', f'"{worker}"'),
+        ("scrape_interval: 15s", "scrape_interval: 1s"),
+        ("evaluation_interval: 15s", "evaluation_interval: 1s"),
+    ):
+        assert before in config, before
+        config = config.replace(before, after)
+    (tmp / "prometheus.yml").write_text(config)
+    return tmp / "prometheus.yml"
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path, served_api: str, metrics_worker: tuple[str, str, Client]) -> Any:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        missing_tool("prometheus", "prometheus")
+    port = free_port()
+    config = prometheus_files(tmp_path, served_api, metrics_worker[0])
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "prometheus.log").open("w"),
+    )
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+async def test_prometheus_fires_orders_stuck_for_an_order_the_watchdog_found(
+    prometheus: str,
+    metrics_worker: tuple[str, str, Client],
+    client: Client,
+    worker: Any,
+    settings: Settings,
+) -> None:
+    _, queue, worker_client = metrics_worker
+    await ensure_watchdog_schedule(
+        client,
+        settings.model_copy(
+            update={"watchdog_activity_attempts": 3, "watchdog_every_seconds": 3600.0}
+        ),
+    )
+    schedule = client.get_schedule_handle(names.STUCK_WATCHDOG_SCHEDULE_ID)
+    BROKEN["activity"] = True
+    order_id = f"PROM{uuid.uuid4().hex[:8].upper()}"
+    handle = await worker_client.start_workflow(
+        InjectedOrder.run, "activity", id=names.order_workflow_id(order_id), task_queue=queue
+    )
+    firing: list[dict[str, Any]] = []
+    up: dict[str, str] = {}
+    try:
+        async with httpx.AsyncClient(base_url=prometheus) as prom:
+            for _ in range(240):
+                await schedule.trigger()
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(httpx.TransportError):
+                    alerts = (await prom.get("/api/v1/alerts")).json()["data"]["alerts"]
+                    firing = [
+                        a
+                        for a in alerts
+                        if a["labels"]["alertname"] == "OmsOrdersStuck"
+                        and a["labels"].get("reason") == "activity_failing"
+                        and a["state"] == "firing"
+                    ]
+                    targets = (await prom.get("/api/v1/targets")).json()["data"]
+                    up = {t["labels"]["job"]: t["health"] for t in targets["activeTargets"]}
+                if firing and up.get("oms-api") == "up" and up.get("oms-worker") == "up":
+                    break
+            else:
+                raise AssertionError(f"never fired: {firing} targets {up}")
+            # The worker's SDK metrics were scraped, with this worker's activity failures.
+            r = await prom.get(
+                "/api/v1/query",
+                params={"query": 'temporal_activity_execution_failed{job="oms-worker"}'},
+            )
+            failed = r.json()["data"]["result"]
+            assert any(s["metric"].get("activity_type") == "injected_dependency" for s in failed), (
+                failed
+            )
+        assert firing[0]["labels"]["severity"] == "page"
+        assert firing[0]["annotations"]["runbook"] == "docs/runbooks.md#stuck-orders"
+    finally:
+        BROKEN["activity"] = False
+        with contextlib.suppress(Exception):
+            await handle.terminate("test over")
