@@ -121,6 +121,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     # ops and rules
     ("GET", "/api/v1/ops/stuck"): key(OPS),
     ("GET", "/api/v1/analytics/accuracy"): key(OPS),
+    ("GET", "/api/v1/analytics/errors"): key(OPS),
+    ("GET", "/api/v1/analytics/delays"): key(OPS),
+    ("GET", "/api/v1/analytics/throughput"): key(OPS),
     ("GET", "/api/v1/rules/routing"): key(OPS),
     ("PUT", "/api/v1/rules/routing"): key(ADMIN),
     ("POST", "/api/v1/routing/preview"): key(OPS),
@@ -157,6 +160,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/scan/scan.js"): PUBLIC,
     ("GET", "/scan/scan.css"): PUBLIC,
     ("GET", "/static/{name}"): PUBLIC,
+    ("GET", "/static/analytics/{name}"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,
@@ -174,4 +178,5 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/orders/{order_id}/shipments/{shipment_id}/move"): page(OPS),
     ("GET", "/floor"): page(FLOOR),
     ("GET", "/ops"): page(OPS),
+    ("GET", "/analytics"): page(OPS),
 }
