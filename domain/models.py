@@ -87,6 +87,10 @@ class OrderInput(BaseModel):
     tagging: TaggingContext | None = None
     #: The fulfillment templates in force at intake (None: the built-in defaults).
     templates: TemplateSet | None = None
+    #: The sales channel (``channels.code``) that hears what happens to the order:
+    #: fulfillments, holds, the cancellation (generation 10, docs/decisions/0009). Set
+    #: at intake when a ``shopify`` channel is configured for the order's shop.
+    writeback_channel: str | None = None
 
 
 class Hold(BaseModel):
@@ -435,6 +439,10 @@ class FulfillmentInput(BaseModel):
     generation: int = 0
     label_sla_seconds: int = 600
     tracking_stale_seconds: int = 72 * 3600
+    #: The channel to tell of this shipment's fulfillment and tracking (generation 10).
+    writeback_channel: str | None = None
+    #: The order's id in that channel (Shopify's order id).
+    external_id: str | None = None
 
 
 class FulfillmentResult(BaseModel):
@@ -465,6 +473,9 @@ class ShipmentUpdate(BaseModel):
     steps_done: dict[str, datetime] = Field(default_factory=dict)
     #: Generation 9: the shipment's own stuck mark (carrier trouble), None when clear.
     stuck: StuckInfo | None = None
+    #: Generation 10: a write-back of this shipment the channel refused (why), for the
+    #: order to show as ``channel_writeback_failed``.
+    writeback_failed: str | None = None
 
 
 # --- updates and signals from people and carriers ---------------------------------------
@@ -559,6 +570,13 @@ class RejectInput(BaseModel):
 
 class CancelInput(BaseModel):
     reason: str = "requested"
+    #: Where the cancellation comes from: ``shopify`` (``orders/cancelled``) is not
+    #: mirrored back to Shopify; any other is (generation 10).
+    source: str = "oms"
+    #: Mirrored to Shopify's ``orderCancel``: put the items back in Shopify's stock; have
+    #: Shopify refund the payment (off by default: this product's payment step refunds).
+    restock: bool = True
+    refund: bool = False
 
 
 class CancelResult(BaseModel):

@@ -110,6 +110,9 @@ class StuckReason(StrEnum):
     TRACKING_STALE = "tracking_stale"
     #: The carrier reported a failure; cleared when the parcel moves again.
     CARRIER_EXCEPTION = "carrier_exception"
+    #: Generation 10: the sales channel refused a write-back (a user error: the same
+    #: request can never succeed). Stays until ops sort it out in the channel.
+    CHANNEL_WRITEBACK_FAILED = "channel_writeback_failed"
 
 
 class FinancialStatus(StrEnum):

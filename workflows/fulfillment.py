@@ -64,7 +64,16 @@ from domain.status import (
     TrackingStatus,
 )
 from domain.tracking import apply_tracking
+from domain.writeback import (
+    EVENT_STATUSES,
+    WritebackKind,
+    WritebackLine,
+    WritebackRequest,
+    WritebackResult,
+    fulfillment_key,
+)
 from workflows import names, patches, policies
+from workflows.writeback import WritebackQueue
 
 #: Shipment states after shipping that move the parent order (to delivered / failed).
 TELL_PARENT_AFTER_SHIPPING = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.EXCEPTION})
@@ -129,6 +138,15 @@ class FulfillmentWorkflow:
         self.last_news: datetime | None = None
         self.seen_events: set[str] = set()
         self.silent = False
+        #: Generation 10: this shipment's fulfillment and its tracking events, written back
+        #: to the order's sales channel (docs/decisions/0009-shopify-write-back.md).
+        self.writeback: WritebackQueue | None = None
+        if (
+            shipment.generation >= patches.GENERATION_10.since
+            and shipment.writeback_channel
+            and shipment.external_id
+        ):
+            self.writeback = WritebackQueue(self._writeback_refused, self._writeback_done)
 
     def _patched(self, patch: patches.Patch) -> bool:
         return patches.in_force(self.input.generation, patch)
@@ -252,6 +270,7 @@ class FulfillmentWorkflow:
             self._unstick()
         self.shipping = True
         await self._ship(self.pack_request, label)
+        self._write_back_fulfillment()
         self.last_news = workflow.now()
         silence = asyncio.create_task(self._watch_silence())
         while self.status != ShipmentStatus.DELIVERED:
@@ -271,9 +290,81 @@ class FulfillmentWorkflow:
                 )
                 await self._move(self.status, tell_parent=True)
         silence.cancel()
+        if self.writeback is not None:
+            # The channel hears everything before the shipment ends; what it said is in
+            # the shipment's timeline.
+            await self.writeback.drained()
+            if self.pending_events:
+                await self._move(self.status, tell_parent=False)
         return FulfillmentResult(
             shipment_id=self.input.shipment_id, status=self.status, tracking=self.tracking
         )
+
+    # --- generation 10: write-back to the sales channel ------------------------------------
+
+    def _write_back_fulfillment(self) -> None:
+        """Shipped: one fulfillment in the channel for exactly this shipment's lines."""
+        if self.writeback is None or self.tracking is None:
+            return
+        self.writeback.put(
+            WritebackRequest(
+                key=fulfillment_key(self.input.order_id, self.input.shipment_id),
+                kind=WritebackKind.FULFILLMENT,
+                channel=self.input.writeback_channel or "",
+                order_id=self.input.order_id,
+                external_id=self.input.external_id or "",
+                shipment_id=self.input.shipment_id,
+                lines=[
+                    WritebackLine(sku=ln.sku, quantity=ln.quantity)
+                    for ln in self.lines.values()
+                    if ln.quantity > 0
+                ],
+                tracking=self.tracking,
+            )
+        )
+
+    def _write_back_event(self, event: TrackingEvent) -> None:
+        """A carrier milestone that moved the parcel: a fulfillment event in the channel."""
+        status = EVENT_STATUSES.get(event.status)
+        if self.writeback is None or status is None:
+            return
+        at = event.occurred_at.isoformat()
+        self.writeback.put(
+            WritebackRequest(
+                key=f"{self.input.order_id}:event:{self.input.shipment_id}:{status}:{at}",
+                kind=WritebackKind.FULFILLMENT_EVENT,
+                channel=self.input.writeback_channel or "",
+                order_id=self.input.order_id,
+                external_id=self.input.external_id or "",
+                shipment_id=self.input.shipment_id,
+                fulfillment_key=fulfillment_key(self.input.order_id, self.input.shipment_id),
+                event_status=status,
+                happened_at=event.occurred_at,
+                message=event.detail,
+            )
+        )
+
+    def _writeback_done(self, result: WritebackResult) -> None:
+        self._event(
+            "channel_written",
+            key=result.key,
+            remote_id=result.remote_id,
+            existing=result.existing,
+        )
+
+    async def _writeback_refused(self, request: WritebackRequest, why: str) -> None:
+        """The channel refused a write: the shipment's timeline says so and the order is
+        marked stuck (``channel_writeback_failed``); the shipment goes on."""
+        self._event("channel_writeback_failed", key=request.key, kind=request.kind, error=why)
+        await self._move(self.status, tell_parent=False)
+        parent = workflow.info().parent
+        if parent is not None:
+            await self._tell_parent(
+                parent.workflow_id,
+                self.status,
+                list(self.lines.values()),
+                writeback_failed=f"{request.kind.value} of {self.input.shipment_id}: {why}",
+            )
 
     def _since_text(self) -> str:
         return self.last_news.isoformat(timespec="minutes") if self.last_news else "shipping"
@@ -401,6 +492,7 @@ class FulfillmentWorkflow:
             self._unstick()
         if applied.milestone is not None:
             self._decide_notify(applied.milestone, {"detail": event.detail})
+        self._write_back_event(event)
         await self._move(applied.status, tell_parent=self.stuck != was_stuck)
 
     async def _watch_silence(self) -> None:
@@ -637,6 +729,7 @@ class FulfillmentWorkflow:
         status: ShipmentStatus,
         lines: list[ShipmentLine],
         record: ProjectShipmentInput | None = None,
+        writeback_failed: str | None = None,
     ) -> None:
         await workflow.get_external_workflow_handle(parent_id).signal(
             "shipment_changed",
@@ -651,6 +744,7 @@ class FulfillmentWorkflow:
                 record=record,
                 steps_done=dict(self.steps_done),
                 stuck=self.stuck,
+                writeback_failed=writeback_failed,
             ),
         )
 

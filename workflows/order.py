@@ -58,12 +58,20 @@ from domain.status import (
     HoldReason,
     OrderStatus,
     ShipmentStatus,
+    StuckReason,
 )
 from domain.tagging import merge_tags, tags_for
 from domain.templates import DEFAULT_TEMPLATES, Step, StepPlan, plan_for
 from domain.verification import verify_order
+from domain.writeback import (
+    WritebackKind,
+    WritebackRequest,
+    WritebackResult,
+    cancel_reason_code,
+)
 from workflows import names, patches, policies
 from workflows.fulfillment import FulfillmentWorkflow
+from workflows.writeback import WritebackQueue
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 WAREHOUSE = SearchAttributeKey.for_keyword_list("Warehouse")
@@ -133,6 +141,12 @@ class OrderWorkflow:
         self.reroute_lock = asyncio.Lock()
         #: The behaviour generation (workflows/patches.py), decided first thing in ``run``.
         self.gen = 0
+        #: Generation 10: holds, releases and the cancellation written back to the order's
+        #: sales channel (docs/decisions/0009-shopify-write-back.md); what it refused.
+        self.writeback: WritebackQueue | None = None
+        self.writeback_failed: StuckInfo | None = None
+        self.cancel_source = "oms"
+        self.cancel_flags = CancelInput()
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -142,6 +156,8 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, order: OrderInput) -> OrderState:
         self.gen = patches.generation_of_new_order()
+        if self.gen >= patches.GENERATION_10.since and order.writeback_channel:
+            self.writeback = WritebackQueue(self._writeback_refused, self._writeback_done)
         self._event("received", channel=order.channel, external_id=order.external_id)
         if self.tags_version is not None:
             self._event(
@@ -165,11 +181,16 @@ class OrderWorkflow:
             await self._fulfil()
         except _Cancelled:
             await self._compensate()
+        if self.writeback is not None:
+            await self.writeback.drained()  # the channel hears everything before the end
         self.finished = True
         if self.shipment_stuck:
             self.shipment_stuck.clear()
             if self.stuck is None:
-                workflow.upsert_search_attributes([STUCK.value_set(False)])
+                # A refused write-back stays: ops sort it out in the channel.
+                workflow.upsert_search_attributes(
+                    [STUCK.value_set(self.writeback_failed is not None)]
+                )
         if self.stuck is not None:
             await self._clear_stuck()
         if self.watchdog is not None:
@@ -354,6 +375,8 @@ class OrderWorkflow:
                 generation=self.gen,
                 label_sla_seconds=self.order.options.label_sla_seconds,
                 tracking_stale_seconds=self.order.options.tracking_stale_seconds,
+                writeback_channel=self.order.writeback_channel if self.writeback else None,
+                external_id=self.order.external_id if self.writeback else None,
             ),
             id=names.fulfillment_workflow_id(shipment.shipment_id),
         )
@@ -463,6 +486,8 @@ class OrderWorkflow:
                 self.pending_shipments.append(update.record)
             if self.gen >= patches.GENERATION_9.since:
                 self._note_shipment_stuck(update)
+            if update.writeback_failed is not None:
+                self._note_writeback_failed(update.writeback_failed)
             changed = True
         if changed:
             await self._set_status(self._status_from_shipments())
@@ -493,9 +518,12 @@ class OrderWorkflow:
             workflow.upsert_search_attributes([STUCK.value_set(not was_stuck)])
 
     def _effective_stuck(self) -> StuckInfo | None:
-        """The order's own step SLA breach first, else its longest-stuck shipment's."""
+        """The order's own step SLA breach first, then a write-back the channel refused,
+        else its longest-stuck shipment's."""
         if self.stuck is not None:
             return self.stuck
+        if self.writeback_failed is not None:
+            return self.writeback_failed
         if not self.shipment_stuck:
             return None
         return min(self.shipment_stuck.values(), key=lambda s: s.since)
@@ -555,7 +583,58 @@ class OrderWorkflow:
         self.holds.clear()
         await self._notify("cancelled")
         self._event("cancelled", reason=self.cancel_reason)
+        if self.cancel_source != "shopify":
+            # Shopify stops expecting a shipment; one cancelled there already knows.
+            self._write_back(
+                WritebackKind.CANCEL,
+                "cancel",
+                cancel_reason=cancel_reason_code(self.cancel_reason or ""),
+                refund=self.cancel_flags.refund,
+                restock=self.cancel_flags.restock,
+                note=self.cancel_reason,
+            )
         await self._set_status(OrderStatus.CANCELLED)
+
+    # --- generation 10: write-back to the sales channel ------------------------------------
+
+    def _write_back(self, kind: WritebackKind, suffix: str, **fields: Any) -> None:
+        if self.writeback is None:
+            return
+        self.writeback.put(
+            WritebackRequest(
+                key=f"{self.order.order_id}:{suffix}",
+                kind=kind,
+                channel=self.order.writeback_channel or "",
+                order_id=self.order.order_id,
+                external_id=self.order.external_id,
+                **fields,
+            )
+        )
+
+    def _writeback_done(self, result: WritebackResult) -> None:
+        self._event(
+            "channel_written", key=result.key, remote_id=result.remote_id, existing=result.existing
+        )
+
+    async def _writeback_refused(self, request: WritebackRequest, why: str) -> None:
+        self._note_writeback_failed(f"{request.kind.value}: {why}")
+        await self._flush()
+
+    def _note_writeback_failed(self, why: str) -> None:
+        """The channel refused a write (a user error): the order is stuck with the reason
+        for ops; nothing waits on it. The first refusal is the one shown."""
+        was_stuck = self._effective_stuck() is not None
+        self._event("channel_writeback_failed", error=why)
+        if self.writeback_failed is None:
+            self.writeback_failed = StuckInfo(
+                step="channel",
+                since=workflow.now(),
+                sla_seconds=0,
+                reason=StuckReason.CHANNEL_WRITEBACK_FAILED,
+                detail=why[:500],
+            )
+        if not was_stuck:
+            workflow.upsert_search_attributes([STUCK.value_set(True)])
 
     # --- template steps and SLAs -------------------------------------------------------------
 
@@ -768,6 +847,13 @@ class OrderWorkflow:
         )
         self.holds[hold.hold_id] = hold
         self._event("hold_placed", hold_id=hold.hold_id, reason=reason.value, note=note)
+        self._write_back(
+            WritebackKind.HOLD,
+            f"hold:{hold.hold_id}",
+            hold_id=hold.hold_id,
+            hold_reason=reason,
+            note=note,
+        )
         return hold
 
     def _event(self, type_: str, **detail: Any) -> None:
@@ -896,6 +982,8 @@ class OrderWorkflow:
     async def cancel(self, request: CancelInput) -> CancelResult:
         if self.cancel_reason is None:
             self.cancel_reason = request.reason  # the run loop compensates or stops children
+            self.cancel_source = request.source
+            self.cancel_flags = request
         await workflow.wait_condition(
             lambda: self.status == OrderStatus.CANCELLED or self.status in SHIPPED_OR_LATER
         )
@@ -935,6 +1023,7 @@ class OrderWorkflow:
     async def release_hold(self, request: ReleaseInput) -> OrderState:
         hold = self.holds.pop(request.hold_id)
         self._event("hold_released", hold_id=hold.hold_id, reason=hold.reason.value)
+        self._write_back(WritebackKind.RELEASE, f"release:{hold.hold_id}", hold_id=hold.hold_id)
         if self.children and not self.holds:
             # The last hold is gone: the floor resumes where it stopped.
             await self._tell_children_held(False)

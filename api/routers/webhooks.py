@@ -22,6 +22,7 @@ from api.schemas import WebhookAck
 from api.temporal import TRANSIENT, is_not_found, refusal, unavailable
 from domain.models import CancelInput
 from integrations import shopify
+from store import channels as channel_repo
 from workflows import names
 from workflows.order import OrderWorkflow
 
@@ -88,6 +89,9 @@ async def _create(
         order = shopify.to_order_input(payload, shop_domain=shop, options=options)
     except shopify.InvalidPayload as exc:
         raise _reject("invalid_payload", 422, str(exc)) from exc
+    writeback = await channel_repo.writeback_channel_for(session, shop)
+    if writeback is not None:
+        order = order.model_copy(update={"writeback_channel": writeback})
     new_receipt = await intake.record_receipt(
         session,
         webhook_id=webhook_id,
@@ -139,7 +143,7 @@ async def _existing(
             # Wait only for acceptance: compensation can take longer than Shopify waits.
             await handle.start_update(
                 OrderWorkflow.cancel,
-                CancelInput(reason=reason),
+                CancelInput(reason=reason, source="shopify"),
                 id=f"shopify-{webhook_id}" if webhook_id else None,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )
