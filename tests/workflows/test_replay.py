@@ -172,10 +172,18 @@ def test_every_registered_patch_is_in_a_committed_history() -> None:
         if patch.since < patches.FLOOR_GENERATION:
             wanted = patch.id
         else:  # generation 8 on: the generation's own marker stands for its patches
-            wanted = {8: patches.GENERATION_8.id, 9: patches.GENERATION_9.id}[patch.since]
+            wanted = {
+                8: patches.GENERATION_8.id,
+                9: patches.GENERATION_9.id,
+                10: patches.GENERATION_10.id,
+            }[patch.since]
         assert wanted in by_generation[generation], (patch.id, generation)
     # A new order records the generation marker and no other.
     assert _patch_markers(HISTORIES / "v8" / "order-hist-happy.json") == {patches.GENERATION_8.id}
     assert _patch_markers(HISTORIES / "v8" / "ful-hist-happy-1.json") == set()
     assert _patch_markers(HISTORIES / "v9" / "order-hist-happy.json") == {patches.GENERATION_9.id}
     assert _patch_markers(HISTORIES / "v9" / "ful-hist-happy-1.json") == set()
+    assert _patch_markers(HISTORIES / "v10" / "order-hist-happy.json") == {
+        patches.GENERATION_10.id
+    }
+    assert _patch_markers(HISTORIES / "v10" / "ful-hist-happy-1.json") == set()
