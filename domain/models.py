@@ -361,6 +361,25 @@ class MoveResult(BaseModel):
     detail: str = ""
 
 
+class RerouteRequest(BaseModel):
+    """Route an open shipment's lines again for a new address; move its reservations when
+    the best warehouse changed (generation 10: Shopify's ``orders/updated``)."""
+
+    order_id: str
+    shipment_id: str
+    warehouse: str
+    lines: list[OrderLine]
+    address: Address
+    shipping_method: ShippingMethod
+    priority: int = 0
+
+
+class RerouteResult(BaseModel):
+    warehouse: str
+    moved: bool
+    detail: str = ""
+
+
 class RejectRequest(BaseModel):
     order_id: str
     shipment_id: str
@@ -558,6 +577,26 @@ class MoveInput(BaseModel):
 
     warehouse: str
     reason: str = "moved by ops"
+
+
+class AddressChange(BaseModel):
+    """The channel changed the order's shipping address (Shopify's ``orders/updated``)."""
+
+    address: Address
+    source: str = "shopify"
+
+
+class AddressChangeResult(BaseModel):
+    #: ``unchanged``, ``applied`` (re-verified, re-routed) or ``flagged`` (picking had
+    #: started: not applied, the order is marked for ops with both addresses).
+    outcome: str
+    detail: str = ""
+
+
+class RelocateInput(BaseModel):
+    """Parent → shipment: the order's address changed before picking; route it again."""
+
+    address: Address
 
 
 class RejectInput(BaseModel):

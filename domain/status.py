@@ -113,6 +113,9 @@ class StuckReason(StrEnum):
     #: Generation 10: the sales channel refused a write-back (a user error: the same
     #: request can never succeed). Stays until ops sort it out in the channel.
     CHANNEL_WRITEBACK_FAILED = "channel_writeback_failed"
+    #: Generation 10: the channel changed the shipping address after picking started; not
+    #: applied, ops decide (both addresses in the detail).
+    ADDRESS_CHANGED_AFTER_PICK = "address_changed_after_pick"
 
 
 class FinancialStatus(StrEnum):

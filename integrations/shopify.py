@@ -22,6 +22,7 @@ from domain.status import FinancialStatus, ShippingMethod
 TOPIC_CREATE = "orders/create"
 TOPIC_PAID = "orders/paid"
 TOPIC_CANCELLED = "orders/cancelled"
+TOPIC_UPDATED = "orders/updated"
 
 
 class InvalidPayload(ValueError):
@@ -243,3 +244,18 @@ def order_ref(payload: dict[str, Any], shop_domain: str) -> tuple[str, str]:
     if not isinstance(raw, int | str) or not str(raw).strip():
         raise InvalidPayload("the payload has no order id")
     return safe_id(f"{shop_slug(shop_domain)}-{raw}"), str(raw)
+
+
+def shipping_address_of(payload: dict[str, Any]) -> Address | None:
+    """The shipping address of an ``orders/updated`` body (None: it has none).
+
+    Raises:
+        InvalidPayload: an address that is not one.
+    """
+    raw = payload.get("shipping_address")
+    if raw is None:
+        return None
+    try:
+        return ShopifyAddress.model_validate(raw).to_domain()
+    except ValidationError as exc:
+        raise InvalidPayload(str(exc)) from exc

@@ -79,6 +79,7 @@ def build_activities(
         stock.release_stock,
         stock.commit_stock,
         stock.move_shipment,
+        stock.reroute_shipment,
         stock.reject_shipment,
         payments.capture_payment,
         payments.reverse_payment,

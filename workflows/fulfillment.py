@@ -34,12 +34,16 @@ from domain.models import (
     MoveResult,
     NotifyRequest,
     OrderEvent,
+    OrderLine,
     PackagingCheckInput,
     PackInput,
     PackResult,
     ProjectShipmentInput,
     RejectInput,
     RejectRequest,
+    RelocateInput,
+    RerouteRequest,
+    RerouteResult,
     ScanInput,
     ScanResult,
     ShipmentLine,
@@ -92,6 +96,8 @@ class FulfillmentWorkflow:
         self.input = shipment
         #: Where the shipment ships from; ops may move it before picking starts.
         self.warehouse = shipment.warehouse
+        #: Where it goes; Shopify may correct it before picking starts (generation 10).
+        self.address = shipment.address
         self.moving = False
         self.rejected: RejectInput | None = None
         #: The order is on hold: no scans or packing until it is released.
@@ -378,7 +384,7 @@ class FulfillmentWorkflow:
             order_id=self.input.order_id,
             shipment_id=self.input.shipment_id,
             warehouse=self.warehouse,
-            address=self.input.address,
+            address=self.address,
             shipping_method=self.service_level,
             weight_grams=self.pack_request.weight_grams,
             idempotency_key=key,
@@ -1080,6 +1086,53 @@ class FulfillmentWorkflow:
                 "only a packed shipment whose label is pending can retry it",
                 type="label_not_pending",
             )
+
+    @workflow.signal
+    async def relocate(self, request: RelocateInput) -> None:
+        """Generation 10: the order's address changed (Shopify) and nobody has started
+        picking: take the new address and, if another warehouse is now the best, move the
+        reservations there. Once picking started it is not applied (the order flags it)."""
+        if (
+            self._stopped()
+            or self.status != ShipmentStatus.OPEN
+            or self._picked_units()
+            or self.moving
+            or self.pack_request is not None
+        ):
+            self._event("address_change_not_applied", reason="picking has started")
+            return
+        self.address = request.address
+        self.moving = True
+        try:
+            result: RerouteResult = await workflow.execute_activity(
+                names.REROUTE_SHIPMENT,
+                RerouteRequest(
+                    order_id=self.input.order_id,
+                    shipment_id=self.input.shipment_id,
+                    warehouse=self.warehouse,
+                    lines=[
+                        OrderLine(sku=ln.sku, quantity=ln.quantity)
+                        for ln in self.lines.values()
+                        if ln.quantity > 0
+                    ],
+                    address=request.address,
+                    shipping_method=self.input.shipping_method,
+                    priority=self.input.priority,
+                ),
+                result_type=RerouteResult,
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+        finally:
+            self.moving = False
+        before, self.warehouse = self.warehouse, result.warehouse
+        self._event(
+            "rerouted" if result.moved else "reroute_kept",
+            source=before,
+            to=result.warehouse,
+            detail=result.detail,
+        )
+        await self._move(self.status, tell_parent=result.moved)
 
     @workflow.signal
     def watch_floor(self, step: str) -> None:

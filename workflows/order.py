@@ -21,6 +21,9 @@ from temporalio.exceptions import ApplicationError
 
 from domain.floor import FLOOR_STEPS
 from domain.models import (
+    Address,
+    AddressChange,
+    AddressChangeResult,
     AllocatedShipment,
     AllocationRequest,
     AllocationResult,
@@ -43,6 +46,7 @@ from domain.models import (
     ProjectShipmentInput,
     ReleaseInput,
     ReleaseRequest,
+    RelocateInput,
     RoutingDecision,
     ShipmentUpdate,
     ShipmentView,
@@ -145,6 +149,9 @@ class OrderWorkflow:
         #: sales channel (docs/decisions/0009-shopify-write-back.md); what it refused.
         self.writeback: WritebackQueue | None = None
         self.writeback_failed: StuckInfo | None = None
+        #: Generation 10: an address change from the channel that came after picking
+        #: started: not applied, shown to ops.
+        self.address_flag: StuckInfo | None = None
         self.cancel_source = "oms"
         self.cancel_flags = CancelInput()
 
@@ -189,7 +196,11 @@ class OrderWorkflow:
             if self.stuck is None:
                 # A refused write-back stays: ops sort it out in the channel.
                 workflow.upsert_search_attributes(
-                    [STUCK.value_set(self.writeback_failed is not None)]
+                    [
+                        STUCK.value_set(
+                            self.writeback_failed is not None or self.address_flag is not None
+                        )
+                    ]
                 )
         if self.stuck is not None:
             await self._clear_stuck()
@@ -524,6 +535,8 @@ class OrderWorkflow:
             return self.stuck
         if self.writeback_failed is not None:
             return self.writeback_failed
+        if self.address_flag is not None:
+            return self.address_flag
         if not self.shipment_stuck:
             return None
         return min(self.shipment_stuck.values(), key=lambda s: s.since)
@@ -1033,6 +1046,89 @@ class OrderWorkflow:
         return self.details()
 
     @workflow.update
+    async def change_address(self, change: AddressChange) -> AddressChangeResult:
+        """Shopify corrected the shipping address (``orders/updated``), generation 10.
+
+        Before anyone picked: the order takes it, is verified again (a bad address holds
+        it, the hold mirrored to Shopify) and each open shipment is routed again for it,
+        its reservations moving when another warehouse is now the best. After picking
+        started: not applied; the order is marked for ops with both addresses."""
+        old = self.order.shipping_address
+        new = change.address
+        if new == old:
+            return AddressChangeResult(outcome="unchanged")
+        if self.children:
+            await self._refresh_floor()
+        live = self._live()
+        started = any(
+            v.status != ShipmentStatus.OPEN or any(ln.picked for ln in v.lines) for v in live
+        )
+        if started:
+            detail = (
+                f"{change.source} changed the shipping address after picking started: "
+                f"{_one_line(old)} → {_one_line(new)}"
+            )
+            self._event(
+                "address_change_flagged",
+                source=change.source,
+                old=old.model_dump(mode="json"),
+                new=new.model_dump(mode="json"),
+            )
+            was_stuck = self._effective_stuck() is not None
+            self.address_flag = StuckInfo(
+                step="channel",
+                since=workflow.now(),
+                sla_seconds=0,
+                reason=StuckReason.ADDRESS_CHANGED_AFTER_PICK,
+                detail=detail,
+            )
+            if not was_stuck:
+                workflow.upsert_search_attributes([STUCK.value_set(True)])
+            await self._flush()
+            return AddressChangeResult(outcome="flagged", detail=detail)
+        self.order = self.order.model_copy(update={"shipping_address": new})
+        self._event(
+            "address_changed",
+            source=change.source,
+            old=old.model_dump(mode="json"),
+            new=new.model_dump(mode="json"),
+        )
+        result = verify_order(self.order, strict=True)
+        # Only the address is new: risk holds were decided (and maybe released) already.
+        placed = [
+            self._add_hold(reason, note)
+            for reason, note in result.holds
+            if reason == HoldReason.INCORRECT_ADDRESS
+        ]
+        self._event(
+            "verified" if result.passed else "verification_failed",
+            risk_score=result.risk_score,
+            risk_reasons=result.risk_reasons,
+            again="address changed",
+        )
+        if placed and self.children:
+            await self._tell_children_held(True)
+        for sid, child in self.children.items():
+            if sid not in self.rejected and not child.done():
+                await child.signal(FulfillmentWorkflow.relocate, RelocateInput(address=new))
+        if self.children:
+            await self._set_status(self._status_from_shipments())
+        else:
+            await self._flush()
+        return AddressChangeResult(outcome="applied", detail=f"{len(placed)} hold(s) placed")
+
+    @change_address.validator
+    def _validate_address(self, change: AddressChange) -> None:
+        if self.gen < patches.GENERATION_10.since:
+            raise ApplicationError(
+                "this order predates address changes from the channel", type="not_supported"
+            )
+        if self.status in SHIPPED_OR_LATER or self.status == OrderStatus.CANCELLED:
+            raise ApplicationError(
+                f"an order that is {self.status.value} keeps its address", type="not_changeable"
+            )
+
+    @workflow.update
     async def change_tags(self, change: TagChange) -> OrderState:
         """Staff add or remove tags. Steps already fixed by the template stay as they are:
         a template is chosen once, so a late tag cannot skip a step."""
@@ -1056,3 +1152,7 @@ class OrderWorkflow:
     def _validate_release(self, request: ReleaseInput) -> None:
         if request.hold_id not in self.holds:
             raise ApplicationError(f"no active hold {request.hold_id}", type="hold_not_found")
+
+
+def _one_line(a: Address) -> str:
+    return ", ".join(p for p in (a.name, a.address1, a.city, a.zip, a.country_code) if p)

@@ -1,4 +1,5 @@
-"""Shopify webhooks: ``orders/create``, ``orders/paid``, ``orders/cancelled``.
+"""Shopify webhooks: ``orders/create``, ``orders/paid``, ``orders/cancelled``,
+``orders/updated`` (a changed shipping address, generation 10).
 
 The HMAC is verified over the raw body before it is parsed. Every topic is deduplicated by
 ``X-Shopify-Webhook-Id`` (Shopify redelivers until it gets a 2xx), and a refusal that a
@@ -20,7 +21,7 @@ from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import WebhookAck
 from api.temporal import TRANSIENT, is_not_found, refusal, unavailable
-from domain.models import CancelInput
+from domain.models import AddressChange, CancelInput
 from integrations import shopify
 from store import channels as channel_repo
 from workflows import names
@@ -69,7 +70,7 @@ async def shopify_webhook(
 
     if topic == shopify.TOPIC_CREATE:
         return await _create(payload, shop, webhook_id, response, session, client, settings)
-    if topic in (shopify.TOPIC_PAID, shopify.TOPIC_CANCELLED):
+    if topic in (shopify.TOPIC_PAID, shopify.TOPIC_CANCELLED, shopify.TOPIC_UPDATED):
         return await _existing(topic, payload, shop, webhook_id, response, session, client)
     response.status_code = 200  # a topic we do not subscribe to: acknowledge, do nothing
     return WebhookAck(status="ignored")
@@ -120,6 +121,7 @@ async def _existing(
 ) -> WebhookAck:
     try:
         _, external_id = shopify.order_ref(payload, shop)
+        address = shopify.shipping_address_of(payload) if topic == shopify.TOPIC_UPDATED else None
     except shopify.InvalidPayload as exc:
         raise _reject("invalid_payload", 422, str(exc)) from exc
     order_id = await intake.find_by_channel(
@@ -138,6 +140,17 @@ async def _existing(
     try:
         if topic == shopify.TOPIC_PAID:
             await handle.signal(OrderWorkflow.payment_received)
+        elif topic == shopify.TOPIC_UPDATED:
+            if address is None:
+                outcome = "ignored: no shipping address"
+            else:
+                # The order compares, re-verifies and re-routes (or flags) on its own time.
+                await handle.start_update(
+                    OrderWorkflow.change_address,
+                    AddressChange(address=address),
+                    id=f"shopify-{webhook_id}" if webhook_id else None,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                )
         else:
             reason = str(payload.get("cancel_reason") or "cancelled in Shopify")
             # Wait only for acceptance: compensation can take longer than Shopify waits.

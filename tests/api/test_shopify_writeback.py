@@ -32,7 +32,7 @@ from integrations.shopify_admin import ShopifyAdmin
 from oms.seed import DEMO_SHOPIFY_TOKEN, PRODUCTS, seed_catalog
 from oms.settings import Settings
 from store.keys import create_key
-from store.tables import Channel, ChannelWriteback, InventoryLevel
+from store.tables import Channel, ChannelWriteback, InventoryLevel, LabelLedger
 from tests.api.helpers import SAMPLE, eventually
 from tests.api.test_sample_order import carrier_post
 from tests.conftest import create_engine, scratch_database, sessionmaker, terminate_running
@@ -503,3 +503,105 @@ async def test_a_write_made_before_a_crash_is_found_not_made_again(
     assert (await activities.write_back(event)).existing
     [f] = (await in_shopify(st, shopify["id"]))["fulfillments"]
     assert [e["status"] for e in f["events"]["nodes"]] == ["IN_TRANSIT"]
+
+
+# --- Shopify's edits: orders/updated ------------------------------------------------------
+
+ESPRESSO = "COF-ESP-1KG"  # stocked in every warehouse
+NEWARK = {
+    "name": "Mara Lindqvist",
+    "address1": "1 Gateway Center",
+    "city": "Newark",
+    "province_code": "NJ",
+    "zip": "07102",
+    "country_code": "US",
+    "latitude": 40.7357,
+    "longitude": -74.1724,
+}
+
+
+async def post_update(st: WritebackStack, order: dict[str, Any], address: dict[str, Any]) -> None:
+    raw = json.dumps({**order, "shipping_address": address}).encode()
+    r = await st.http.post(
+        "/webhooks/shopify",
+        content=raw,
+        headers={
+            "Content-Type": "application/json",
+            "X-Shopify-Topic": "orders/updated",
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Webhook-Id": f"wh-{uuid.uuid4()}",
+            "X-Shopify-Hmac-Sha256": sign(raw, st.settings.shopify_webhook_secret),
+        },
+    )
+    assert r.status_code == 202, r.text
+
+
+async def reserved(st: WritebackStack, sku: str) -> dict[str, int]:
+    async with st.sessions() as s:
+        rows = await s.execute(
+            select(InventoryLevel.warehouse, InventoryLevel.reserved).where(
+                InventoryLevel.sku == sku
+            )
+        )
+        return {wh: n for wh, n in rows.all()}
+
+
+async def test_an_address_corrected_before_picking_reroutes_and_moves_the_stock(
+    stack: WritebackStack,
+) -> None:
+    st = stack
+    order_id, shopify = await sell(st, {ESPRESSO: 2})
+    [shipment] = await shipments_ready(st, order_id, 1)
+    assert shipment["warehouse"] == "WH-PDX"  # Portland ships from Portland
+    before = await reserved(st, ESPRESSO)
+
+    await post_update(st, shopify, NEWARK)
+
+    async def moved() -> dict[str, Any] | None:
+        d = await detail(st, order_id)
+        return d if d["shipments"][0]["warehouse"] == "WH-NJ" else None
+
+    d = await eventually(moved, attempts=400)
+    after = await reserved(st, ESPRESSO)
+    assert after["WH-PDX"] == before["WH-PDX"] - 2
+    assert after["WH-NJ"] == before["WH-NJ"] + 2
+    types = [e["type"] for e in d["events"]]
+    assert "address_changed" in types and "shipment_moved" in types
+    assert d["stuck"] is None
+    # The parcel goes to Newark: the label's ship-to is the new address.
+    number = await ship(st, d["shipments"][0])
+    assert number
+    async with st.sessions() as s:
+        label = await s.scalar(
+            select(LabelLedger).where(LabelLedger.shipment_id == shipment["shipment_id"])
+        )
+    assert label is not None and label.ship_to["city"] == "Newark"
+
+
+async def test_an_address_corrected_after_picking_started_is_only_flagged(
+    stack: WritebackStack,
+) -> None:
+    st = stack
+    order_id, shopify = await sell(st, {ESPRESSO: 2})
+    [shipment] = await shipments_ready(st, order_id, 1)
+    staff = await st.key("staff", shipment["warehouse"])
+    r = await st.http.post(
+        f"/api/v1/shipments/{shipment['shipment_id']}/scans",
+        headers=staff,
+        json={"barcode": BARCODE[ESPRESSO], "scan_id": "first"},
+    )
+    assert r.status_code == 200, r.text
+    before = await reserved(st, ESPRESSO)
+
+    await post_update(st, shopify, NEWARK)
+
+    async def flagged() -> dict[str, Any] | None:
+        d = await detail(st, order_id)
+        return d if d.get("stuck") else None
+
+    d = await eventually(flagged, attempts=400)
+    assert d["stuck"]["reason"] == "address_changed_after_pick"
+    assert "Portland" in d["stuck"]["detail"] and "Newark" in d["stuck"]["detail"]
+    assert d["shipments"][0]["warehouse"] == "WH-PDX"
+    assert await reserved(st, ESPRESSO) == before
+    assert "address_change_flagged" in [e["type"] for e in d["events"]]
