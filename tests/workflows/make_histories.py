@@ -32,6 +32,8 @@ database on the Postgres server, drives four orders through the Temporal client,
 - ``order-hist-wbrefused``: Shopify has fewer units left to fulfil than the shipment
   carries: the fulfillment is refused (``channel_writeback_failed``), the parcel still goes.
 - ``order-hist-wbcancelled``: cancelled while picking: ``orderCancel`` written back.
+- ``order-hist-readdressed``: Shopify moves the address to Newark before picking: the
+  shipment is routed again (PDX → NJ), then shipped and delivered.
 - ``channel-sync-hist-pos``: the standing sync workflow of a sandbox channel whose first
   push fails, brought up to date with everything the orders above changed; and
   ``low-stock-watch``, which saw HIST-TEE fall under its threshold. Both run forever, so
@@ -61,6 +63,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.channels import OutboxPruneInput
 from domain.models import (
     Address,
+    AddressChange,
     CancelInput,
     HoldInput,
     MoveInput,
@@ -250,6 +253,35 @@ class Driver:
         await self.until(h, OrderStatus.READY_TO_PICK)
         await h.execute_update(OrderWorkflow.cancel, CancelInput(reason="customer changed mind"))
         assert (await h.result()).status == OrderStatus.CANCELLED
+        return o
+
+    async def readdressed(self) -> OrderInput:
+        o = order("hist-readdressed", {"HIST-BAG": 1}, financial_status=FinancialStatus.PAID)
+        h = await self.start(o)
+        fh = await self.child(o.order_id)
+        await self.until(h, OrderStatus.READY_TO_PICK)
+        newark = ADDRESS.model_copy(
+            update={
+                "address1": "1 Gateway Center",
+                "city": "Newark",
+                "province_code": "NJ",
+                "zip": "07102",
+                "latitude": 40.7357,
+                "longitude": -74.1724,
+            }
+        )
+        changed = await h.execute_update(
+            OrderWorkflow.change_address, AddressChange(address=newark)
+        )
+        assert changed.outcome == "applied", changed
+        for _ in range(600):
+            if (await fh.query(FulfillmentWorkflow.details)).warehouse == "HIST-NJ":
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise TimeoutError("the shipment never moved to HIST-NJ")
+        await self.ship_and_deliver(o)
+        assert (await h.result()).status == OrderStatus.DELIVERED
         return o
 
     async def happy(self) -> OrderInput:
@@ -539,6 +571,7 @@ async def generate(database_url: str, out: Path) -> list[Path]:
                 driver.held,
                 driver.backorder,
                 driver.split,
+                driver.readdressed,  # before rerouted too (BAG still at PDX)
                 driver.moved,  # before rerouted, whose rejection empties PDX's BAG shelf
                 driver.rerouted,
                 driver.tagged,

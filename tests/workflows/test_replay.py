@@ -128,6 +128,8 @@ def test_the_newest_histories_cover_the_write_back() -> None:
     refused = _types(newest / "ful-hist-wbrefused-1.json")
     assert "EVENT_TYPE_ACTIVITY_TASK_FAILED" in refused  # the user error, not retried
     assert _activities(newest / "order-hist-wbcancelled.json").count("write_back") == 1
+    # Shopify's address change before picking: the shipment routed again and moved.
+    assert "reroute_shipment" in _activities(newest / "ful-hist-readdressed-1.json")
 
 
 def test_the_newest_histories_cover_the_standing_workflows() -> None:
