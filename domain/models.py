@@ -45,6 +45,8 @@ class OrderLine(BaseModel):
     quantity: int = Field(gt=0)
     unit_price: Decimal = Decimal("0")
     title: str | None = None
+    #: The channel's id of the line (Shopify's line item id): what its order edits name.
+    external_id: str | None = None
 
 
 class OrderOptions(BaseModel):
@@ -591,6 +593,15 @@ class AddressChangeResult(BaseModel):
     #: started: not applied, the order is marked for ops with both addresses).
     outcome: str
     detail: str = ""
+
+
+class LineEdit(BaseModel):
+    """Shopify's ``orders/edited``: units added to / removed from lines, by line item id."""
+
+    edit_id: str | None = None
+    added: dict[str, int] = Field(default_factory=dict)
+    removed: dict[str, int] = Field(default_factory=dict)
+    source: str = "shopify"
 
 
 class RelocateInput(BaseModel):

@@ -116,6 +116,9 @@ class StuckReason(StrEnum):
     #: Generation 10: the channel changed the shipping address after picking started; not
     #: applied, ops decide (both addresses in the detail).
     ADDRESS_CHANGED_AFTER_PICK = "address_changed_after_pick"
+    #: Generation 10: the channel edited the order's lines; not applied automatically yet,
+    #: ops adjust the order (the edit, SKU by SKU, in the detail).
+    ORDER_EDITED_IN_CHANNEL = "order_edited_in_channel"
 
 
 class FinancialStatus(StrEnum):

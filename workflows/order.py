@@ -34,6 +34,7 @@ from domain.models import (
     Hold,
     HoldInput,
     HoldPlaced,
+    LineEdit,
     NotifyRequest,
     OrderEvent,
     OrderInput,
@@ -149,9 +150,9 @@ class OrderWorkflow:
         #: sales channel (docs/decisions/0009-shopify-write-back.md); what it refused.
         self.writeback: WritebackQueue | None = None
         self.writeback_failed: StuckInfo | None = None
-        #: Generation 10: an address change from the channel that came after picking
-        #: started: not applied, shown to ops.
-        self.address_flag: StuckInfo | None = None
+        #: Generation 10: what the channel changed that was not applied (an address after
+        #: picking started, a line edit), shown to ops, the first one as the stuck reason.
+        self.ops_flags: list[StuckInfo] = []
         self.cancel_source = "oms"
         self.cancel_flags = CancelInput()
 
@@ -196,11 +197,7 @@ class OrderWorkflow:
             if self.stuck is None:
                 # A refused write-back stays: ops sort it out in the channel.
                 workflow.upsert_search_attributes(
-                    [
-                        STUCK.value_set(
-                            self.writeback_failed is not None or self.address_flag is not None
-                        )
-                    ]
+                    [STUCK.value_set(self.writeback_failed is not None or bool(self.ops_flags))]
                 )
         if self.stuck is not None:
             await self._clear_stuck()
@@ -535,8 +532,8 @@ class OrderWorkflow:
             return self.stuck
         if self.writeback_failed is not None:
             return self.writeback_failed
-        if self.address_flag is not None:
-            return self.address_flag
+        if self.ops_flags:
+            return self.ops_flags[0]
         if not self.shipment_stuck:
             return None
         return min(self.shipment_stuck.values(), key=lambda s: s.since)
@@ -1074,16 +1071,7 @@ class OrderWorkflow:
                 old=old.model_dump(mode="json"),
                 new=new.model_dump(mode="json"),
             )
-            was_stuck = self._effective_stuck() is not None
-            self.address_flag = StuckInfo(
-                step="channel",
-                since=workflow.now(),
-                sla_seconds=0,
-                reason=StuckReason.ADDRESS_CHANGED_AFTER_PICK,
-                detail=detail,
-            )
-            if not was_stuck:
-                workflow.upsert_search_attributes([STUCK.value_set(True)])
+            self._flag_for_ops(StuckReason.ADDRESS_CHANGED_AFTER_PICK, detail)
             await self._flush()
             return AddressChangeResult(outcome="flagged", detail=detail)
         self.order = self.order.model_copy(update={"shipping_address": new})
@@ -1116,6 +1104,62 @@ class OrderWorkflow:
         else:
             await self._flush()
         return AddressChangeResult(outcome="applied", detail=f"{len(placed)} hold(s) placed")
+
+    def _flag_for_ops(self, reason: StuckReason, detail: str) -> None:
+        was_stuck = self._effective_stuck() is not None
+        self.ops_flags.append(
+            StuckInfo(
+                step="channel",
+                since=workflow.now(),
+                sla_seconds=0,
+                reason=reason,
+                detail=detail[:500],
+            )
+        )
+        if not was_stuck:
+            workflow.upsert_search_attributes([STUCK.value_set(True)])
+
+    @workflow.update
+    async def note_edit(self, edit: LineEdit) -> AddressChangeResult:
+        """Shopify edited the order's lines (``orders/edited``), generation 10: the edit is
+        on the order's timeline, SKU by SKU, and the order is marked for ops, who adjust
+        it (applying edits before picking is not built yet: docs/decisions/0009)."""
+        skus = {ln.external_id: ln.sku for ln in self.order.lines if ln.external_id}
+
+        def named(changes: dict[str, int]) -> dict[str, int]:
+            return {skus.get(k, f"line {k}"): n for k, n in changes.items()}
+
+        added, removed = named(edit.added), named(edit.removed)
+        if self.children:
+            await self._refresh_floor()
+        started = any(
+            v.status != ShipmentStatus.OPEN or any(ln.picked for ln in v.lines)
+            for v in self._live()
+        )
+        self._event(
+            "order_edited",
+            source=edit.source,
+            edit_id=edit.edit_id,
+            added=added,
+            removed=removed,
+            picking_started=started,
+        )
+        parts = [f"-{n} {k}" for k, n in removed.items()] + [f"+{n} {k}" for k, n in added.items()]
+        detail = (
+            f"{edit.source} edit {edit.edit_id or ''}: {', '.join(parts) or 'no line change'}"
+            f" — not applied{' (picking had started)' if started else ''}: adjust the order"
+        )
+        if parts:
+            self._flag_for_ops(StuckReason.ORDER_EDITED_IN_CHANNEL, detail)
+        await self._flush()
+        return AddressChangeResult(outcome="flagged" if parts else "unchanged", detail=detail)
+
+    @note_edit.validator
+    def _validate_edit(self, edit: LineEdit) -> None:
+        if self.gen < patches.GENERATION_10.since:
+            raise ApplicationError(
+                "this order predates edits from the channel", type="not_supported"
+            )
 
     @change_address.validator
     def _validate_address(self, change: AddressChange) -> None:

@@ -1,5 +1,5 @@
 """Shopify webhooks: ``orders/create``, ``orders/paid``, ``orders/cancelled``,
-``orders/updated`` (a changed shipping address, generation 10).
+``orders/updated`` (a changed shipping address) and ``orders/edited`` (generation 10).
 
 The HMAC is verified over the raw body before it is parsed. Every topic is deduplicated by
 ``X-Shopify-Webhook-Id`` (Shopify redelivers until it gets a 2xx), and a refusal that a
@@ -70,7 +70,12 @@ async def shopify_webhook(
 
     if topic == shopify.TOPIC_CREATE:
         return await _create(payload, shop, webhook_id, response, session, client, settings)
-    if topic in (shopify.TOPIC_PAID, shopify.TOPIC_CANCELLED, shopify.TOPIC_UPDATED):
+    if topic in (
+        shopify.TOPIC_PAID,
+        shopify.TOPIC_CANCELLED,
+        shopify.TOPIC_UPDATED,
+        shopify.TOPIC_EDITED,
+    ):
         return await _existing(topic, payload, shop, webhook_id, response, session, client)
     response.status_code = 200  # a topic we do not subscribe to: acknowledge, do nothing
     return WebhookAck(status="ignored")
@@ -120,7 +125,11 @@ async def _existing(
     client: Temporal,
 ) -> WebhookAck:
     try:
-        _, external_id = shopify.order_ref(payload, shop)
+        edit = None
+        if topic == shopify.TOPIC_EDITED:
+            external_id, edit = shopify.order_edit_of(payload)
+        else:
+            _, external_id = shopify.order_ref(payload, shop)
         address = shopify.shipping_address_of(payload) if topic == shopify.TOPIC_UPDATED else None
     except shopify.InvalidPayload as exc:
         raise _reject("invalid_payload", 422, str(exc)) from exc
@@ -140,6 +149,13 @@ async def _existing(
     try:
         if topic == shopify.TOPIC_PAID:
             await handle.signal(OrderWorkflow.payment_received)
+        elif edit is not None:
+            await handle.start_update(
+                OrderWorkflow.note_edit,
+                edit,
+                id=f"shopify-{webhook_id}" if webhook_id else None,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
         elif topic == shopify.TOPIC_UPDATED:
             if address is None:
                 outcome = "ignored: no shipping address"

@@ -605,3 +605,47 @@ async def test_an_address_corrected_after_picking_started_is_only_flagged(
     assert d["shipments"][0]["warehouse"] == "WH-PDX"
     assert await reserved(st, ESPRESSO) == before
     assert "address_change_flagged" in [e["type"] for e in d["events"]]
+
+
+async def test_a_line_edit_in_shopify_is_on_the_timeline_and_shown_to_ops(
+    stack: WritebackStack,
+) -> None:
+    """``orders/edited`` names lines by Shopify's line item id: the order says which SKU,
+    records the edit and marks itself for ops (applying it is not automatic yet)."""
+    st = stack
+    order_id, shopify = await sell(st, {TEA: 2})
+    await shipments_ready(st, order_id, 1)
+    [line] = shopify["line_items"]
+    edit = {
+        "order_edit": {
+            "id": 77,
+            "order_id": shopify["id"],
+            "line_items": {"additions": [], "removals": [{"id": line["id"], "delta": 1}]},
+        }
+    }
+    raw = json.dumps(edit).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "orders/edited",
+        "X-Shopify-Shop-Domain": SHOP,
+        "X-Shopify-Webhook-Id": f"wh-{uuid.uuid4()}",
+        "X-Shopify-Hmac-Sha256": sign(raw, st.settings.shopify_webhook_secret),
+    }
+    r = await st.http.post("/webhooks/shopify", content=raw, headers=headers)
+    assert r.status_code == 202, r.text
+    again = await st.http.post("/webhooks/shopify", content=raw, headers=headers)
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    forged = await st.http.post(
+        "/webhooks/shopify", content=raw, headers={**headers, "X-Shopify-Hmac-Sha256": "x"}
+    )
+    assert forged.status_code == 401
+
+    async def flagged() -> dict[str, Any] | None:
+        d = await detail(st, order_id)
+        return d if d.get("stuck") else None
+
+    d = await eventually(flagged, attempts=400)
+    assert d["stuck"]["reason"] == "order_edited_in_channel"
+    assert f"-1 {TEA}" in d["stuck"]["detail"]
+    [event] = [e for e in d["events"] if e["type"] == "order_edited"]
+    assert event["detail"]["removed"] == {TEA: 1} and event["detail"]["edit_id"] == "77"
