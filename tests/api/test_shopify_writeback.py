@@ -382,6 +382,10 @@ async def test_a_user_error_marks_the_order_stuck_with_the_reason_and_nothing_wa
     d = await eventually(delivered, attempts=400)
     assert d["stuck"]["reason"] == "channel_writeback_failed"
     assert [r.kind for r in await ledger(st, order_id)] == ["fulfillment"]
+    # Ops see it in their stuck list, with the reason.
+    r = await st.http.get("/api/v1/ops/stuck", headers=await st.key("admin"))
+    [listed] = [o for o in r.json() if o["order_id"] == order_id]
+    assert listed["reason"].startswith("channel_writeback_failed: fulfillment")
 
 
 async def test_holds_releases_and_the_cancellation_are_mirrored(stack: WritebackStack) -> None:
