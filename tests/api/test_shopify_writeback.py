@@ -430,9 +430,12 @@ async def test_holds_releases_and_the_cancellation_are_mirrored(stack: Writeback
 
     got = await eventually(cancelled, attempts=400)
     assert got["cancelReason"] == "CUSTOMER"
-    async with st.sessions() as s:
-        row = await s.get(ChannelWriteback, f"{order_id}:cancel")
-    assert row is not None and row.status == "done"
+    async def recorded() -> ChannelWriteback | None:  # written just after Shopify answers
+        async with st.sessions() as s:
+            row = await s.get(ChannelWriteback, f"{order_id}:cancel")
+        return row if row is not None and row.status == "done" else None
+
+    row = await eventually(recorded)
     assert row.request["restock"] is True and row.request["refund"] is False
     kinds = [r.kind for r in await ledger(st, order_id)]
     assert kinds == ["hold", "release", "cancel"]
@@ -563,7 +566,8 @@ async def test_an_address_corrected_before_picking_reroutes_and_moves_the_stock(
 
     async def moved() -> dict[str, Any] | None:
         d = await detail(st, order_id)
-        return d if d["shipments"][0]["warehouse"] == "WH-NJ" else None
+        written = "shipment_moved" in [e["type"] for e in d["events"]]  # with the next write
+        return d if d["shipments"][0]["warehouse"] == "WH-NJ" and written else None
 
     d = await eventually(moved, attempts=400)
     after = await reserved(st, ESPRESSO)
@@ -601,7 +605,8 @@ async def test_an_address_corrected_after_picking_started_is_only_flagged(
 
     async def flagged() -> dict[str, Any] | None:
         d = await detail(st, order_id)
-        return d if d.get("stuck") else None
+        written = "address_change_flagged" in [e["type"] for e in d["events"]]
+        return d if d.get("stuck") and written else None
 
     d = await eventually(flagged, attempts=400)
     assert d["stuck"]["reason"] == "address_changed_after_pick"
@@ -646,7 +651,8 @@ async def test_a_line_edit_in_shopify_is_on_the_timeline_and_shown_to_ops(
 
     async def flagged() -> dict[str, Any] | None:
         d = await detail(st, order_id)
-        return d if d.get("stuck") else None
+        written = "order_edited" in [e["type"] for e in d["events"]]
+        return d if d.get("stuck") and written else None
 
     d = await eventually(flagged, attempts=400)
     assert d["stuck"]["reason"] == "order_edited_in_channel"
