@@ -430,6 +430,7 @@ async def test_holds_releases_and_the_cancellation_are_mirrored(stack: Writeback
 
     got = await eventually(cancelled, attempts=400)
     assert got["cancelReason"] == "CUSTOMER"
+
     async def recorded() -> ChannelWriteback | None:  # written just after Shopify answers
         async with st.sessions() as s:
             row = await s.get(ChannelWriteback, f"{order_id}:cancel")
