@@ -205,16 +205,22 @@ async def shipments_ready(st: WritebackStack, order_id: str, n: int) -> list[dic
     return await eventually(ready, attempts=400)
 
 
-async def ship(st: WritebackStack, shipment: dict[str, Any]) -> str:
-    """Scan every unit, pack; the tracking number."""
-    sid = shipment["shipment_id"]
+async def on_work_list(st: WritebackStack, shipment: dict[str, Any]) -> dict[str, str]:
+    """Wait until the shipment is on its warehouse's work list; a staff key there."""
     staff = await st.key("staff", shipment["warehouse"])
 
     async def listed() -> bool:
         work = (await st.http.get("/api/v1/shipments", headers=staff)).json()
-        return any(w["shipment_id"] == sid for w in work)
+        return any(w["shipment_id"] == shipment["shipment_id"] for w in work)
 
     await eventually(listed)
+    return staff
+
+
+async def ship(st: WritebackStack, shipment: dict[str, Any]) -> str:
+    """Scan every unit, pack; the tracking number."""
+    sid = shipment["shipment_id"]
+    staff = await on_work_list(st, shipment)
     weight = 80
     for line in shipment["lines"]:
         for i in range(line["quantity"]):
@@ -593,7 +599,7 @@ async def test_an_address_corrected_after_picking_started_is_only_flagged(
     st = stack
     order_id, shopify = await sell(st, {ESPRESSO: 2})
     [shipment] = await shipments_ready(st, order_id, 1)
-    staff = await st.key("staff", shipment["warehouse"])
+    staff = await on_work_list(st, shipment)
     r = await st.http.post(
         f"/api/v1/shipments/{shipment['shipment_id']}/scans",
         headers=staff,
