@@ -19,6 +19,8 @@ from domain.models import (
     MoveResult,
     RejectRequest,
     ReleaseRequest,
+    RerouteRequest,
+    RerouteResult,
     RoutingDecision,
     ShipmentLine,
 )
@@ -233,6 +235,47 @@ class StockActivities:
         except _LostRace as exc:
             return MoveResult(moved=False, detail=str(exc))
         return MoveResult(moved=True, detail=f"moved to {req.to_warehouse}")
+
+    @activity.defn(name=names.REROUTE_SHIPMENT)
+    async def reroute_shipment(self, req: RerouteRequest) -> RerouteResult:
+        """Route an open shipment's lines for its new address; when one other warehouse is
+        now the best, move the reservations there (``move_shipment``: one transaction,
+        nothing changes if the target is short). A split or a shortage keeps it where it
+        is: the shipment is already reserved and would only get worse."""
+        async with self.sessions() as session:
+            routed = await allocation.decide(
+                session,
+                AllocationRequest(
+                    order_id=req.order_id,
+                    shipment_id=req.shipment_id,
+                    lines=req.lines,
+                    address=req.address,
+                    shipping_method=req.shipping_method,
+                    priority=req.priority,
+                ),
+                self.clock(),
+            )
+        shipments = routed.outcome.shipments if routed.outcome.routed else []
+        if len(shipments) != 1:
+            return RerouteResult(
+                warehouse=req.warehouse,
+                moved=False,
+                detail="no single warehouse has it all now; it stays where it is",
+            )
+        best = shipments[0].warehouse
+        if best == req.warehouse:
+            return RerouteResult(warehouse=best, moved=False, detail=f"{best} is still the best")
+        moved = await self.move_shipment(
+            MoveRequest(
+                order_id=req.order_id,
+                shipment_id=req.shipment_id,
+                to_warehouse=best,
+                reason="shipping address changed",
+            )
+        )
+        if not moved.moved:
+            return RerouteResult(warehouse=req.warehouse, moved=False, detail=moved.detail)
+        return RerouteResult(warehouse=best, moved=True, detail=f"moved to {best}")
 
     @activity.defn(name=names.REJECT_SHIPMENT)
     async def reject_shipment(self, req: RejectRequest) -> int:

@@ -298,6 +298,13 @@ class OrderHistory(BaseModel):
 
 class CancelIn(BaseModel):
     reason: str = Field(default="requested", min_length=1, max_length=500)
+    restock: bool = Field(
+        default=True, description="Shopify puts the items back in stock (write-back channels)"
+    )
+    refund: bool = Field(
+        default=False,
+        description="Shopify refunds the payment too (off: this product's payment step refunds)",
+    )
 
 
 class CancelOut(BaseModel):

@@ -45,6 +45,8 @@ class OrderLine(BaseModel):
     quantity: int = Field(gt=0)
     unit_price: Decimal = Decimal("0")
     title: str | None = None
+    #: The channel's id of the line (Shopify's line item id): what its order edits name.
+    external_id: str | None = None
 
 
 class OrderOptions(BaseModel):
@@ -87,6 +89,10 @@ class OrderInput(BaseModel):
     tagging: TaggingContext | None = None
     #: The fulfillment templates in force at intake (None: the built-in defaults).
     templates: TemplateSet | None = None
+    #: The sales channel (``channels.code``) that hears what happens to the order:
+    #: fulfillments, holds, the cancellation (generation 10, docs/decisions/0009). Set
+    #: at intake when a ``shopify`` channel is configured for the order's shop.
+    writeback_channel: str | None = None
 
 
 class Hold(BaseModel):
@@ -357,6 +363,25 @@ class MoveResult(BaseModel):
     detail: str = ""
 
 
+class RerouteRequest(BaseModel):
+    """Route an open shipment's lines again for a new address; move its reservations when
+    the best warehouse changed (generation 10: Shopify's ``orders/updated``)."""
+
+    order_id: str
+    shipment_id: str
+    warehouse: str
+    lines: list[OrderLine]
+    address: Address
+    shipping_method: ShippingMethod
+    priority: int = 0
+
+
+class RerouteResult(BaseModel):
+    warehouse: str
+    moved: bool
+    detail: str = ""
+
+
 class RejectRequest(BaseModel):
     order_id: str
     shipment_id: str
@@ -435,6 +460,10 @@ class FulfillmentInput(BaseModel):
     generation: int = 0
     label_sla_seconds: int = 600
     tracking_stale_seconds: int = 72 * 3600
+    #: The channel to tell of this shipment's fulfillment and tracking (generation 10).
+    writeback_channel: str | None = None
+    #: The order's id in that channel (Shopify's order id).
+    external_id: str | None = None
 
 
 class FulfillmentResult(BaseModel):
@@ -465,6 +494,9 @@ class ShipmentUpdate(BaseModel):
     steps_done: dict[str, datetime] = Field(default_factory=dict)
     #: Generation 9: the shipment's own stuck mark (carrier trouble), None when clear.
     stuck: StuckInfo | None = None
+    #: Generation 10: a write-back of this shipment the channel refused (why), for the
+    #: order to show as ``channel_writeback_failed``.
+    writeback_failed: str | None = None
 
 
 # --- updates and signals from people and carriers ---------------------------------------
@@ -549,6 +581,35 @@ class MoveInput(BaseModel):
     reason: str = "moved by ops"
 
 
+class AddressChange(BaseModel):
+    """The channel changed the order's shipping address (Shopify's ``orders/updated``)."""
+
+    address: Address
+    source: str = "shopify"
+
+
+class AddressChangeResult(BaseModel):
+    #: ``unchanged``, ``applied`` (re-verified, re-routed) or ``flagged`` (picking had
+    #: started: not applied, the order is marked for ops with both addresses).
+    outcome: str
+    detail: str = ""
+
+
+class LineEdit(BaseModel):
+    """Shopify's ``orders/edited``: units added to / removed from lines, by line item id."""
+
+    edit_id: str | None = None
+    added: dict[str, int] = Field(default_factory=dict)
+    removed: dict[str, int] = Field(default_factory=dict)
+    source: str = "shopify"
+
+
+class RelocateInput(BaseModel):
+    """Parent → shipment: the order's address changed before picking; route it again."""
+
+    address: Address
+
+
 class RejectInput(BaseModel):
     """A warehouse gives a shipment back; ``sku`` names the item found missing."""
 
@@ -559,6 +620,13 @@ class RejectInput(BaseModel):
 
 class CancelInput(BaseModel):
     reason: str = "requested"
+    #: Where the cancellation comes from: ``shopify`` (``orders/cancelled``) is not
+    #: mirrored back to Shopify; any other is (generation 10).
+    source: str = "oms"
+    #: Mirrored to Shopify's ``orderCancel``: put the items back in Shopify's stock; have
+    #: Shopify refund the payment (off by default: this product's payment step refunds).
+    restock: bool = True
+    refund: bool = False
 
 
 class CancelResult(BaseModel):

@@ -110,6 +110,15 @@ class StuckReason(StrEnum):
     TRACKING_STALE = "tracking_stale"
     #: The carrier reported a failure; cleared when the parcel moves again.
     CARRIER_EXCEPTION = "carrier_exception"
+    #: Generation 10: the sales channel refused a write-back (a user error: the same
+    #: request can never succeed). Stays until ops sort it out in the channel.
+    CHANNEL_WRITEBACK_FAILED = "channel_writeback_failed"
+    #: Generation 10: the channel changed the shipping address after picking started; not
+    #: applied, ops decide (both addresses in the detail).
+    ADDRESS_CHANGED_AFTER_PICK = "address_changed_after_pick"
+    #: Generation 10: the channel edited the order's lines; not applied automatically yet,
+    #: ops adjust the order (the edit, SKU by SKU, in the detail).
+    ORDER_EDITED_IN_CHANNEL = "order_edited_in_channel"
 
 
 class FinancialStatus(StrEnum):

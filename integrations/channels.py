@@ -104,6 +104,14 @@ def check_config(kind: str, config: dict[str, Any]) -> None:
         raise ValueError("config.location_id must be the Shopify location id (integer)")
     if not (config.get("access_token") or config.get("access_token_env")):
         raise ValueError("config needs access_token or access_token_env")
+    shop_domain = config.get("shop_domain")
+    if shop_domain is not None and not (
+        isinstance(shop_domain, str) and shop_domain == shop_domain.strip().lower() and shop_domain
+    ):
+        raise ValueError("config.shop_domain must be the shop's domain, lower case")
+    for flag in ("writeback", "notify_customer"):
+        if not isinstance(config.get(flag, False), bool):
+            raise ValueError(f"config.{flag} must be true or false")
     items = config.get("inventory_item_ids", {})
     if not isinstance(items, dict) or not all(_is_int(v) for v in items.values()):
         raise ValueError("config.inventory_item_ids must map SKU -> inventory item id (integer)")

@@ -16,12 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from domain.models import Address, OrderInput, OrderLine, OrderOptions
+from domain.models import Address, LineEdit, OrderInput, OrderLine, OrderOptions
 from domain.status import FinancialStatus, ShippingMethod
 
 TOPIC_CREATE = "orders/create"
 TOPIC_PAID = "orders/paid"
 TOPIC_CANCELLED = "orders/cancelled"
+TOPIC_UPDATED = "orders/updated"
+TOPIC_EDITED = "orders/edited"
 
 
 class InvalidPayload(ValueError):
@@ -89,6 +91,7 @@ class ShopifyAddress(_Loose):
 
 
 class ShopifyLineItem(_Loose):
+    id: int | None = None
     sku: str = Field(min_length=1)
     quantity: int = Field(gt=0)
     price: Decimal = Decimal("0")
@@ -217,7 +220,13 @@ def to_order_input(
             billing_address=order.billing_address.to_domain() if order.billing_address else None,
             shipping_method=shipping_method(order.shipping_lines),
             lines=[
-                OrderLine(sku=li.sku, quantity=li.quantity, unit_price=li.price, title=li.title)
+                OrderLine(
+                    sku=li.sku,
+                    quantity=li.quantity,
+                    unit_price=li.price,
+                    title=li.title,
+                    external_id=str(li.id) if li.id is not None else None,
+                )
                 for li in order.line_items
             ],
             financial_status=_financial(order.financial_status),
@@ -243,3 +252,51 @@ def order_ref(payload: dict[str, Any], shop_domain: str) -> tuple[str, str]:
     if not isinstance(raw, int | str) or not str(raw).strip():
         raise InvalidPayload("the payload has no order id")
     return safe_id(f"{shop_slug(shop_domain)}-{raw}"), str(raw)
+
+
+def shipping_address_of(payload: dict[str, Any]) -> Address | None:
+    """The shipping address of an ``orders/updated`` body (None: it has none).
+
+    Raises:
+        InvalidPayload: an address that is not one.
+    """
+    raw = payload.get("shipping_address")
+    if raw is None:
+        return None
+    try:
+        return ShopifyAddress.model_validate(raw).to_domain()
+    except ValidationError as exc:
+        raise InvalidPayload(str(exc)) from exc
+
+
+class _EditedLine(_Loose):
+    id: int | str
+    delta: int = Field(gt=0)
+
+
+class _EditedLines(_Loose):
+    additions: list[_EditedLine] = Field(default_factory=list)
+    removals: list[_EditedLine] = Field(default_factory=list)
+
+
+class _OrderEdit(_Loose):
+    id: int | str | None = None
+    order_id: int | str
+    line_items: _EditedLines = Field(default_factory=_EditedLines)
+
+
+def order_edit_of(payload: dict[str, Any]) -> tuple[str, LineEdit]:
+    """``(Shopify order id, the edit)`` of an ``orders/edited`` body.
+
+    Raises:
+        InvalidPayload: not an order edit.
+    """
+    try:
+        edit = _OrderEdit.model_validate(payload.get("order_edit"))
+    except ValidationError as exc:
+        raise InvalidPayload(str(exc)) from exc
+    return str(edit.order_id), LineEdit(
+        edit_id=str(edit.id) if edit.id is not None else None,
+        added={str(a.id): a.delta for a in edit.line_items.additions},
+        removed={str(r.id): r.delta for r in edit.line_items.removals},
+    )

@@ -89,6 +89,25 @@ async def get_channel(session: AsyncSession, code: str) -> Channel | None:
     return await session.get(Channel, code)
 
 
+async def writeback_channel_for(session: AsyncSession, shop_domain: str) -> str | None:
+    """The active ``shopify`` channel whose ``config.shop_domain`` is ``shop_domain`` and
+    whose write-back is on (``config.writeback``, default on): it hears what happens to the
+    shop's orders (docs/decisions/0009-shopify-write-back.md)."""
+    rows = await session.scalars(
+        select(Channel)
+        .where(
+            Channel.kind == "shopify",
+            Channel.active,
+            Channel.config["shop_domain"].astext == shop_domain.strip().lower(),
+        )
+        .order_by(Channel.code)
+    )
+    for row in rows:
+        if row.config.get("writeback", True) is not False:
+            return row.code
+    return None
+
+
 async def active_channel_codes(session: AsyncSession) -> list[str]:
     return list(
         await session.scalars(select(Channel.code).where(Channel.active).order_by(Channel.code))

@@ -717,3 +717,37 @@ class SandboxOperation(Base):
     kind: Mapped[str] = mapped_column(String(16))
     result: Mapped[dict[str, Any]] = mapped_column()
     created_at: Mapped[datetime] = _now()
+
+
+class ChannelWriteback(Base):
+    """The write-back ledger: one row per write a workflow asked of a sales channel (a
+    fulfillment, a tracking event, a hold, a release, a cancellation), keyed by the key the
+    workflow made. ``done`` rows are answered from here on a retry; ``failed`` rows are the
+    channel's refusals, for ops (docs/decisions/0009-shopify-write-back.md)."""
+
+    __tablename__ = "channel_writebacks"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    order_id: Mapped[str] = mapped_column(String(80), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))  # done | failed
+    remote_id: Mapped[str | None] = mapped_column(String(200))
+    #: True: the channel had it already (found by the check before creating).
+    existing: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+
+class SandboxShopifyOrder(Base):
+    """An order of a sandbox Shopify store (``/sandbox/shopify/{shop}``): its REST body
+    and, in ``doc``, what the GraphQL Admin API shows of it (fulfillment orders, holds,
+    fulfillments and their events, cancellation). One row per order, updated under a row
+    lock, so concurrent mutations see each other as Shopify's would."""
+
+    __tablename__ = "sandbox_shopify_orders"
+    shop: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    doc: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = _now()

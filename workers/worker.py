@@ -16,6 +16,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import workflows
 from activities.channel_sync import ChannelSyncActivities, LowStockActivities, OutboxActivities
+from activities.channel_writeback import ChannelWritebackActivities
 from activities.notifications import NotificationActivities
 from activities.payments import PaymentActivities
 from activities.projection import ProjectionActivities
@@ -68,9 +69,9 @@ def build_activities(
     shipping = ShippingActivities(sessions, SandboxCarrier(sessions, carrier or behaviour))
     notifications = NotificationActivities(sessions)
     # One HTTP client (connection pool) for every channel adapter of this worker.
-    channels = ChannelSyncActivities(
-        sessions, ChannelFactory(sessions, behaviour, http or httpx.AsyncClient())
-    )
+    http = http or httpx.AsyncClient()
+    channels = ChannelSyncActivities(sessions, ChannelFactory(sessions, behaviour, http))
+    writeback = ChannelWritebackActivities(sessions, http)
     low_stock = LowStockActivities(sessions)
     retention = OutboxActivities(sessions)
     return [
@@ -81,6 +82,7 @@ def build_activities(
         stock.release_stock,
         stock.commit_stock,
         stock.move_shipment,
+        stock.reroute_shipment,
         stock.reject_shipment,
         payments.capture_payment,
         payments.reverse_payment,
@@ -89,6 +91,7 @@ def build_activities(
         notifications.notify_customer,
         channels.read_channel_batch,
         channels.push_channel_batch,
+        writeback.write_back,
         low_stock.check_low_stock,
         retention.prune_outbox,
     ]
@@ -129,8 +132,10 @@ def build_worker(
     behaviour: SandboxBehaviour | None = None,
     clock: Callable[[], datetime] = utc_now,
     carrier: SandboxBehaviour | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> Worker:
-    """``clock``: "now" for routing and daily capacity (tests pin it); the real time else."""
+    """``clock``: "now" for routing and daily capacity (tests pin it); the real time else.
+    ``http``: the channel adapters' client (tests route it into an API app's sandbox)."""
     # Workflow code geocodes postal codes (verification); the table is read here, outside
     # the sandbox, once, and shared with it through the passthrough ``domain`` package.
     geocode.preload()
@@ -143,7 +148,7 @@ def build_worker(
         task_queue=task_queue or settings.task_queue,
         workflows=list(WORKFLOWS),
         activities=[
-            *build_activities(sessions, behaviour, clock=clock, carrier=carrier),
+            *build_activities(sessions, behaviour, http=http, clock=clock, carrier=carrier),
             # The stuck-order watchdog looks at the order workflows through this client.
             WatchdogActivities(client, sessions).sweep_stuck_orders,
         ],

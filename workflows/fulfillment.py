@@ -34,12 +34,16 @@ from domain.models import (
     MoveResult,
     NotifyRequest,
     OrderEvent,
+    OrderLine,
     PackagingCheckInput,
     PackInput,
     PackResult,
     ProjectShipmentInput,
     RejectInput,
     RejectRequest,
+    RelocateInput,
+    RerouteRequest,
+    RerouteResult,
     ScanInput,
     ScanResult,
     ShipmentLine,
@@ -64,7 +68,16 @@ from domain.status import (
     TrackingStatus,
 )
 from domain.tracking import apply_tracking
+from domain.writeback import (
+    EVENT_STATUSES,
+    WritebackKind,
+    WritebackLine,
+    WritebackRequest,
+    WritebackResult,
+    fulfillment_key,
+)
 from workflows import names, patches, policies
+from workflows.writeback import WritebackQueue
 
 #: Shipment states after shipping that move the parent order (to delivered / failed).
 TELL_PARENT_AFTER_SHIPPING = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.EXCEPTION})
@@ -83,6 +96,8 @@ class FulfillmentWorkflow:
         self.input = shipment
         #: Where the shipment ships from; ops may move it before picking starts.
         self.warehouse = shipment.warehouse
+        #: Where it goes; Shopify may correct it before picking starts (generation 10).
+        self.address = shipment.address
         self.moving = False
         self.rejected: RejectInput | None = None
         #: The order is on hold: no scans or packing until it is released.
@@ -129,6 +144,15 @@ class FulfillmentWorkflow:
         self.last_news: datetime | None = None
         self.seen_events: set[str] = set()
         self.silent = False
+        #: Generation 10: this shipment's fulfillment and its tracking events, written back
+        #: to the order's sales channel (docs/decisions/0009-shopify-write-back.md).
+        self.writeback: WritebackQueue | None = None
+        if (
+            shipment.generation >= patches.GENERATION_10.since
+            and shipment.writeback_channel
+            and shipment.external_id
+        ):
+            self.writeback = WritebackQueue(self._writeback_refused, self._writeback_done)
 
     def _patched(self, patch: patches.Patch) -> bool:
         return patches.in_force(self.input.generation, patch)
@@ -252,6 +276,7 @@ class FulfillmentWorkflow:
             self._unstick()
         self.shipping = True
         await self._ship(self.pack_request, label)
+        self._write_back_fulfillment()
         self.last_news = workflow.now()
         silence = asyncio.create_task(self._watch_silence())
         while self.status != ShipmentStatus.DELIVERED:
@@ -271,9 +296,81 @@ class FulfillmentWorkflow:
                 )
                 await self._move(self.status, tell_parent=True)
         silence.cancel()
+        if self.writeback is not None:
+            # The channel hears everything before the shipment ends; what it said is in
+            # the shipment's timeline.
+            await self.writeback.drained()
+            if self.pending_events:
+                await self._move(self.status, tell_parent=False)
         return FulfillmentResult(
             shipment_id=self.input.shipment_id, status=self.status, tracking=self.tracking
         )
+
+    # --- generation 10: write-back to the sales channel ------------------------------------
+
+    def _write_back_fulfillment(self) -> None:
+        """Shipped: one fulfillment in the channel for exactly this shipment's lines."""
+        if self.writeback is None or self.tracking is None:
+            return
+        self.writeback.put(
+            WritebackRequest(
+                key=fulfillment_key(self.input.order_id, self.input.shipment_id),
+                kind=WritebackKind.FULFILLMENT,
+                channel=self.input.writeback_channel or "",
+                order_id=self.input.order_id,
+                external_id=self.input.external_id or "",
+                shipment_id=self.input.shipment_id,
+                lines=[
+                    WritebackLine(sku=ln.sku, quantity=ln.quantity)
+                    for ln in self.lines.values()
+                    if ln.quantity > 0
+                ],
+                tracking=self.tracking,
+            )
+        )
+
+    def _write_back_event(self, event: TrackingEvent) -> None:
+        """A carrier milestone that moved the parcel: a fulfillment event in the channel."""
+        status = EVENT_STATUSES.get(event.status)
+        if self.writeback is None or status is None:
+            return
+        at = event.occurred_at.isoformat()
+        self.writeback.put(
+            WritebackRequest(
+                key=f"{self.input.order_id}:event:{self.input.shipment_id}:{status}:{at}",
+                kind=WritebackKind.FULFILLMENT_EVENT,
+                channel=self.input.writeback_channel or "",
+                order_id=self.input.order_id,
+                external_id=self.input.external_id or "",
+                shipment_id=self.input.shipment_id,
+                fulfillment_key=fulfillment_key(self.input.order_id, self.input.shipment_id),
+                event_status=status,
+                happened_at=event.occurred_at,
+                message=event.detail,
+            )
+        )
+
+    def _writeback_done(self, result: WritebackResult) -> None:
+        self._event(
+            "channel_written",
+            key=result.key,
+            remote_id=result.remote_id,
+            existing=result.existing,
+        )
+
+    async def _writeback_refused(self, request: WritebackRequest, why: str) -> None:
+        """The channel refused a write: the shipment's timeline says so and the order is
+        marked stuck (``channel_writeback_failed``); the shipment goes on."""
+        self._event("channel_writeback_failed", key=request.key, kind=request.kind, error=why)
+        await self._move(self.status, tell_parent=False)
+        parent = workflow.info().parent
+        if parent is not None:
+            await self._tell_parent(
+                parent.workflow_id,
+                self.status,
+                list(self.lines.values()),
+                writeback_failed=f"{request.kind.value} of {self.input.shipment_id}: {why}",
+            )
 
     def _since_text(self) -> str:
         return self.last_news.isoformat(timespec="minutes") if self.last_news else "shipping"
@@ -287,7 +384,7 @@ class FulfillmentWorkflow:
             order_id=self.input.order_id,
             shipment_id=self.input.shipment_id,
             warehouse=self.warehouse,
-            address=self.input.address,
+            address=self.address,
             shipping_method=self.service_level,
             weight_grams=self.pack_request.weight_grams,
             idempotency_key=key,
@@ -401,6 +498,7 @@ class FulfillmentWorkflow:
             self._unstick()
         if applied.milestone is not None:
             self._decide_notify(applied.milestone, {"detail": event.detail})
+        self._write_back_event(event)
         await self._move(applied.status, tell_parent=self.stuck != was_stuck)
 
     async def _watch_silence(self) -> None:
@@ -637,6 +735,7 @@ class FulfillmentWorkflow:
         status: ShipmentStatus,
         lines: list[ShipmentLine],
         record: ProjectShipmentInput | None = None,
+        writeback_failed: str | None = None,
     ) -> None:
         await workflow.get_external_workflow_handle(parent_id).signal(
             "shipment_changed",
@@ -651,6 +750,7 @@ class FulfillmentWorkflow:
                 record=record,
                 steps_done=dict(self.steps_done),
                 stuck=self.stuck,
+                writeback_failed=writeback_failed,
             ),
         )
 
@@ -986,6 +1086,53 @@ class FulfillmentWorkflow:
                 "only a packed shipment whose label is pending can retry it",
                 type="label_not_pending",
             )
+
+    @workflow.signal
+    async def relocate(self, request: RelocateInput) -> None:
+        """Generation 10: the order's address changed (Shopify) and nobody has started
+        picking: take the new address and, if another warehouse is now the best, move the
+        reservations there. Once picking started it is not applied (the order flags it)."""
+        if (
+            self._stopped()
+            or self.status != ShipmentStatus.OPEN
+            or self._picked_units()
+            or self.moving
+            or self.pack_request is not None
+        ):
+            self._event("address_change_not_applied", reason="picking has started")
+            return
+        self.address = request.address
+        self.moving = True
+        try:
+            result: RerouteResult = await workflow.execute_activity(
+                names.REROUTE_SHIPMENT,
+                RerouteRequest(
+                    order_id=self.input.order_id,
+                    shipment_id=self.input.shipment_id,
+                    warehouse=self.warehouse,
+                    lines=[
+                        OrderLine(sku=ln.sku, quantity=ln.quantity)
+                        for ln in self.lines.values()
+                        if ln.quantity > 0
+                    ],
+                    address=request.address,
+                    shipping_method=self.input.shipping_method,
+                    priority=self.input.priority,
+                ),
+                result_type=RerouteResult,
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+        finally:
+            self.moving = False
+        before, self.warehouse = self.warehouse, result.warehouse
+        self._event(
+            "rerouted" if result.moved else "reroute_kept",
+            source=before,
+            to=result.warehouse,
+            detail=result.detail,
+        )
+        await self._move(self.status, tell_parent=result.moved)
 
     @workflow.signal
     def watch_floor(self, step: str) -> None:

@@ -19,6 +19,8 @@ REJECT_SHIPMENT = "reject_shipment"
 BUY_LABEL = "buy_label"
 VOID_LABEL = "void_label"
 NOTIFY_CUSTOMER = "notify_customer"
+REROUTE_SHIPMENT = "reroute_shipment"  # a new address before picking (generation 10)
+WRITE_BACK = "write_back"  # to the order's sales channel (Shopify), docs/decisions/0009
 
 
 def order_workflow_id(order_id: str) -> str:

@@ -21,6 +21,9 @@ from temporalio.exceptions import ApplicationError
 
 from domain.floor import FLOOR_STEPS
 from domain.models import (
+    Address,
+    AddressChange,
+    AddressChangeResult,
     AllocatedShipment,
     AllocationRequest,
     AllocationResult,
@@ -31,6 +34,7 @@ from domain.models import (
     Hold,
     HoldInput,
     HoldPlaced,
+    LineEdit,
     NotifyRequest,
     OrderEvent,
     OrderInput,
@@ -43,6 +47,7 @@ from domain.models import (
     ProjectShipmentInput,
     ReleaseInput,
     ReleaseRequest,
+    RelocateInput,
     RoutingDecision,
     ShipmentUpdate,
     ShipmentView,
@@ -58,12 +63,20 @@ from domain.status import (
     HoldReason,
     OrderStatus,
     ShipmentStatus,
+    StuckReason,
 )
 from domain.tagging import merge_tags, tags_for
 from domain.templates import DEFAULT_TEMPLATES, Step, StepPlan, plan_for
 from domain.verification import verify_order
+from domain.writeback import (
+    WritebackKind,
+    WritebackRequest,
+    WritebackResult,
+    cancel_reason_code,
+)
 from workflows import names, patches, policies
 from workflows.fulfillment import FulfillmentWorkflow
+from workflows.writeback import WritebackQueue
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 WAREHOUSE = SearchAttributeKey.for_keyword_list("Warehouse")
@@ -133,6 +146,15 @@ class OrderWorkflow:
         self.reroute_lock = asyncio.Lock()
         #: The behaviour generation (workflows/patches.py), decided first thing in ``run``.
         self.gen = 0
+        #: Generation 10: holds, releases and the cancellation written back to the order's
+        #: sales channel (docs/decisions/0009-shopify-write-back.md); what it refused.
+        self.writeback: WritebackQueue | None = None
+        self.writeback_failed: StuckInfo | None = None
+        #: Generation 10: what the channel changed that was not applied (an address after
+        #: picking started, a line edit), shown to ops, the first one as the stuck reason.
+        self.ops_flags: list[StuckInfo] = []
+        self.cancel_source = "oms"
+        self.cancel_flags = CancelInput()
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -142,6 +164,8 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, order: OrderInput) -> OrderState:
         self.gen = patches.generation_of_new_order()
+        if self.gen >= patches.GENERATION_10.since and order.writeback_channel:
+            self.writeback = WritebackQueue(self._writeback_refused, self._writeback_done)
         self._event("received", channel=order.channel, external_id=order.external_id)
         if self.tags_version is not None:
             self._event(
@@ -165,11 +189,16 @@ class OrderWorkflow:
             await self._fulfil()
         except _Cancelled:
             await self._compensate()
+        if self.writeback is not None:
+            await self.writeback.drained()  # the channel hears everything before the end
         self.finished = True
         if self.shipment_stuck:
             self.shipment_stuck.clear()
             if self.stuck is None:
-                workflow.upsert_search_attributes([STUCK.value_set(False)])
+                # A refused write-back stays: ops sort it out in the channel.
+                workflow.upsert_search_attributes(
+                    [STUCK.value_set(self.writeback_failed is not None or bool(self.ops_flags))]
+                )
         if self.stuck is not None:
             await self._clear_stuck()
         if self.watchdog is not None:
@@ -354,6 +383,8 @@ class OrderWorkflow:
                 generation=self.gen,
                 label_sla_seconds=self.order.options.label_sla_seconds,
                 tracking_stale_seconds=self.order.options.tracking_stale_seconds,
+                writeback_channel=self.order.writeback_channel if self.writeback else None,
+                external_id=self.order.external_id if self.writeback else None,
             ),
             id=names.fulfillment_workflow_id(shipment.shipment_id),
         )
@@ -463,6 +494,8 @@ class OrderWorkflow:
                 self.pending_shipments.append(update.record)
             if self.gen >= patches.GENERATION_9.since:
                 self._note_shipment_stuck(update)
+            if update.writeback_failed is not None:
+                self._note_writeback_failed(update.writeback_failed)
             changed = True
         if changed:
             await self._set_status(self._status_from_shipments())
@@ -493,9 +526,14 @@ class OrderWorkflow:
             workflow.upsert_search_attributes([STUCK.value_set(not was_stuck)])
 
     def _effective_stuck(self) -> StuckInfo | None:
-        """The order's own step SLA breach first, else its longest-stuck shipment's."""
+        """The order's own step SLA breach first, then a write-back the channel refused,
+        else its longest-stuck shipment's."""
         if self.stuck is not None:
             return self.stuck
+        if self.writeback_failed is not None:
+            return self.writeback_failed
+        if self.ops_flags:
+            return self.ops_flags[0]
         if not self.shipment_stuck:
             return None
         return min(self.shipment_stuck.values(), key=lambda s: s.since)
@@ -555,7 +593,58 @@ class OrderWorkflow:
         self.holds.clear()
         await self._notify("cancelled")
         self._event("cancelled", reason=self.cancel_reason)
+        if self.cancel_source != "shopify":
+            # Shopify stops expecting a shipment; one cancelled there already knows.
+            self._write_back(
+                WritebackKind.CANCEL,
+                "cancel",
+                cancel_reason=cancel_reason_code(self.cancel_reason or ""),
+                refund=self.cancel_flags.refund,
+                restock=self.cancel_flags.restock,
+                note=self.cancel_reason,
+            )
         await self._set_status(OrderStatus.CANCELLED)
+
+    # --- generation 10: write-back to the sales channel ------------------------------------
+
+    def _write_back(self, kind: WritebackKind, suffix: str, **fields: Any) -> None:
+        if self.writeback is None:
+            return
+        self.writeback.put(
+            WritebackRequest(
+                key=f"{self.order.order_id}:{suffix}",
+                kind=kind,
+                channel=self.order.writeback_channel or "",
+                order_id=self.order.order_id,
+                external_id=self.order.external_id,
+                **fields,
+            )
+        )
+
+    def _writeback_done(self, result: WritebackResult) -> None:
+        self._event(
+            "channel_written", key=result.key, remote_id=result.remote_id, existing=result.existing
+        )
+
+    async def _writeback_refused(self, request: WritebackRequest, why: str) -> None:
+        self._note_writeback_failed(f"{request.kind.value}: {why}")
+        await self._flush()
+
+    def _note_writeback_failed(self, why: str) -> None:
+        """The channel refused a write (a user error): the order is stuck with the reason
+        for ops; nothing waits on it. The first refusal is the one shown."""
+        was_stuck = self._effective_stuck() is not None
+        self._event("channel_writeback_failed", error=why)
+        if self.writeback_failed is None:
+            self.writeback_failed = StuckInfo(
+                step="channel",
+                since=workflow.now(),
+                sla_seconds=0,
+                reason=StuckReason.CHANNEL_WRITEBACK_FAILED,
+                detail=why[:500],
+            )
+        if not was_stuck:
+            workflow.upsert_search_attributes([STUCK.value_set(True)])
 
     # --- template steps and SLAs -------------------------------------------------------------
 
@@ -768,6 +857,13 @@ class OrderWorkflow:
         )
         self.holds[hold.hold_id] = hold
         self._event("hold_placed", hold_id=hold.hold_id, reason=reason.value, note=note)
+        self._write_back(
+            WritebackKind.HOLD,
+            f"hold:{hold.hold_id}",
+            hold_id=hold.hold_id,
+            hold_reason=reason,
+            note=note,
+        )
         return hold
 
     def _event(self, type_: str, **detail: Any) -> None:
@@ -898,6 +994,8 @@ class OrderWorkflow:
     async def cancel(self, request: CancelInput) -> CancelResult:
         if self.cancel_reason is None:
             self.cancel_reason = request.reason  # the run loop compensates or stops children
+            self.cancel_source = request.source
+            self.cancel_flags = request
         await workflow.wait_condition(
             lambda: self.status == OrderStatus.CANCELLED or self.status in SHIPPED_OR_LATER
         )
@@ -937,6 +1035,7 @@ class OrderWorkflow:
     async def release_hold(self, request: ReleaseInput) -> OrderState:
         hold = self.holds.pop(request.hold_id)
         self._event("hold_released", hold_id=hold.hold_id, reason=hold.reason.value)
+        self._write_back(WritebackKind.RELEASE, f"release:{hold.hold_id}", hold_id=hold.hold_id)
         if self.children and not self.holds:
             # The last hold is gone: the floor resumes where it stopped.
             await self._tell_children_held(False)
@@ -944,6 +1043,136 @@ class OrderWorkflow:
         else:
             await self._flush()
         return self.details()
+
+    @workflow.update
+    async def change_address(self, change: AddressChange) -> AddressChangeResult:
+        """Shopify corrected the shipping address (``orders/updated``), generation 10.
+
+        Before anyone picked: the order takes it, is verified again (a bad address holds
+        it, the hold mirrored to Shopify) and each open shipment is routed again for it,
+        its reservations moving when another warehouse is now the best. After picking
+        started: not applied; the order is marked for ops with both addresses."""
+        old = self.order.shipping_address
+        new = change.address
+        if new == old:
+            return AddressChangeResult(outcome="unchanged")
+        if self.children:
+            await self._refresh_floor()
+        live = self._live()
+        started = any(
+            v.status != ShipmentStatus.OPEN or any(ln.picked for ln in v.lines) for v in live
+        )
+        if started:
+            detail = (
+                f"{change.source} changed the shipping address after picking started: "
+                f"{_one_line(old)} → {_one_line(new)}"
+            )
+            self._event(
+                "address_change_flagged",
+                source=change.source,
+                old=old.model_dump(mode="json"),
+                new=new.model_dump(mode="json"),
+            )
+            self._flag_for_ops(StuckReason.ADDRESS_CHANGED_AFTER_PICK, detail)
+            await self._flush()
+            return AddressChangeResult(outcome="flagged", detail=detail)
+        self.order = self.order.model_copy(update={"shipping_address": new})
+        self._event(
+            "address_changed",
+            source=change.source,
+            old=old.model_dump(mode="json"),
+            new=new.model_dump(mode="json"),
+        )
+        result = verify_order(self.order, strict=True)
+        # Only the address is new: risk holds were decided (and maybe released) already.
+        placed = [
+            self._add_hold(reason, note)
+            for reason, note in result.holds
+            if reason == HoldReason.INCORRECT_ADDRESS
+        ]
+        self._event(
+            "verified" if result.passed else "verification_failed",
+            risk_score=result.risk_score,
+            risk_reasons=result.risk_reasons,
+            again="address changed",
+        )
+        if placed and self.children:
+            await self._tell_children_held(True)
+        for sid, child in self.children.items():
+            if sid not in self.rejected and not child.done():
+                await child.signal(FulfillmentWorkflow.relocate, RelocateInput(address=new))
+        if self.children:
+            await self._set_status(self._status_from_shipments())
+        else:
+            await self._flush()
+        return AddressChangeResult(outcome="applied", detail=f"{len(placed)} hold(s) placed")
+
+    def _flag_for_ops(self, reason: StuckReason, detail: str) -> None:
+        was_stuck = self._effective_stuck() is not None
+        self.ops_flags.append(
+            StuckInfo(
+                step="channel",
+                since=workflow.now(),
+                sla_seconds=0,
+                reason=reason,
+                detail=detail[:500],
+            )
+        )
+        if not was_stuck:
+            workflow.upsert_search_attributes([STUCK.value_set(True)])
+
+    @workflow.update
+    async def note_edit(self, edit: LineEdit) -> AddressChangeResult:
+        """Shopify edited the order's lines (``orders/edited``), generation 10: the edit is
+        on the order's timeline, SKU by SKU, and the order is marked for ops, who adjust
+        it (applying edits before picking is not built yet: docs/decisions/0009)."""
+        skus = {ln.external_id: ln.sku for ln in self.order.lines if ln.external_id}
+
+        def named(changes: dict[str, int]) -> dict[str, int]:
+            return {skus.get(k, f"line {k}"): n for k, n in changes.items()}
+
+        added, removed = named(edit.added), named(edit.removed)
+        if self.children:
+            await self._refresh_floor()
+        started = any(
+            v.status != ShipmentStatus.OPEN or any(ln.picked for ln in v.lines)
+            for v in self._live()
+        )
+        self._event(
+            "order_edited",
+            source=edit.source,
+            edit_id=edit.edit_id,
+            added=added,
+            removed=removed,
+            picking_started=started,
+        )
+        parts = [f"-{n} {k}" for k, n in removed.items()] + [f"+{n} {k}" for k, n in added.items()]
+        detail = (
+            f"{edit.source} edit {edit.edit_id or ''}: {', '.join(parts) or 'no line change'}"
+            f" — not applied{' (picking had started)' if started else ''}: adjust the order"
+        )
+        if parts:
+            self._flag_for_ops(StuckReason.ORDER_EDITED_IN_CHANNEL, detail)
+        await self._flush()
+        return AddressChangeResult(outcome="flagged" if parts else "unchanged", detail=detail)
+
+    @note_edit.validator
+    def _validate_edit(self, edit: LineEdit) -> None:
+        if self.gen < patches.GENERATION_10.since:
+            raise ApplicationError(
+                "this order predates edits from the channel", type="not_supported"
+            )
+
+    @change_address.validator
+    def _validate_address(self, change: AddressChange) -> None:
+        if self.gen < patches.GENERATION_10.since:
+            raise ApplicationError(
+                "this order predates address changes from the channel", type="not_supported"
+            )
+        if self.status in SHIPPED_OR_LATER or self.status == OrderStatus.CANCELLED:
+            raise ApplicationError(
+                f"an order that is {self.status.value} keeps its address", type="not_changeable"
+            )
 
     @workflow.update
     async def change_tags(self, change: TagChange) -> OrderState:
@@ -969,3 +1198,7 @@ class OrderWorkflow:
     def _validate_release(self, request: ReleaseInput) -> None:
         if request.hold_id not in self.holds:
             raise ApplicationError(f"no active hold {request.hold_id}", type="hold_not_found")
+
+
+def _one_line(a: Address) -> str:
+    return ", ".join(p for p in (a.name, a.address1, a.city, a.zip, a.country_code) if p)

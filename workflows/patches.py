@@ -44,7 +44,11 @@ FLOOR_GENERATION = 8
 GENERATION_9 = Patch(
     "generation-9", "pack before the label; tracking in order; shipments stuck on carriers", 9
 )
-CURRENT_GENERATION = 9
+#: Generation 10: the order and its shipments tell the sales channel what happened
+#: (fulfillments with tracking, carrier milestones, holds, releases, the cancellation) when
+#: the order names a write-back channel (docs/decisions/0009-shopify-write-back.md).
+GENERATION_10 = Patch("generation-10", "write-back to the sales channel (Shopify)", 10)
+CURRENT_GENERATION = 10
 
 STEP_SLA_WATCHDOG = Patch("step-sla-watchdog", "the template steps' SLA watchdog", 4)
 POSTAL_CODE_CHECK = Patch("postal-code-check", "postal-code and billing-postcode checks", 4)
@@ -74,6 +78,7 @@ SHIPMENT_PROJECTION_AS_ACTIVITY = Patch(
 )
 
 REGISTER: tuple[Patch, ...] = (
+    GENERATION_10,
     GENERATION_9,
     GENERATION_8,
     STEP_SLA_WATCHDOG,
@@ -98,6 +103,8 @@ def in_force(generation: int, patch: Patch) -> bool:
 def generation_of_new_order() -> int:
     """Decide an order's generation, first thing in its run: the newest for a new
     execution; for a replay, the one whose marker its history holds (none: 0)."""
+    if workflow.patched(GENERATION_10.id):
+        return GENERATION_10.since
     if workflow.patched(GENERATION_9.id):
         return GENERATION_9.since
     if workflow.patched(GENERATION_8.id):

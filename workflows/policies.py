@@ -22,3 +22,14 @@ EXTERNAL = RetryPolicy(
     non_retryable_error_types=["InvalidRequest", "Declined"],
 )
 EXTERNAL_TIMEOUT = timedelta(seconds=10)
+
+#: Write-back to the sales channel: Shopify's throttling and 5xx retry with back-off (the
+#: activity passes Shopify's own wait as the next delay), for as long as it takes; a
+#: refusal (``WritebackRejected``: user errors, 4xx) is an answer, never retried.
+CHANNEL_WRITEBACK = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["WritebackRejected"],
+)
+CHANNEL_WRITEBACK_TIMEOUT = timedelta(seconds=30)

@@ -449,7 +449,10 @@ async def cancel(
 ) -> CancelOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     result = await _order_update(
-        handle.execute_update(OrderWorkflow.cancel, CancelInput(reason=body.reason))
+        handle.execute_update(
+            OrderWorkflow.cancel,
+            CancelInput(reason=body.reason, restock=body.restock, refund=body.refund),
+        )
     )
     if result is not None:
         await _audit(session, who, order_id, "cancel", cancel_reason=body.reason)

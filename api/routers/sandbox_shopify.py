@@ -6,15 +6,21 @@ is ``{shop}``, resolves the inventory item back to a SKU through that channel's
 ``inventory_item_ids``, and remembers each ``Idempotency-Key`` in
 ``sandbox_channel_receipts``: a repeated key gets the first answer and records nothing new.
 Point a channel at it with ``base_url = <API>/sandbox/shopify/<channel code>``.
+
+The same store answers the GraphQL Admin API the write-back uses (``graphql.json``:
+fulfillments, events, holds, cancellation; ``integrations/shopify_sandbox.py``) and takes
+orders (``orders.json``), answering with the body Shopify posts as ``orders/create``.
 """
 
 from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.bounds import PathText
@@ -25,9 +31,10 @@ from api.stock_schemas import (
     ShopifyInventoryLevelAnswer,
     ShopifyInventoryLevelSet,
 )
+from integrations import shopify_sandbox as gql
 from integrations.channels import record_receipt
 from store import channels as repo
-from store.tables import Channel
+from store.tables import Channel, SandboxShopifyOrder
 
 router = APIRouter(prefix="/sandbox/shopify", tags=["sandbox"])
 
@@ -96,3 +103,135 @@ async def set_inventory_level(
             f"?inventory_item_id={body.inventory_item_id}",
         )
     )
+
+
+async def _store_channel(session: Session, shop: str, access_token: str | None) -> Channel:
+    """The ``shopify`` channel whose code is ``shop``, if the token is its own."""
+    channel = await repo.get_channel(session, shop)
+    if channel is None or channel.kind != "shopify":
+        raise Problem(404, f"no sandbox Shopify store {shop}", reason="not_found")
+    expected = str(channel.config.get("access_token") or "")
+    if not access_token or (
+        expected and not hmac.compare_digest(access_token.encode(), expected.encode())
+    ):
+        raise Problem(401, "invalid API key or access token", reason="unauthenticated")
+    return channel
+
+
+def _state(request: Request) -> gql.SandboxShopify:
+    state = getattr(request.app.state, "sandbox_shopify", None)
+    if state is None:
+        state = request.app.state.sandbox_shopify = gql.SandboxShopify()
+    return state
+
+
+@router.post(
+    "/{shop}/admin/api/{version}/graphql.json",
+    responses=problem_responses(400, 401, 404),
+)
+async def graphql_admin(
+    shop: str,
+    version: str,
+    request: Request,
+    session: Session,
+    body: Annotated[dict[str, Any], Body()],
+    access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
+) -> JSONResponse:
+    """Shopify's GraphQL Admin API for the sandbox store ``{shop}``: the fulfillment,
+    hold and cancel mutations and the order query, with user errors and throttling."""
+    channel = await _store_channel(session, shop, access_token)
+    query = body.get("query")
+    variables = body.get("variables") or {}
+    if not isinstance(query, str) or not isinstance(variables, dict):
+        raise Problem(400, "body must be {query, variables}", reason="invalid_request")
+    mutation = gql.is_mutation(query)
+    state = _state(request)
+    allowed, extensions = state.cost_extensions(
+        shop, channel.config, gql.MUTATION_COST if mutation else gql.QUERY_COST
+    )
+    if not allowed:
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "message": "Throttled",
+                        "extensions": {
+                            "code": "THROTTLED",
+                            "documentation": "https://shopify.dev/api/usage/rate-limits",
+                        },
+                    }
+                ],
+                "extensions": extensions,
+            }
+        )
+    await session.close()  # the GraphQL call is its own transaction
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    async with sessions.begin() as own:
+        answer, changed = await gql.execute(own, shop, query, variables)
+    if changed and state.lose_answer(shop, channel.config):
+        # Applied, and the answer never reaches the caller: a dropped connection.
+        return JSONResponse({"errors": [{"message": "upstream connection lost"}]}, 502)
+    answer["extensions"] = extensions
+    return JSONResponse(answer)
+
+
+@router.post(
+    "/{shop}/admin/api/{version}/orders.json",
+    status_code=201,
+    responses=problem_responses(401, 404, 422),
+)
+async def create_order(
+    shop: str,
+    version: str,
+    session: Session,
+    body: Annotated[dict[str, Any], Body()],
+    access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
+) -> dict[str, Any]:
+    """An order sold by the sandbox store: ``{"order": {line_items: [{sku, quantity,
+    price}], email, shipping_address, ...}}``. The answer's ``order`` is the body Shopify
+    posts as the ``orders/create`` webhook; the store then has one open fulfillment order
+    with every line."""
+    await _store_channel(session, shop, access_token)
+    order = body.get("order")
+    items = order.get("line_items") if isinstance(order, dict) else None
+    if not isinstance(order, dict) or not isinstance(items, list) or not items:
+        raise Problem(422, "order.line_items required", reason="invalid_payload")
+    for item in items:
+        if (
+            not isinstance(item, dict)
+            or not item.get("sku")
+            or not isinstance(item.get("quantity"), int)
+            or item["quantity"] <= 0
+        ):
+            raise Problem(
+                422, "each line item needs a sku and a quantity > 0", reason="invalid_payload"
+            )
+    count = await session.scalar(
+        select(func.count())
+        .select_from(SandboxShopifyOrder)
+        .where(SandboxShopifyOrder.shop == shop)
+    )
+    order_id = gql.new_order_id()
+    doc = gql.new_order(shop, order_id, 1001 + int(count or 0), order)
+    session.add(SandboxShopifyOrder(shop=shop, id=order_id, doc=doc))
+    await session.commit()
+    return {"order": doc["rest"]}
+
+
+@router.get(
+    "/{shop}/admin/api/{version}/orders/{order_id}.json", responses=problem_responses(401, 404)
+)
+async def read_order(
+    shop: str,
+    version: str,
+    order_id: int,
+    session: Session,
+    access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
+) -> dict[str, Any]:
+    """What the sandbox store holds of an order: the REST order and, under ``graphql``,
+    its fulfillment orders, holds, fulfillments and events, cancellation."""
+    await _store_channel(session, shop, access_token)
+    row = await session.get(SandboxShopifyOrder, (shop, order_id))
+    if row is None:
+        raise Problem(404, f"no order {order_id} in {shop}", reason="not_found")
+    return {"order": row.doc["rest"], "graphql": gql.order_view(row.doc)}

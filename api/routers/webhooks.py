@@ -1,4 +1,5 @@
-"""Shopify webhooks: ``orders/create``, ``orders/paid``, ``orders/cancelled``.
+"""Shopify webhooks: ``orders/create``, ``orders/paid``, ``orders/cancelled``,
+``orders/updated`` (a changed shipping address) and ``orders/edited`` (generation 10).
 
 The HMAC is verified over the raw body before it is parsed. Every topic is deduplicated by
 ``X-Shopify-Webhook-Id`` (Shopify redelivers until it gets a 2xx), and a refusal that a
@@ -21,8 +22,9 @@ from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import WebhookAck
 from api.temporal import TRANSIENT, is_not_found, refusal, unavailable
-from domain.models import CancelInput
+from domain.models import AddressChange, CancelInput
 from integrations import shopify
+from store import channels as channel_repo
 from workflows import names
 from workflows.order import OrderWorkflow
 
@@ -79,7 +81,12 @@ async def shopify_webhook(
 
     if topic == shopify.TOPIC_CREATE:
         return await _create(payload, shop, webhook_id, response, session, client, settings)
-    if topic in (shopify.TOPIC_PAID, shopify.TOPIC_CANCELLED):
+    if topic in (
+        shopify.TOPIC_PAID,
+        shopify.TOPIC_CANCELLED,
+        shopify.TOPIC_UPDATED,
+        shopify.TOPIC_EDITED,
+    ):
         return await _existing(topic, payload, shop, webhook_id, response, session, client)
     response.status_code = 200  # a topic we do not subscribe to: acknowledge, do nothing
     return WebhookAck(status="ignored")
@@ -99,6 +106,9 @@ async def _create(
         order = shopify.to_order_input(payload, shop_domain=shop, options=options)
     except shopify.InvalidPayload as exc:
         raise _reject("invalid_payload", 422, str(exc)) from exc
+    writeback = await channel_repo.writeback_channel_for(session, shop)
+    if writeback is not None:
+        order = order.model_copy(update={"writeback_channel": writeback})
     new_receipt = await intake.record_receipt(
         session,
         webhook_id=webhook_id,
@@ -126,7 +136,12 @@ async def _existing(
     client: Temporal,
 ) -> WebhookAck:
     try:
-        _, external_id = shopify.order_ref(payload, shop)
+        edit = None
+        if topic == shopify.TOPIC_EDITED:
+            external_id, edit = shopify.order_edit_of(payload)
+        else:
+            _, external_id = shopify.order_ref(payload, shop)
+        address = shopify.shipping_address_of(payload) if topic == shopify.TOPIC_UPDATED else None
     except shopify.InvalidPayload as exc:
         raise _reject("invalid_payload", 422, str(exc)) from exc
     order_id = await intake.find_by_channel(
@@ -145,12 +160,30 @@ async def _existing(
     try:
         if topic == shopify.TOPIC_PAID:
             await handle.signal(OrderWorkflow.payment_received)
+        elif edit is not None:
+            await handle.start_update(
+                OrderWorkflow.note_edit,
+                edit,
+                id=f"shopify-{webhook_id}" if webhook_id else None,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+        elif topic == shopify.TOPIC_UPDATED:
+            if address is None:
+                outcome = "ignored: no shipping address"
+            else:
+                # The order compares, re-verifies and re-routes (or flags) on its own time.
+                await handle.start_update(
+                    OrderWorkflow.change_address,
+                    AddressChange(address=address),
+                    id=f"shopify-{webhook_id}" if webhook_id else None,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                )
         else:
             reason = str(payload.get("cancel_reason") or "cancelled in Shopify")
             # Wait only for acceptance: compensation can take longer than Shopify waits.
             await handle.start_update(
                 OrderWorkflow.cancel,
-                CancelInput(reason=reason),
+                CancelInput(reason=reason, source="shopify"),
                 id=f"shopify-{webhook_id}" if webhook_id else None,
                 wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             )

@@ -190,7 +190,7 @@ async def test_pick_pack_track(
     summaries = " ".join(e["summary"] for e in hist.json()["events"])
     assert "local activity allocate_stock" in summaries
     assert "signal shipment_changed" in summaries  # shipped: the one floor move it hears
-    assert "patch generation-9" in summaries
+    assert "patch generation-10" in summaries
 
     whole = await http.get(
         f"/api/v1/orders/{order_id}/history", headers=admin, params={"include": "shipments"}

@@ -27,6 +27,13 @@ database on the Postgres server, drives four orders through the Temporal client,
   high-priority/fragile/high-value: packaging check and pack-station re-scan → delivered.
 - ``order-hist-floorhold``: held while being picked (a scan refused), released, delivered.
 - ``order-hist-stuck``: a template with a 1 s pick SLA: marked stuck, picked, unstuck.
+- ``order-hist-writeback``: an order of a sandbox Shopify store (generation 10): its fraud
+  hold and release, its fulfillment with tracking and three milestones written back.
+- ``order-hist-wbrefused``: Shopify has fewer units left to fulfil than the shipment
+  carries: the fulfillment is refused (``channel_writeback_failed``), the parcel still goes.
+- ``order-hist-wbcancelled``: cancelled while picking: ``orderCancel`` written back.
+- ``order-hist-readdressed``: Shopify moves the address to Newark before picking: the
+  shipment is routed again (PDX → NJ), then shipped and delivered.
 - ``channel-sync-hist-pos``: the standing sync workflow of a sandbox channel whose first
   push fails, brought up to date with everything the orders above changed; and
   ``low-stock-watch``, which saw HIST-TEE fall under its threshold. Both run forever, so
@@ -44,6 +51,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.enums.v1 import EventType
@@ -55,6 +63,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.channels import OutboxPruneInput
 from domain.models import (
     Address,
+    AddressChange,
     CancelInput,
     HoldInput,
     MoveInput,
@@ -83,7 +92,7 @@ from oms.settings import Settings
 from oms.temporal import SQLITE_PRAGMAS, search_attribute_args
 from store import inventory
 from store.db import create_engine, sessionmaker
-from store.tables import Channel, Product, StockEvent, Warehouse
+from store.tables import Channel, Product, SandboxShopifyOrder, StockEvent, Warehouse
 from tests.workflows.helpers import pack_shipped
 from workers.worker import build_worker
 from workflows.channel_sync import OutboxPruneWorkflow
@@ -98,6 +107,9 @@ from workflows.order import OrderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "oms-histories"
+#: The sandbox Shopify store the write-back scenarios' orders come from.
+HIST_SHOP = "hist-shop"
+HIST_BASE = "http://oms.hist"
 #: No CAP in stock; HAT only at NJ; BAG at both.
 SKUS = {"HIST-MUG": 350, "HIST-TEE": 200, "HIST-CAP": 120, "HIST-HAT": 150, "HIST-BAG": 400}
 WAREHOUSES = [("HIST-PDX", 45.52, -122.68), ("HIST-NJ", 40.73, -74.17)]
@@ -182,6 +194,95 @@ class Driver:
                     detail=f"sandbox {status.value}",
                 ),
             )
+
+    async def shopify_order(self, order_id: str, lines: dict[str, int]) -> str:
+        """The order in the sandbox store ``hist-shop``; its Shopify id."""
+        from integrations import shopify_sandbox as gql
+
+        number = gql.new_order_id()
+        body = {"line_items": [{"sku": s, "quantity": q} for s, q in lines.items()]}
+        async with self.sessions.begin() as s:
+            doc = gql.new_order(HIST_SHOP, number, 1001, body)
+            s.add(SandboxShopifyOrder(shop=HIST_SHOP, id=number, doc=doc))
+        return str(number)
+
+    async def writeback(self) -> OrderInput:
+        ext = await self.shopify_order("hist-writeback", {"HIST-HAT": 1})
+        o = order(
+            "hist-writeback",
+            {"HIST-HAT": 1},
+            financial_status=FinancialStatus.PAID,
+            risk_level="high",
+            external_id=ext,
+            writeback_channel=HIST_SHOP,
+        )
+        h = await self.start(o)
+        await self.until(h, OrderStatus.ON_HOLD)
+        (hold,) = (await h.query(OrderWorkflow.details)).holds
+        await h.execute_update(OrderWorkflow.release_hold, ReleaseInput(hold_id=hold.hold_id))
+        await self.ship_and_deliver(o)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
+
+    async def wbrefused(self) -> OrderInput:
+        ext = await self.shopify_order("hist-wbrefused", {"HIST-HAT": 1})
+        o = order(
+            "hist-wbrefused",
+            {"HIST-HAT": 2},
+            financial_status=FinancialStatus.PAID,
+            external_id=ext,
+            writeback_channel=HIST_SHOP,
+        )
+        h = await self.start(o)
+        await self.ship_and_deliver(o)
+        state = await h.result()
+        assert state.status == OrderStatus.DELIVERED, state.status
+        assert state.stuck is not None and state.stuck.reason == "channel_writeback_failed"
+        return o
+
+    async def wbcancelled(self) -> OrderInput:
+        ext = await self.shopify_order("hist-wbcancelled", {"HIST-HAT": 1})
+        o = order(
+            "hist-wbcancelled",
+            {"HIST-HAT": 1},
+            external_id=ext,
+            writeback_channel=HIST_SHOP,
+        )
+        h = await self.start(o)
+        await self.child(o.order_id)
+        await self.until(h, OrderStatus.READY_TO_PICK)
+        await h.execute_update(OrderWorkflow.cancel, CancelInput(reason="customer changed mind"))
+        assert (await h.result()).status == OrderStatus.CANCELLED
+        return o
+
+    async def readdressed(self) -> OrderInput:
+        o = order("hist-readdressed", {"HIST-BAG": 1}, financial_status=FinancialStatus.PAID)
+        h = await self.start(o)
+        fh = await self.child(o.order_id)
+        await self.until(h, OrderStatus.READY_TO_PICK)
+        newark = ADDRESS.model_copy(
+            update={
+                "address1": "1 Gateway Center",
+                "city": "Newark",
+                "province_code": "NJ",
+                "zip": "07102",
+                "latitude": 40.7357,
+                "longitude": -74.1724,
+            }
+        )
+        changed = await h.execute_update(
+            OrderWorkflow.change_address, AddressChange(address=newark)
+        )
+        assert changed.outcome == "applied", changed
+        for _ in range(600):
+            if (await fh.query(FulfillmentWorkflow.details)).warehouse == "HIST-NJ":
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise TimeoutError("the shipment never moved to HIST-NJ")
+        await self.ship_and_deliver(o)
+        assert (await h.result()).status == OrderStatus.DELIVERED
+        return o
 
     async def happy(self) -> OrderInput:
         o = order("hist-happy", {"HIST-MUG": 2, "HIST-TEE": 1})
@@ -395,6 +496,20 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
                 config={"fail_first": 1},
             )
         )
+        s.add(
+            Channel(
+                code=HIST_SHOP,
+                name="History Shopify (sandbox store)",
+                kind="shopify",
+                active=True,  # no stock sync is started for it (see ``standing``)
+                config={
+                    "base_url": f"{HIST_BASE}/sandbox/shopify/{HIST_SHOP}",
+                    "location_id": 1,
+                    "access_token": "shpat_hist",
+                    "shop_domain": "hist.myshopify.com",
+                },
+            )
+        )
         for code, lat, lon in WAREHOUSES:
             s.add(
                 Warehouse(
@@ -445,6 +560,7 @@ async def generate(database_url: str, out: Path) -> list[Path]:
             sessions,
             settings,
             behaviour=SandboxBehaviour(latency_ms=(1, 5), failure_rate=0),
+            http=sandbox_shopify_client(sessions),
         )
         written: list[Path] = []
         async with worker:
@@ -455,11 +571,15 @@ async def generate(database_url: str, out: Path) -> list[Path]:
                 driver.held,
                 driver.backorder,
                 driver.split,
+                driver.readdressed,  # before rerouted too (BAG still at PDX)
                 driver.moved,  # before rerouted, whose rejection empties PDX's BAG shelf
                 driver.rerouted,
                 driver.tagged,
                 driver.floorhold,
                 driver.stuck,
+                driver.writeback,
+                driver.wbrefused,
+                driver.wbcancelled,
             )
             for scenario in scenarios:
                 o = await scenario()
@@ -498,6 +618,19 @@ async def generate(database_url: str, out: Path) -> list[Path]:
     finally:
         await engine.dispose()
         await env.shutdown()
+
+
+def sandbox_shopify_client(sessions: async_sessionmaker[AsyncSession]) -> httpx.AsyncClient:
+    """An HTTP client into an app serving only the sandbox Shopify store (the write-back
+    scenarios' Shopify)."""
+    from fastapi import FastAPI
+
+    from api.routers import sandbox_shopify
+
+    app = FastAPI()
+    app.include_router(sandbox_shopify.router)
+    app.state.sessions = sessions
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=HIST_BASE)
 
 
 def _binary(name: str) -> str:

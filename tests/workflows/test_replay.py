@@ -29,7 +29,8 @@ from workflows.order import OrderWorkflow
 #: branch), the newest with today's code (every patched branch). Every folder must keep
 #: replaying; add ``make_histories --out histories/vN`` when a release changes commands.
 HISTORIES = Path(__file__).parent / "histories"
-GENERATIONS = sorted(p for p in HISTORIES.iterdir() if p.is_dir())
+#: By number: ``v10`` is newer than ``v9`` (which sorts after it as text).
+GENERATIONS = sorted((p for p in HISTORIES.iterdir() if p.is_dir()), key=lambda p: int(p.name[1:]))
 FILES = sorted(HISTORIES.glob("*/*.json"))
 
 
@@ -110,6 +111,27 @@ def test_the_newest_histories_cover_tags_holds_and_slas() -> None:
     assert tagged.count("EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED") >= 4
 
 
+def _activities(path: Path) -> list[str]:
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in load(path).events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
+def test_the_newest_histories_cover_the_write_back() -> None:
+    """Generation 10 (since v10): a hold and its release, a fulfillment and its three
+    milestones, a refused fulfillment, a cancellation, written back to Shopify."""
+    newest = GENERATIONS[-1]
+    assert _activities(newest / "order-hist-writeback.json").count("write_back") == 2
+    assert _activities(newest / "ful-hist-writeback-1.json").count("write_back") == 4
+    refused = _types(newest / "ful-hist-wbrefused-1.json")
+    assert "EVENT_TYPE_ACTIVITY_TASK_FAILED" in refused  # the user error, not retried
+    assert _activities(newest / "order-hist-wbcancelled.json").count("write_back") == 1
+    # Shopify's address change before picking: the shipment routed again and moved.
+    assert "reroute_shipment" in _activities(newest / "ful-hist-readdressed-1.json")
+
+
 def test_the_newest_histories_cover_the_standing_workflows() -> None:
     """Channel sync (a failed push retried, then caught up), the low-stock watch and a
     run of the outbox prune."""
@@ -172,10 +194,16 @@ def test_every_registered_patch_is_in_a_committed_history() -> None:
         if patch.since < patches.FLOOR_GENERATION:
             wanted = patch.id
         else:  # generation 8 on: the generation's own marker stands for its patches
-            wanted = {8: patches.GENERATION_8.id, 9: patches.GENERATION_9.id}[patch.since]
+            wanted = {
+                8: patches.GENERATION_8.id,
+                9: patches.GENERATION_9.id,
+                10: patches.GENERATION_10.id,
+            }[patch.since]
         assert wanted in by_generation[generation], (patch.id, generation)
     # A new order records the generation marker and no other.
     assert _patch_markers(HISTORIES / "v8" / "order-hist-happy.json") == {patches.GENERATION_8.id}
     assert _patch_markers(HISTORIES / "v8" / "ful-hist-happy-1.json") == set()
     assert _patch_markers(HISTORIES / "v9" / "order-hist-happy.json") == {patches.GENERATION_9.id}
     assert _patch_markers(HISTORIES / "v9" / "ful-hist-happy-1.json") == set()
+    assert _patch_markers(HISTORIES / "v10" / "order-hist-happy.json") == {patches.GENERATION_10.id}
+    assert _patch_markers(HISTORIES / "v10" / "ful-hist-happy-1.json") == set()
