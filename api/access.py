@@ -141,6 +141,9 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/channels/{code}/sync"): key(OPS),
     # the sandbox Shopify Admin API: Shopify's own token header, checked by the sandbox
     ("POST", "/sandbox/shopify/{shop}/admin/api/{version}/inventory_levels/set.json"): SIGNED,
+    ("POST", "/sandbox/shopify/{shop}/admin/api/{version}/graphql.json"): SIGNED,
+    ("POST", "/sandbox/shopify/{shop}/admin/api/{version}/orders.json"): SIGNED,
+    ("GET", "/sandbox/shopify/{shop}/admin/api/{version}/orders/{order_id}.json"): SIGNED,
     # merchant webhooks out
     ("POST", "/api/v1/webhooks"): key(ADMIN),
     ("GET", "/api/v1/webhooks"): key(ADMIN),

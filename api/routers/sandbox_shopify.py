@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.bounds import PathText
+from api.bounds import PathText, RowId
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.stock_schemas import (
@@ -105,19 +105,6 @@ async def set_inventory_level(
     )
 
 
-async def _store_channel(session: Session, shop: str, access_token: str | None) -> Channel:
-    """The ``shopify`` channel whose code is ``shop``, if the token is its own."""
-    channel = await repo.get_channel(session, shop)
-    if channel is None or channel.kind != "shopify":
-        raise Problem(404, f"no sandbox Shopify store {shop}", reason="not_found")
-    expected = str(channel.config.get("access_token") or "")
-    if not access_token or (
-        expected and not hmac.compare_digest(access_token.encode(), expected.encode())
-    ):
-        raise Problem(401, "invalid API key or access token", reason="unauthenticated")
-    return channel
-
-
 def _state(request: Request) -> gql.SandboxShopify:
     state = getattr(request.app.state, "sandbox_shopify", None)
     if state is None:
@@ -130,16 +117,15 @@ def _state(request: Request) -> gql.SandboxShopify:
     responses=problem_responses(400, 401, 404),
 )
 async def graphql_admin(
-    shop: str,
-    version: str,
+    shop: PathText,
+    version: PathText,
+    channel: Annotated[Channel, Depends(shop_channel)],
     request: Request,
     session: Session,
     body: Annotated[dict[str, Any], Body()],
-    access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
 ) -> JSONResponse:
     """Shopify's GraphQL Admin API for the sandbox store ``{shop}``: the fulfillment,
     hold and cancel mutations and the order query, with user errors and throttling."""
-    channel = await _store_channel(session, shop, access_token)
     query = body.get("query")
     variables = body.get("variables") or {}
     if not isinstance(query, str) or not isinstance(variables, dict):
@@ -181,17 +167,16 @@ async def graphql_admin(
     responses=problem_responses(401, 404, 422),
 )
 async def create_order(
-    shop: str,
-    version: str,
+    shop: PathText,
+    version: PathText,
+    channel: Annotated[Channel, Depends(shop_channel)],
     session: Session,
     body: Annotated[dict[str, Any], Body()],
-    access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
 ) -> dict[str, Any]:
     """An order sold by the sandbox store: ``{"order": {line_items: [{sku, quantity,
     price}], email, shipping_address, ...}}``. The answer's ``order`` is the body Shopify
     posts as the ``orders/create`` webhook; the store then has one open fulfillment order
     with every line."""
-    await _store_channel(session, shop, access_token)
     order = body.get("order")
     items = order.get("line_items") if isinstance(order, dict) else None
     if not isinstance(order, dict) or not isinstance(items, list) or not items:
@@ -222,15 +207,14 @@ async def create_order(
     "/{shop}/admin/api/{version}/orders/{order_id}.json", responses=problem_responses(401, 404)
 )
 async def read_order(
-    shop: str,
-    version: str,
-    order_id: int,
+    shop: PathText,
+    version: PathText,
+    order_id: RowId,
+    channel: Annotated[Channel, Depends(shop_channel)],
     session: Session,
-    access_token: Annotated[str | None, Header(alias="X-Shopify-Access-Token")] = None,
 ) -> dict[str, Any]:
     """What the sandbox store holds of an order: the REST order and, under ``graphql``,
     its fulfillment orders, holds, fulfillments and events, cancellation."""
-    await _store_channel(session, shop, access_token)
     row = await session.get(SandboxShopifyOrder, (shop, order_id))
     if row is None:
         raise Problem(404, f"no order {order_id} in {shop}", reason="not_found")
