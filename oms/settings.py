@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         default="US", min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", alias="OMS_HOME_COUNTRY"
     )
     worker_metrics_port: int | None = Field(default=None, alias="OMS_WORKER_METRICS_PORT")
+    #: Graceful shutdown (SIGTERM): how long the worker lets running activities finish
+    #: before cancelling them (they are then retried elsewhere), and how long the API lets
+    #: in-flight requests finish. Keep both under the orchestrator's kill deadline (``oms
+    #: dev``: 15 s; k8s: terminationGracePeriodSeconds).
+    worker_graceful_seconds: float = Field(default=10.0, ge=0, alias="OMS_WORKER_GRACEFUL_SECONDS")
+    api_graceful_seconds: float = Field(default=10.0, ge=0, alias="OMS_API_GRACEFUL_SECONDS")
     #: Pooled Postgres connections per process, and as many again in overflow: keep
     #: 2 x pool size x processes under the server's max_connections (100 by default).
     db_pool_size: int = Field(default=10, alias="OMS_DB_POOL_SIZE")

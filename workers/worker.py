@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import compileall
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -125,4 +125,7 @@ def build_worker(
         workflows=list(WORKFLOWS),
         activities=build_activities(sessions, behaviour, clock=clock, carrier=carrier),
         workflow_runner=WORKFLOW_RUNNER,
+        # On SIGTERM running activities get this long to finish; then they are cancelled
+        # and Temporal retries them on another worker (docs/decisions/0012).
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_seconds),
     )
