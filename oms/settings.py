@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.models import OrderOptions
@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="OMS_DATABASE_URL")
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    #: Temporal Cloud / a TLS-fronted server (the Temporal CLI's variable names). An API
+    #: key implies TLS; mTLS takes a client certificate and key (PEM files, as mounted from
+    #: a Secret); ``TEMPORAL_TLS=true`` turns TLS on with neither (server-side TLS only).
+    #: Unset: plaintext, as the dev server and an in-cluster frontend speak.
+    temporal_api_key: SecretStr | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    temporal_tls: bool = Field(default=False, alias="TEMPORAL_TLS")
+    temporal_tls_client_cert_path: Path | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_CERT_PATH"
+    )
+    temporal_tls_client_key_path: Path | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_KEY_PATH"
+    )
+    temporal_tls_server_ca_cert_path: Path | None = Field(
+        default=None, alias="TEMPORAL_TLS_SERVER_CA_CERT_PATH"
+    )
+    temporal_tls_server_name: str | None = Field(default=None, alias="TEMPORAL_TLS_SERVER_NAME")
     task_queue: str = Field(default="oms-orders", alias="OMS_TASK_QUEUE")
     api_host: str = Field(default="127.0.0.1", alias="OMS_API_HOST")
     api_port: int = Field(default=8000, alias="OMS_API_PORT")
@@ -153,6 +169,15 @@ class Settings(BaseSettings):
         if value is not None and value < 0:
             raise ValueError("OMS_SANDBOX_ROAD is a speed factor (> 0) or 'off'")
         return value or None  # 0 means off
+
+    @model_validator(mode="after")
+    def _mtls_pair(self) -> Settings:
+        cert, key = self.temporal_tls_client_cert_path, self.temporal_tls_client_key_path
+        if (cert is None) != (key is None):
+            raise ValueError(
+                "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mTLS)"
+            )
+        return self
 
     @property
     def mailbox_enabled(self) -> bool:
