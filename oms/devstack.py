@@ -605,6 +605,22 @@ class DevStack:
         self.children[index] = fresh
         return fresh
 
+    def add_replica(self, name: str, like: str, env: dict[str, str] | None = None) -> Child:
+        """Another process like the child ``like`` (same command and environment, plus
+        ``env``), supervised as ``name``: more workers, or an API on another port."""
+        model = next(c for c in self.children if c.name == like)
+        child = self._spawn(
+            name, model.cmd, self.directory / f"{name}.log", {**(model.env or {}), **(env or {})}
+        )
+        self.out(f"  {name:<13} started (pid {child.proc.pid}, like {like})")
+        return child
+
+    def remove_child(self, name: str) -> None:
+        """Stop ``name`` gracefully and stop supervising it."""
+        child = next(c for c in self.children if c.name == name)
+        self.children.remove(child)
+        self.out(f"  {name:<13} {child.stop()}")
+
     def _respawn(self, dead: Child) -> Child:
         with contextlib.suppress(OSError):
             dead.log_file.close()

@@ -46,11 +46,13 @@ class ResilientWorkload(RealWorkload):
         self.sample["financial_status"] = "authorized"
         #: Retried answers by kind ("transport", "http 503", ...): the report prints them.
         self.retries: Counter[str] = Counter()
+        #: The first few error answers retried, for the report.
+        self.answers: list[str] = []
         self.accepted = 0
         self.order_ids: list[str] = []
 
     async def call(
-        self, method: str, url: str, ok: tuple[int, ...], **kwargs: Any
+        self, what: str, method: str, url: str, ok: tuple[int, ...], **kwargs: Any
     ) -> httpx.Response:
         """``method url`` until it answers one of ``ok``; 5xx and transport errors are
         retried, anything else is a failure of the order."""
@@ -62,9 +64,10 @@ class ResilientWorkload(RealWorkload):
                     return r
                 if r.status_code < 500:
                     raise BenchFailure(f"{method} {url}: HTTP {r.status_code} {r.text[:300]}")
-                self.retries[f"http {r.status_code}"] += 1
+                self.retries[f"{what}: HTTP {r.status_code}"] += 1
+                self.answers.append(f"{what} {r.status_code}: {r.text[:200]}")
             except httpx.TransportError as exc:
-                self.retries[f"transport {type(exc).__name__}"] += 1
+                self.retries[f"{what}: {type(exc).__name__}"] += 1
             if time.monotonic() > deadline:
                 raise BenchFailure(f"{method} {url}: no answer within {STEP_DEADLINE:.0f}s")
             await asyncio.sleep(RETRY_PAUSE)
@@ -80,7 +83,9 @@ class ResilientWorkload(RealWorkload):
             "X-Shopify-Hmac-Sha256": sign(body, self.shopify_secret),
         }
         started = time.perf_counter()
-        r = await self.call("POST", "/webhooks/shopify", (200, 202), content=body, headers=headers)
+        r = await self.call(
+            "intake", "POST", "/webhooks/shopify", (200, 202), content=body, headers=headers
+        )
         order_id = r.json()["order_id"]
         self.accepted += 1
         self.order_ids.append(order_id)
@@ -95,14 +100,14 @@ class ResilientWorkload(RealWorkload):
             for _ in range(line.quantity):
                 n += 1
                 scan = {"barcode": BARCODES[line.sku], "scan_id": f"{shipment_id}-s{n}"}
-                await self.call("POST", f"{url}/scans", (200,), headers=staff, json=scan)
+                await self.call("scan", "POST", f"{url}/scans", (200,), headers=staff, json=scan)
         if n != UNITS_PER_ORDER:
             raise BenchFailure(f"expected {UNITS_PER_ORDER} units, shipment has {n}")
 
         low, high = weight_window(lines)
         weight = min(max(expected_weight(lines) + PACKAGING_GRAMS, low), high)
         r = await self.call(
-            "POST", f"{url}/pack", (200, 202), headers=staff, json={"weight_grams": weight}
+            "pack", "POST", f"{url}/pack", (200, 202), headers=staff, json={"weight_grams": weight}
         )
         tracking = r.json().get("tracking")
         deadline = time.monotonic() + STEP_DEADLINE
@@ -110,7 +115,7 @@ class ResilientWorkload(RealWorkload):
             if time.monotonic() > deadline:
                 raise BenchFailure(f"{shipment_id}: no label within {STEP_DEADLINE:.0f}s")
             await asyncio.sleep(1.0)
-            r = await self.call("GET", url, (200,), headers=staff)
+            r = await self.call("shipment", "GET", url, (200,), headers=staff)
             tracking = r.json().get("tracking")
 
         for status in TRACKING_STATUSES:
@@ -123,6 +128,7 @@ class ResilientWorkload(RealWorkload):
             ).encode()
             sig = hmac.new(self.carrier_secret.encode(), event, hashlib.sha256).hexdigest()
             await self.call(
+                "carrier event",
                 "POST",
                 f"/webhooks/carriers/{tracking['carrier']}",
                 (200, 202),
