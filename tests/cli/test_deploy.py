@@ -231,3 +231,16 @@ def test_the_image_copies_every_package() -> None:
         if line.startswith("COPY ")
     }
     assert {p.rstrip("*") for p in packages} <= copied
+
+
+def test_alertmanager_config_is_valid() -> None:
+    amtool = shutil.which("amtool")
+    if not amtool:
+        missing_tool("amtool", "prometheus-alertmanager")
+    done = subprocess.run(
+        [amtool, "check-config", str(DEPLOY / "alertmanager" / "alertmanager.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
