@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from api import problems
+from api import db_errors, problems
 from api.auth import KeyCache
 from api.metrics import RequestMetrics
 from api.pages import common as pages_common
@@ -128,6 +128,7 @@ def create_app(
         session_secret(settings), int(settings.session_hours * 3600)
     )
     problems.install(app)
+    db_errors.install(app)  # Postgres gone mid-request: 503, not 500 (ADR 0012)
     app.add_exception_handler(problems.Problem, pages_common.problem_page)
     # Before ``orders``: its ``/{order_id}`` routes would otherwise see ``bulk`` as an id.
     for module in (bulk, export, views, stream):
