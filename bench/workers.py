@@ -266,6 +266,8 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> WorkersReport:
         result = await _real_phase(stack, keys, f"{run_id}{workers}{apis}", args, api_ports)
         report.phases.append(Phase(name, workers, apis, result, load))
         log(f"  {result.throughput:.2f} orders/s, {len(result.failures)} failed")
+        for failure in result.failures[:3]:
+            log(f"    {failure}")
 
     if args.waiting:
         if "api-2" in {c.name for c in stack.dev.children}:
