@@ -101,8 +101,18 @@ class WorkersReport:
     waiting: int = 0
     rss_before_kib: int = 0
     rss_after_kib: int = 0
+    #: RSS once half of the waiting orders were in: the growth from there to all of them,
+    #: per order, is the marginal cost of one more waiting order (flat: ~0).
+    rss_half_kib: int = 0
+    max_cached_workflows: int = 0
+    heap_sweep_minutes: float = 0.0
     waiting_seconds: float = 0.0
     load_before: str = ""
+
+    @property
+    def rss_marginal_kib(self) -> float:
+        half = self.waiting - self.waiting // 2
+        return (self.rss_after_kib - self.rss_half_kib) / half if half else 0.0
 
     @property
     def rss_per_waiting_kib(self) -> float:
@@ -130,7 +140,10 @@ class WorkersReport:
             f" {self.rss_before_kib / 1024:.0f} → {self.rss_after_kib / 1024:.0f} MiB,"
             f" **{self.rss_per_waiting_kib:.1f} KiB per"
             f" waiting order** (target < {RSS_TARGET_KIB:g}); intake of those took"
-            f" {self.waiting_seconds:.0f}s"
+            f" {self.waiting_seconds:.0f}s; from {self.waiting // 2} to {self.waiting} waiting:"
+            f" {self.rss_marginal_kib:.1f} KiB per additional order"
+            f" (OMS_WORKER_MAX_CACHED_WORKFLOWS={self.max_cached_workflows},"
+            f" OMS_WORKER_HEAP_SWEEP_MINUTES={self.heap_sweep_minutes:g})"
         )
         return "\n".join(rows)
 
@@ -146,6 +159,9 @@ class WorkersReport:
             **{f"orders_per_s_{key}": round(p.throughput, 3) for key, p in by.items()},
             "waiting_orders": self.waiting,
             "worker_rss_kib_per_waiting_order": round(self.rss_per_waiting_kib, 2),
+            "worker_rss_kib_per_additional_waiting_order": round(self.rss_marginal_kib, 2),
+            "worker_max_cached_workflows": self.max_cached_workflows,
+            "worker_heap_sweep_minutes": self.heap_sweep_minutes,
             "rss_target_met": self.rss_per_waiting_kib < RSS_TARGET_KIB,
             "failures": sum(len(p.result.failures) for p in self.phases) + len(self.bare.failures),
             "load_before": self.load_before,
@@ -233,7 +249,10 @@ async def _hold_at_pick(
 async def measure(stack: BenchStack, args: argparse.Namespace) -> WorkersReport:
     assert stack.settings is not None and stack.dev is not None
     run_id = str(int(time.time()))
-    phases = [(1, 1), (2, 1), (4, 1), (2, 2)]
+    if args.rss_only:
+        args.orders = 0
+    phases = [] if args.rss_only else [(1, 1), (2, 1), (4, 1), (2, 2)]
+    report_cache = stack.settings.worker_max_cached_workflows
     keys, _ = await prepare(stack.database_url, args.orders * (len(phases) + 1) + args.waiting)
     client = await Client.connect(
         stack.settings.temporal_address, data_converter=pydantic_data_converter
@@ -244,6 +263,8 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> WorkersReport:
         concurrency=args.concurrency,
         bare=PhaseResult("bare", 0, 0),
         load_before=load_average(),
+        max_cached_workflows=report_cache,
+        heap_sweep_minutes=stack.settings.worker_heap_sweep_minutes,
     )
     log(f"bare: {args.orders} orders, {args.concurrency} in flight (load {report.load_before}) ...")
     async with Worker(
@@ -280,10 +301,14 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> WorkersReport:
         assert worker is not None
         report.rss_before_kib = rss_kib(worker.proc.pid)
         log(f"waiting: {args.waiting} orders to pick (worker RSS {report.rss_before_kib} KiB) ...")
-        seconds, waiting = await _hold_at_pick(stack, keys, f"{run_id}9", args.waiting, 32)
-        report.waiting, report.waiting_seconds = waiting, seconds
+        half = args.waiting // 2
+        seconds, first = await _hold_at_pick(stack, keys, f"{run_id}8", half, 32)
+        report.rss_half_kib = rss_kib(worker.proc.pid)
+        log(f"  {first} waiting, worker RSS {report.rss_half_kib} KiB")
+        more, second = await _hold_at_pick(stack, keys, f"{run_id}9", args.waiting - half, 32)
+        report.waiting, report.waiting_seconds = first + second, seconds + more
         report.rss_after_kib = rss_kib(worker.proc.pid)
-        log(f"  {waiting} waiting, worker RSS {report.rss_after_kib} KiB")
+        log(f"  {report.waiting} waiting, worker RSS {report.rss_after_kib} KiB")
     return report
 
 
@@ -308,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--out", type=Path, default=Path("bench/runs/workers.jsonl"), help="raw runs (JSON lines)"
+    )
+    p.add_argument(
+        "--rss-only", action="store_true", help="only the RSS figure (no throughput phases)"
     )
     p.add_argument("--no-record", action="store_true", help="print only; do not record the run")
     p.add_argument("--keep", action="store_true", help="keep the temp dir with the logs")

@@ -92,6 +92,14 @@ class Settings(BaseSettings):
     #: in-flight requests finish. Keep both under the orchestrator's kill deadline (``oms
     #: dev``: 15 s; k8s: terminationGracePeriodSeconds).
     worker_graceful_seconds: float = Field(default=10.0, ge=0, alias="OMS_WORKER_GRACEFUL_SECONDS")
+    #: Workflows the worker keeps in memory between tasks (the SDK's sticky cache; 1000 by
+    #: default). Each costs ~0.85 MB here (the sandbox's per-instance modules): at the
+    #: default a worker grew by 830 MB with 1,000 orders waiting at pick. An order evicted
+    #: is replayed from its history at its next task (a scan): ms of CPU, no memory held
+    #: for the hours it waits (bench/RESULTS.md, docs/decisions/0012).
+    worker_max_cached_workflows: int = Field(
+        default=200, ge=0, alias="OMS_WORKER_MAX_CACHED_WORKFLOWS"
+    )
     api_graceful_seconds: float = Field(default=10.0, ge=0, alias="OMS_API_GRACEFUL_SECONDS")
     #: Pooled Postgres connections per process, and as many again in overflow: keep
     #: 2 x pool size x processes under the server's max_connections (100 by default).
