@@ -119,8 +119,12 @@ class Settings(BaseSettings):
     outbox_prune_minutes: float = Field(default=15.0, gt=0, alias="OMS_OUTBOX_PRUNE_MINUTES")
     #: The worker freezes what survives each full GC pass (short pauses with a full
     #: workflow cache) and sweeps its whole heap this often (minutes); 0: CPython's own.
+    #: Default 0 since issue 17: frozen, an evicted workflow's ~0.8 MB waits for the sweep,
+    #: and a worker with orders arriving grew by 782 KiB per order waiting at pick; with
+    #: CPython's collector and the 200-workflow cache it stayed flat (4.3 KiB per added
+    #: order; bench/RESULTS.md, docs/decisions/0012).
     worker_heap_sweep_minutes: float = Field(
-        default=30.0, ge=0, alias="OMS_WORKER_HEAP_SWEEP_MINUTES"
+        default=0.0, ge=0, alias="OMS_WORKER_HEAP_SWEEP_MINUTES"
     )
     #: The API's base URL as the worker reaches it (the seeded Shopify channel points at
     #: the API's sandbox Shopify endpoint). Unset: http://OMS_API_HOST:OMS_API_PORT.
