@@ -189,6 +189,8 @@ def test_orders_survive_crashes_restarts_and_failing_dependencies(
         print("\n" + report)
 
     assert result.failures == [], result.failures[:5]
+    # Faults are answered "retry" (503, transport errors), never a server error.
+    assert not [k for k in workload.retries if "HTTP 500" in k], workload.answers[:5]
     assert result.completed == ORDERS
     assert sum("supervisor restarted worker" in entry for entry in log) == 2, log
     assert sum("orders delivered" in entry for entry in log) == len(FAULTS), log
