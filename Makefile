@@ -33,6 +33,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+## bench-workers: orders/s with 1, 2, 4 workers and 2 APIs vs bare; worker RSS with orders waiting at pick
+.PHONY: bench-workers
+bench-workers: $(STAMP)
+	$(BIN)/python -m bench.workers
+
 ## bench-scans: scan latency under 100 concurrent scanners vs the bare Update (+ one INSERT)
 .PHONY: bench-scans
 bench-scans: $(STAMP)

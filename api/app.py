@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from api import openapi_responses, problems
+from api import db_errors, openapi_responses, problems
 from api.auth import KeyCache
 from api.input_guard import InputGuard
 from api.metrics import RequestMetrics
@@ -131,6 +131,7 @@ def create_app(
         session_secret(settings), int(settings.session_hours * 3600)
     )
     problems.install(app)
+    db_errors.install(app)  # Postgres gone mid-request: 503, not 500 (ADR 0012)
     app.add_exception_handler(problems.Problem, pages_common.problem_page)
     # Before ``orders``: its ``/{order_id}`` routes would otherwise see ``bulk`` as an id.
     for module in (bulk, export, views, stream):

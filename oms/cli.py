@@ -40,6 +40,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         port=args.port or settings.api_port,
         log_level=args.log_level,
         proxy_headers=True,
+        # SIGTERM: stop accepting, let in-flight requests finish (docs/decisions/0012).
+        timeout_graceful_shutdown=int(settings.api_graceful_seconds),
     )
     return 0
 

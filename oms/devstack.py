@@ -8,6 +8,12 @@ runs beside the first.
 
 Shutdown order is the reverse of startup: API, worker, Temporal, then Postgres last, so no
 process ever loses a dependency while it is still draining work.
+
+While it runs, ``oms dev`` supervises its children: one that dies (``kill -9``, a crash, the
+OOM killer) is started again with a backoff and the restart is printed; only Ctrl-C or
+SIGTERM stops the stack (docs/decisions/0012-supervised-dev-stack.md). A stack that dies
+with one child would hide the product's promise — accepted orders carry on — instead of
+showing it.
 """
 
 from __future__ import annotations
@@ -37,8 +43,14 @@ from oms.temporal import SQLITE_PRAGMAS, connect, search_attribute_args
 #: Budget for each startup step; the whole stack is normally ready in a few seconds.
 TEMPORAL_START_TIMEOUT = 60.0
 API_READY_TIMEOUT = 90.0
-#: How long a child gets to drain after SIGTERM before it is killed.
-STOP_TIMEOUT = 10.0
+#: How long a child gets to drain after SIGTERM before it is killed. Above the worker's
+#: ``OMS_WORKER_GRACEFUL_SECONDS`` and uvicorn's graceful timeout, so both finish first.
+STOP_TIMEOUT = 15.0
+#: Restart backoff of a supervised child: first delay, doubling to the cap. A child that
+#: ran at least ``HEALTHY_RUN`` seconds before dying starts again from the first delay.
+RESTART_FIRST_DELAY = 0.5
+RESTART_MAX_DELAY = 30.0
+HEALTHY_RUN = 30.0
 
 ADMIN_KEY_FILE = "admin.key"
 #: ``oms dev``'s SMTP sink listens here (port: ``OMS_DEV_SMTP_PORT``).
@@ -200,12 +212,26 @@ def _death_signal_setter() -> Callable[[], None] | None:
     return hook
 
 
+def restart_delay(failures: int) -> float:
+    """Seconds before restart number ``failures`` (1-based) of a child that keeps dying."""
+    return float(min(RESTART_MAX_DELAY, RESTART_FIRST_DELAY * 2 ** max(0, failures - 1)))
+
+
 @dataclass
 class Child:
     name: str
     proc: subprocess.Popen[bytes]
     log_path: Path
     log_file: IO[bytes] = field(repr=False)
+    #: How to start it again (supervision); empty: never restarted.
+    cmd: list[str] = field(default_factory=list)
+    env: dict[str, str] | None = field(default=None, repr=False)
+    started_at: float = field(default_factory=time.monotonic)
+    #: Restarts so far, and deaths in a row without a healthy run in between.
+    restarts: int = 0
+    failures: int = 0
+    #: When a dead child is due to start again (monotonic), None while it runs.
+    restart_at: float | None = None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -447,7 +473,13 @@ class DevStack:
             )
 
     def _spawn(
-        self, name: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None
+        self,
+        name: str,
+        cmd: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        *,
+        append: bool = True,
     ) -> Child:
         log_file = open(log_path, "ab")  # noqa: SIM115 (owned by the Child)
         log_file.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name} start ---\n".encode())
@@ -462,8 +494,9 @@ class DevStack:
             process_group=0,
             preexec_fn=_death_signal_setter(),
         )
-        child = Child(name, proc, log_path, log_file)
-        self.children.append(child)
+        child = Child(name, proc, log_path, log_file, cmd=cmd, env=env)
+        if append:
+            self.children.append(child)
         return child
 
     def _ensure_alive(self) -> None:
@@ -528,16 +561,73 @@ class DevStack:
         )
 
     def _watch(self) -> int:
-        """Block until a signal; a child dying on its own takes the stack down loudly."""
+        """Block until a signal, restarting children that die on their own."""
         while True:
-            for child in self.children:
-                if not child.alive():
-                    self.out(
-                        f"\n{child.name} exited unexpectedly ({child.proc.returncode}); "
-                        f"last lines of {child.log_path}:\n{child.tail()}"
-                    )
-                    return 1
-            time.sleep(0.5)
+            self.supervise()
+            time.sleep(0.2)
+
+    def supervise(self) -> list[str]:
+        """One supervision pass: note children that died, restart those whose backoff is
+        over. Non-blocking, so a caller with its own loop (the fault suite) can drive it.
+        Returns the names of the children restarted in this pass."""
+        restarted: list[str] = []
+        now = time.monotonic()
+        for index, child in enumerate(self.children):
+            if child.alive():
+                continue
+            if child.restart_at is None:
+                ran = now - child.started_at
+                child.failures = 1 if ran >= HEALTHY_RUN else child.failures + 1
+                delay = restart_delay(child.failures)
+                child.restart_at = now + delay
+                code = child.proc.returncode
+                how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
+                self.out(
+                    f"  {child.name:<13} died ({how}) after {ran:.1f}s; restarting in "
+                    f"{delay:.1f}s — last lines of {child.log_path}:\n{child.tail(8)}"
+                )
+            if child.restart_at <= now and child.cmd:
+                self.children[index] = self._respawn(child)
+                restarted.append(child.name)
+        return restarted
+
+    def restart_child(self, name: str, sig: signal.Signals = signal.SIGTERM) -> Child:
+        """Stop ``name`` (SIGTERM: gracefully; SIGKILL: a crash) and start it again now.
+        For the fault suite: a planned restart rather than a death the watcher finds."""
+        index, child = next((i, c) for i, c in enumerate(self.children) if c.name == name)
+        if sig == signal.SIGTERM:
+            self.out(f"  {name:<13} restarting: {child.stop()}")
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                child.proc.send_signal(sig)
+            child.proc.wait()
+        fresh = self._respawn(child)
+        self.children[index] = fresh
+        return fresh
+
+    def add_replica(self, name: str, like: str, env: dict[str, str] | None = None) -> Child:
+        """Another process like the child ``like`` (same command and environment, plus
+        ``env``), supervised as ``name``: more workers, or an API on another port."""
+        model = next(c for c in self.children if c.name == like)
+        child = self._spawn(
+            name, model.cmd, self.directory / f"{name}.log", {**(model.env or {}), **(env or {})}
+        )
+        self.out(f"  {name:<13} started (pid {child.proc.pid}, like {like})")
+        return child
+
+    def remove_child(self, name: str) -> None:
+        """Stop ``name`` gracefully and stop supervising it."""
+        child = next(c for c in self.children if c.name == name)
+        self.children.remove(child)
+        self.out(f"  {name:<13} {child.stop()}")
+
+    def _respawn(self, dead: Child) -> Child:
+        with contextlib.suppress(OSError):
+            dead.log_file.close()
+        child = self._spawn(dead.name, dead.cmd, dead.log_path, dead.env, append=False)
+        child.restarts, child.failures = dead.restarts + 1, dead.failures
+        self.out(f"  {child.name:<13} restarted (pid {child.proc.pid}, restart #{child.restarts})")
+        return child
 
     # -- output --
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.models import OrderOptions
@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, alias="OMS_DATABASE_URL")
     temporal_address: str = Field(default="127.0.0.1:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field(default="default", alias="TEMPORAL_NAMESPACE")
+    #: Temporal Cloud / a TLS-fronted server (the Temporal CLI's variable names). An API
+    #: key implies TLS; mTLS takes a client certificate and key (PEM files, as mounted from
+    #: a Secret); ``TEMPORAL_TLS=true`` turns TLS on with neither (server-side TLS only).
+    #: Unset: plaintext, as the dev server and an in-cluster frontend speak.
+    temporal_api_key: SecretStr | None = Field(default=None, alias="TEMPORAL_API_KEY")
+    temporal_tls: bool = Field(default=False, alias="TEMPORAL_TLS")
+    temporal_tls_client_cert_path: Path | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_CERT_PATH"
+    )
+    temporal_tls_client_key_path: Path | None = Field(
+        default=None, alias="TEMPORAL_TLS_CLIENT_KEY_PATH"
+    )
+    temporal_tls_server_ca_cert_path: Path | None = Field(
+        default=None, alias="TEMPORAL_TLS_SERVER_CA_CERT_PATH"
+    )
+    temporal_tls_server_name: str | None = Field(default=None, alias="TEMPORAL_TLS_SERVER_NAME")
     task_queue: str = Field(default="oms-orders", alias="OMS_TASK_QUEUE")
     api_host: str = Field(default="127.0.0.1", alias="OMS_API_HOST")
     api_port: int = Field(default=8000, alias="OMS_API_PORT")
@@ -76,6 +92,20 @@ class Settings(BaseSettings):
         default="US", min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", alias="OMS_HOME_COUNTRY"
     )
     worker_metrics_port: int | None = Field(default=None, alias="OMS_WORKER_METRICS_PORT")
+    #: Graceful shutdown (SIGTERM): how long the worker lets running activities finish
+    #: before cancelling them (they are then retried elsewhere), and how long the API lets
+    #: in-flight requests finish. Keep both under the orchestrator's kill deadline (``oms
+    #: dev``: 15 s; k8s: terminationGracePeriodSeconds).
+    worker_graceful_seconds: float = Field(default=10.0, ge=0, alias="OMS_WORKER_GRACEFUL_SECONDS")
+    #: Workflows the worker keeps in memory between tasks (the SDK's sticky cache; 1000 by
+    #: default). Each costs ~0.85 MB here (the sandbox's per-instance modules): at the
+    #: default a worker grew by 830 MB with 1,000 orders waiting at pick. An order evicted
+    #: is replayed from its history at its next task (a scan): ms of CPU, no memory held
+    #: for the hours it waits (bench/RESULTS.md, docs/decisions/0012).
+    worker_max_cached_workflows: int = Field(
+        default=200, ge=0, alias="OMS_WORKER_MAX_CACHED_WORKFLOWS"
+    )
+    api_graceful_seconds: float = Field(default=10.0, ge=0, alias="OMS_API_GRACEFUL_SECONDS")
     #: Pooled Postgres connections per process, and as many again in overflow: keep
     #: 2 x pool size x processes under the server's max_connections (100 by default).
     db_pool_size: int = Field(default=10, alias="OMS_DB_POOL_SIZE")
@@ -106,8 +136,12 @@ class Settings(BaseSettings):
     outbox_prune_minutes: float = Field(default=15.0, gt=0, alias="OMS_OUTBOX_PRUNE_MINUTES")
     #: The worker freezes what survives each full GC pass (short pauses with a full
     #: workflow cache) and sweeps its whole heap this often (minutes); 0: CPython's own.
+    #: Default 0 since issue 17: frozen, an evicted workflow's ~0.8 MB waits for the sweep,
+    #: and a worker with orders arriving grew by 782 KiB per order waiting at pick; with
+    #: CPython's collector and the 200-workflow cache it stayed flat (4.3 KiB per added
+    #: order; bench/RESULTS.md, docs/decisions/0012).
     worker_heap_sweep_minutes: float = Field(
-        default=30.0, ge=0, alias="OMS_WORKER_HEAP_SWEEP_MINUTES"
+        default=0.0, ge=0, alias="OMS_WORKER_HEAP_SWEEP_MINUTES"
     )
     #: The API's base URL as the worker reaches it (the seeded Shopify channel points at
     #: the API's sandbox Shopify endpoint). Unset: http://OMS_API_HOST:OMS_API_PORT.
@@ -164,6 +198,15 @@ class Settings(BaseSettings):
         if value is not None and value < 0:
             raise ValueError("OMS_SANDBOX_ROAD is a speed factor (> 0) or 'off'")
         return value or None  # 0 means off
+
+    @model_validator(mode="after")
+    def _mtls_pair(self) -> Settings:
+        cert, key = self.temporal_tls_client_cert_path, self.temporal_tls_client_key_path
+        if (cert is None) != (key is None):
+            raise ValueError(
+                "TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together (mTLS)"
+            )
+        return self
 
     @property
     def mailbox_enabled(self) -> bool:

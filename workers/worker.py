@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import compileall
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -153,4 +153,9 @@ def build_worker(
             WatchdogActivities(client, sessions).sweep_stuck_orders,
         ],
         workflow_runner=WORKFLOW_RUNNER,
+        # On SIGTERM running activities get this long to finish; then they are cancelled
+        # and Temporal retries them on another worker (docs/decisions/0012).
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_seconds),
+        # Memory stays flat however many orders wait (docs/decisions/0012).
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )

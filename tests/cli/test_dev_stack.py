@@ -51,8 +51,8 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     pytest.fail(f"oms dev did not become ready:\n{log.read_text()}")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
+def _stop(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGINT) -> None:
+    proc.send_signal(sig)
     assert proc.wait(60) == 0
 
 
@@ -72,7 +72,9 @@ def _mail_the_sink(port: int, message_id: str) -> None:
         client.send_message(message)
 
 
-def _processes_mentioning(marker: str) -> list[str]:
+def _processes_mentioning(marker: str, command: str = "") -> list[str]:
+    """Processes whose command line or environment names ``marker`` (and whose command
+    line contains ``command``)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -82,7 +84,7 @@ def _processes_mentioning(marker: str) -> list[str]:
             environ = (entry / "environ").read_bytes()
         except OSError:
             continue
-        if marker in cmdline or marker.encode() in environ:
+        if (marker in cmdline or marker.encode() in environ) and command in cmdline:
             found.append(f"{entry.name}: {cmdline}")
     return found
 
@@ -129,3 +131,81 @@ def test_dev_stack_starts_stops_cleanly_and_resumes(tmp_path: Path) -> None:
     finally:
         _stop(proc)
     assert _processes_mentioning(str(data_dir)) == []
+
+
+def _wait_for_text(log: Path, text: str, offset: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in log.read_text()[offset:]:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{text!r} never appeared:\n{log.read_text()[offset:]}")
+
+
+async def _one_order(api: str, key: str) -> str:
+    """One demo order driven to delivered through the API, as a packer and a carrier would."""
+    import httpx
+
+    from bench.workload import Keys, PhaseResult, RealWorkload
+
+    headers = {"Authorization": f"Bearer {key}"}
+    staff = {code: headers for code in ("WH-PDX", "WH-NJ", "WH-DAL")}
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+        workload = RealWorkload(
+            http,
+            Keys(admin=headers, integration=headers, staff=staff),
+            shopify_secret="dev-stack-shopify",
+            carrier_secret="dev-stack-carrier",
+            run_id=str(int(time.time())),
+        )
+        result = PhaseResult("one", 1, 1)
+        try:
+            await workload.one(result)
+        finally:
+            await workload.shipments.close()
+            await workload.delivered.close()
+        return result.example_ids[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_dev_stack_restarts_a_killed_worker_and_stops_on_sigterm(tmp_path: Path) -> None:
+    """kill -9 of the worker: the stack restarts it and prints so; an order taken in
+    while it was dead is delivered; SIGTERM then stops every process of the stack."""
+    import asyncio
+
+    data_dir = tmp_path / "oms-data"
+    api_port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OMS_", "TEMPORAL_"))},
+        "OMS_DATA_DIR": str(data_dir),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "OMS_API_PORT": str(api_port),
+        "OMS_TEMPORAL_UI_PORT": str(_free_port()),
+        "OMS_DEV_SMTP_PORT": str(_free_port()),
+        "OMS_SANDBOX_ROAD": "off",  # the test posts the carrier's events itself
+        "OMS_SANDBOX_FAILURE_RATE": "0",
+        "OMS_SHOPIFY_WEBHOOK_SECRET": "dev-stack-shopify",
+        "OMS_CARRIER_WEBHOOK_SECRET": "dev-stack-carrier",
+    }
+    log = tmp_path / "dev.log"
+    api = f"http://127.0.0.1:{api_port}"
+    proc = _start(env, log)
+    try:
+        key = (data_dir / "admin.key").read_text().strip()
+        workers = _processes_mentioning(str(data_dir), "oms.cli worker")
+        assert len(workers) == 1, workers
+        offset = len(log.read_text())
+        os.kill(int(workers[0].split(":")[0]), signal.SIGKILL)
+        _wait_for_text(log, "worker        died (killed by SIGKILL)", offset)
+        # The order arrives while the worker is dead or just restarting.
+        order_id = asyncio.run(_one_order(api, key))
+        _wait_for_text(log, "worker        restarted (pid", offset)
+        assert proc.poll() is None, "the stack went down with its worker"
+        status, order = _get(f"{api}/api/v1/orders/{order_id}", key)
+        assert status == 200 and order["status"] == "delivered"  # type: ignore[index]
+        assert len(_processes_mentioning(str(data_dir), "oms.cli worker")) == 1
+    finally:
+        _stop(proc, signal.SIGTERM)
+    assert _processes_mentioning(str(data_dir)) == []
+    tail = log.read_text()
+    assert "stopping ..." in tail and "postgres      stopped" in tail
