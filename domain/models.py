@@ -603,8 +603,9 @@ class AddressChange(BaseModel):
 
 
 class AddressChangeResult(BaseModel):
-    #: ``unchanged``, ``applied`` (re-verified, re-routed) or ``flagged`` (picking had
-    #: started: not applied, the order is marked for ops with both addresses).
+    #: ``unchanged``, ``applied`` (re-verified, re-routed; an edit: stock released,
+    #: additions allocated) or ``flagged`` (picking had started: not applied, the order is
+    #: marked for ops); an edit: ``duplicate`` (that edit id was taken already).
     outcome: str
     detail: str = ""
 

@@ -6,7 +6,9 @@ it selects, a misspelt field is a GraphQL error as Shopify's would be. The store
 live in ``sandbox_shopify_orders`` (one JSON document each, changed under a row lock); they
 are made by ``POST /sandbox/shopify/{shop}/admin/api/{version}/orders.json`` (see
 ``api/routers/sandbox_shopify.py``), whose answer is the body Shopify would post as the
-``orders/create`` webhook.
+``orders/create`` webhook, and edited by ``POST .../orders/{id}/edits.json``
+(:func:`edit_order`), whose answer is the ``orders/edited`` body; ``Order.lineItems``
+tells which SKU an edit's line item ids are.
 
 Behaviour the write-back must cope with, as Shopify's:
 
