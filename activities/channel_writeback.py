@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.models import LineItemsRequest, LineItemsResult
 from domain.writeback import (
     WRITEBACK_REJECTED,
     WritebackError,
@@ -48,6 +49,30 @@ class ChannelWritebackActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient) -> None:
         self.sessions = sessions
         self.http = http
+
+    @activity.defn(name=names.READ_LINE_ITEMS)
+    async def read_line_items(self, req: LineItemsRequest) -> LineItemsResult:
+        """Which SKU each line item of the order is, asked of the channel (Shopify's
+        ``orders/edited`` names added lines only by line item id). A read: nothing to
+        record. A refusal is ``WritebackRejected`` (not retried); throttling and outages
+        are retried as for writes."""
+        async with self.sessions() as session:
+            channel = await channel_repo.get_channel(session, req.channel)
+        try:
+            if channel is None or not channel.active or channel.kind != "shopify":
+                raise WritebackRefused(
+                    WritebackError.CHANNEL_GONE, f"no active shopify channel {req.channel}"
+                )
+            skus = await ShopifyAdmin(channel.code, channel.config, self.http).line_items(
+                req.external_id
+            )
+        except WritebackRefused as exc:
+            raise ApplicationError(str(exc), type=WRITEBACK_REJECTED, non_retryable=True) from exc
+        except ChannelUnavailable as exc:
+            raise ApplicationError(
+                str(exc), type="ChannelUnavailable", next_retry_delay=exc.retry_after
+            ) from exc
+        return LineItemsResult(skus=skus)
 
     @activity.defn(name=names.WRITE_BACK)
     async def write_back(self, req: WritebackRequest) -> WritebackResult:

@@ -23,6 +23,7 @@ from domain.models import (
     RerouteResult,
     RoutingDecision,
     ShipmentLine,
+    ShrinkRequest,
 )
 from domain.routing import RoutingOutcome
 from store import allocation, inventory
@@ -297,6 +298,18 @@ class StockActivities:
                         actor=req.actor,
                     )
             return freed
+
+    @activity.defn(name=names.SHRINK_SHIPMENT)
+    async def shrink_shipment(self, req: ShrinkRequest) -> int:
+        """A channel edit took units off an open shipment before pick: give them back to
+        available stock, in one transaction; a shipment left with nothing reserved also
+        gives back its capacity slot. Idempotent (absolute targets): a retry after a crash
+        releases nothing twice. Returns the units released by this call."""
+        async with self.sessions.begin() as session:
+            if req.keep and not any(req.keep.values()):
+                # Counted by the rows still reserved: before they go (a repeat finds none).
+                await allocation.free_slots(session, Reservation.shipment_id == req.shipment_id)
+            return await inventory.shrink_shipment(session, req.shipment_id, req.keep)
 
     @activity.defn(name=names.RELEASE_STOCK)
     async def release_stock(self, req: ReleaseRequest) -> int:

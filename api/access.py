@@ -144,6 +144,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/sandbox/shopify/{shop}/admin/api/{version}/graphql.json"): SIGNED,
     ("POST", "/sandbox/shopify/{shop}/admin/api/{version}/orders.json"): SIGNED,
     ("GET", "/sandbox/shopify/{shop}/admin/api/{version}/orders/{order_id}.json"): SIGNED,
+    ("POST", "/sandbox/shopify/{shop}/admin/api/{version}/orders/{order_id}/edits.json"): SIGNED,
     # merchant webhooks out
     ("POST", "/api/v1/webhooks"): key(ADMIN),
     ("GET", "/api/v1/webhooks"): key(ADMIN),

@@ -382,6 +382,17 @@ class RerouteResult(BaseModel):
     detail: str = ""
 
 
+class ShrinkRequest(BaseModel):
+    """Keep only ``keep`` units of each SKU reserved for a shipment, releasing the rest
+    (generation 10: Shopify's ``orders/edited`` before pick). Absolute targets, not
+    deltas: a retry or a replayed workflow asks for the same end state and releases
+    nothing twice."""
+
+    order_id: str
+    shipment_id: str
+    keep: dict[str, int]
+
+
 class RejectRequest(BaseModel):
     order_id: str
     shipment_id: str
@@ -497,6 +508,9 @@ class ShipmentUpdate(BaseModel):
     #: Generation 10: a write-back of this shipment the channel refused (why), for the
     #: order to show as ``channel_writeback_failed``.
     writeback_failed: str | None = None
+    #: Generation 10: a channel edit this shipment could not apply (picking had started
+    #: when its removal arrived): the order marks itself for ops.
+    edit_refused: str | None = None
 
 
 # --- updates and signals from people and carriers ---------------------------------------
@@ -589,8 +603,9 @@ class AddressChange(BaseModel):
 
 
 class AddressChangeResult(BaseModel):
-    #: ``unchanged``, ``applied`` (re-verified, re-routed) or ``flagged`` (picking had
-    #: started: not applied, the order is marked for ops with both addresses).
+    #: ``unchanged``, ``applied`` (re-verified, re-routed; an edit: stock released,
+    #: additions allocated) or ``flagged`` (picking had started: not applied, the order is
+    #: marked for ops); an edit: ``duplicate`` (that edit id was taken already).
     outcome: str
     detail: str = ""
 
@@ -602,6 +617,27 @@ class LineEdit(BaseModel):
     added: dict[str, int] = Field(default_factory=dict)
     removed: dict[str, int] = Field(default_factory=dict)
     source: str = "shopify"
+
+
+class LineRemoval(BaseModel):
+    """Parent → shipment: units of an edit to take off this shipment's lines, by SKU;
+    ``key`` (the edit's id) makes a repeat a no-op."""
+
+    key: str
+    removed: dict[str, int]
+
+
+class LineItemsRequest(BaseModel):
+    """Ask the order's sales channel which SKU each of its line items is (an edit's
+    additions name line items the order has never seen)."""
+
+    channel: str
+    external_id: str
+
+
+class LineItemsResult(BaseModel):
+    #: Shopify line item id (the number, as in webhooks) → SKU.
+    skus: dict[str, str] = Field(default_factory=dict)
 
 
 class RelocateInput(BaseModel):

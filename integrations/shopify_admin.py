@@ -67,6 +67,15 @@ query WritebackOrder($id: ID!) {
 }
 """
 
+LINE_ITEMS_QUERY = """
+query OrderLineItems($id: ID!) {
+  order(id: $id) {
+    id
+    lineItems(first: 250) { nodes { id sku currentQuantity } }
+  }
+}
+"""
+
 FULFILLMENT_CREATE = """
 mutation FulfillmentCreate($fulfillment: FulfillmentInput!, $message: String) {
   fulfillmentCreate(fulfillment: $fulfillment, message: $message) {
@@ -199,6 +208,25 @@ class ShopifyAdmin:
                 WritebackError.NOT_FOUND, f"{self.code}: no order {external_id} in Shopify"
             )
         return dict(order)
+
+    async def line_items(self, external_id: str) -> dict[str, str]:
+        """Line item id (the number webhooks carry) → SKU, for every line of the order.
+
+        Raises:
+            WritebackRefused: no such order (or another refusal).
+            ChannelUnavailable: as ``execute``.
+        """
+        data = await self.execute(LINE_ITEMS_QUERY, {"id": order_gid(external_id)})
+        order = data.get("order")
+        if order is None:
+            raise WritebackRefused(
+                WritebackError.NOT_FOUND, f"{self.code}: no order {external_id} in Shopify"
+            )
+        return {
+            str(node["id"]).rsplit("/", 1)[-1]: str(node["sku"])
+            for node in order["lineItems"]["nodes"]
+            if node.get("sku")
+        }
 
     async def create_fulfillment(
         self,

@@ -6,7 +6,9 @@ it selects, a misspelt field is a GraphQL error as Shopify's would be. The store
 live in ``sandbox_shopify_orders`` (one JSON document each, changed under a row lock); they
 are made by ``POST /sandbox/shopify/{shop}/admin/api/{version}/orders.json`` (see
 ``api/routers/sandbox_shopify.py``), whose answer is the body Shopify would post as the
-``orders/create`` webhook.
+``orders/create`` webhook, and edited by ``POST .../orders/{id}/edits.json``
+(:func:`edit_order`), whose answer is the ``orders/edited`` body; ``Order.lineItems``
+tells which SKU an edit's line item ids are.
 
 Behaviour the write-back must cope with, as Shopify's:
 
@@ -58,7 +60,8 @@ type UserError { field: [String!] message: String! }
 type FulfillmentOrderHoldUserError { field: [String!] message: String! code: String }
 type OrderCancelUserError { field: [String!] message: String! code: String }
 
-type LineItem { id: ID! sku: String quantity: Int! title: String }
+type LineItem { id: ID! sku: String quantity: Int! currentQuantity: Int! title: String }
+type LineItemConnection { nodes: [LineItem!]! }
 type FulfillmentOrderLineItem {
   id: ID! sku: String totalQuantity: Int! remainingQuantity: Int! lineItem: LineItem!
 }
@@ -93,6 +96,7 @@ type Order {
   name: String!
   cancelledAt: DateTime
   cancelReason: OrderCancelReason
+  lineItems(first: Int): LineItemConnection!
   fulfillmentOrders(first: Int): FulfillmentOrderConnection!
   fulfillments(first: Int): [Fulfillment!]!
 }
@@ -238,6 +242,64 @@ def new_order(shop: str, order_id: int, number: int, body: dict[str, Any]) -> di
     }
 
 
+def edit_order(doc: dict[str, Any], add: dict[str, int], remove: dict[int, int]) -> dict[str, Any]:
+    """Apply an order edit, as Shopify's ``orderEditBegin`` … ``orderEditCommit`` would:
+    ``add`` new line items (SKU → units), ``remove`` units of existing ones (line item id
+    → units, at most what is left unfulfilled). Changes ``doc``; returns the body Shopify
+    posts as the ``orders/edited`` webhook (additions and removals by line item id).
+
+    Raises:
+        ValueError: an unknown line item or more units than it has left to fulfil.
+    """
+    rest = doc["rest"]
+    fo = doc["fulfillmentOrders"][0]
+    by_item = {ln["lineItemId"]: ln for fo_ in doc["fulfillmentOrders"] for ln in fo_["lines"]}
+    removals = []
+    for item_id, units in sorted(remove.items()):
+        line = by_item.get(item_id)
+        item = next((li for li in rest["line_items"] if li["id"] == item_id), None)
+        if line is None or item is None:
+            raise ValueError(f"no line item {item_id}")
+        if units <= 0 or units > line["remainingQuantity"]:
+            raise ValueError(f"line item {item_id} has {line['remainingQuantity']} unfulfilled")
+        item.setdefault("original_quantity", item["quantity"])
+        item["quantity"] -= units
+        line["totalQuantity"] -= units
+        line["remainingQuantity"] -= units
+        removals.append({"id": item_id, "delta": units})
+    additions = []
+    for sku, units in sorted(add.items()):
+        if units <= 0:
+            raise ValueError(f"{sku}: add at least one unit")
+        n = len(rest["line_items"]) + 1
+        item_id = int(doc["id"]) * SPAN + 500 + n
+        rest["line_items"].append(
+            {"id": item_id, "sku": sku, "quantity": units, "price": "0", "title": sku}
+        )
+        fo["lines"].append(
+            {
+                "id": int(doc["id"]) * SPAN + 100 + n,
+                "lineItemId": item_id,
+                "sku": sku,
+                "title": sku,
+                "totalQuantity": units,
+                "remainingQuantity": units,
+            }
+        )
+        additions.append({"id": item_id, "delta": units})
+    doc["edits"] = int(doc.get("edits", 0)) + 1
+    return {
+        "order_edit": {
+            "id": int(doc["id"]) * SPAN + 900 + doc["edits"],
+            "order_id": doc["id"],
+            "created_at": now_iso(),
+            "notify_customer": False,
+            "staff_note": "",
+            "line_items": {"additions": additions, "removals": removals},
+        }
+    }
+
+
 def _next(doc: dict[str, Any]) -> int:
     doc["seq"] = int(doc.get("seq", 0)) + 1
     return int(doc["id"]) * SPAN + 200 + doc["seq"]
@@ -254,6 +316,18 @@ def order_view(doc: dict[str, Any]) -> dict[str, Any]:
         "name": doc["name"],
         "cancelledAt": doc.get("cancelledAt"),
         "cancelReason": doc.get("cancelReason"),
+        "lineItems": {
+            "nodes": [
+                {
+                    "id": gid("LineItem", ln["id"]),
+                    "sku": ln["sku"],
+                    "title": ln["title"],
+                    "quantity": ln.get("original_quantity", ln["quantity"]),
+                    "currentQuantity": ln["quantity"],
+                }
+                for ln in doc["rest"]["line_items"]
+            ]
+        },
         "fulfillmentOrders": {"nodes": [fo_view(fo) for fo in doc["fulfillmentOrders"]]},
         "fulfillments": [fulfillment_view(f) for f in doc["fulfillments"]],
     }

@@ -171,6 +171,42 @@ async def release_shipment(session: AsyncSession, shipment_id: str) -> int:
     return await _settle(session, Reservation.shipment_id == shipment_id, "released")
 
 
+async def shrink_shipment(session: AsyncSession, shipment_id: str, keep: dict[str, int]) -> int:
+    """Cut a shipment's reservations down to ``keep`` units per SKU (a SKU not named keeps
+    what it has; 0 releases the line). Returns the units given back.
+
+    Targets are absolute, so a repeat finds nothing over them and releases nothing: what
+    makes a retried or replayed edit safe. Rows are locked in SKU order, as everywhere.
+    """
+    rows = (
+        await session.scalars(
+            select(Reservation)
+            .where(Reservation.shipment_id == shipment_id, Reservation.status == "reserved")
+            .order_by(Reservation.sku)
+            .with_for_update()
+        )
+    ).all()
+    units = 0
+    for r in rows:
+        target = keep.get(r.sku, r.quantity)
+        if target >= r.quantity:
+            continue
+        freed = r.quantity - max(target, 0)
+        await session.execute(
+            update(InventoryLevel)
+            .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
+            .values(reserved=InventoryLevel.reserved - freed, updated_at=func.now())
+        )
+        note_change(session, r.sku, r.warehouse)
+        if target <= 0:
+            r.status = "released"
+        else:
+            r.quantity = target
+        r.updated_at = func.now()  # type: ignore[assignment]
+        units += freed
+    return units
+
+
 async def commit_shipment(session: AsyncSession, shipment_id: str) -> int:
     """Stock leaves the building: on_hand and reserved both drop. Idempotent."""
     return await _settle(session, Reservation.shipment_id == shipment_id, "committed")

@@ -83,6 +83,7 @@ def build_activities(
         stock.commit_stock,
         stock.move_shipment,
         stock.reroute_shipment,
+        stock.shrink_shipment,
         stock.reject_shipment,
         payments.capture_payment,
         payments.reverse_payment,
@@ -92,6 +93,7 @@ def build_activities(
         channels.read_channel_batch,
         channels.push_channel_batch,
         writeback.write_back,
+        writeback.read_line_items,
         low_stock.check_low_stock,
         retention.prune_outbox,
     ]

@@ -29,6 +29,7 @@ from domain.models import (
     LabelRequest,
     LabelResult,
     LabelRetryInput,
+    LineRemoval,
     MoveInput,
     MoveRequest,
     MoveResult,
@@ -50,6 +51,7 @@ from domain.models import (
     ShipmentProjection,
     ShipmentUpdate,
     ShipmentView,
+    ShrinkRequest,
     StuckInfo,
     Tracking,
     TrackingEvent,
@@ -153,6 +155,9 @@ class FulfillmentWorkflow:
             and shipment.external_id
         ):
             self.writeback = WritebackQueue(self._writeback_refused, self._writeback_done)
+        #: Generation 10: channel edits (their keys) already taken off this shipment.
+        self.edits_applied: set[str] = set()
+        self.edit_lock = asyncio.Lock()
 
     def _patched(self, patch: patches.Patch) -> bool:
         return patches.in_force(self.input.generation, patch)
@@ -736,6 +741,7 @@ class FulfillmentWorkflow:
         lines: list[ShipmentLine],
         record: ProjectShipmentInput | None = None,
         writeback_failed: str | None = None,
+        edit_refused: str | None = None,
     ) -> None:
         await workflow.get_external_workflow_handle(parent_id).signal(
             "shipment_changed",
@@ -751,6 +757,7 @@ class FulfillmentWorkflow:
                 steps_done=dict(self.steps_done),
                 stuck=self.stuck,
                 writeback_failed=writeback_failed,
+                edit_refused=edit_refused,
             ),
         )
 
@@ -1133,6 +1140,74 @@ class FulfillmentWorkflow:
             detail=result.detail,
         )
         await self._move(self.status, tell_parent=result.moved)
+
+    @workflow.signal
+    async def remove_lines(self, removal: LineRemoval) -> None:
+        """Generation 10: a channel edit took units off the order before anyone picked this
+        shipment. Its reservations shrink to what is left (released in one transaction,
+        absolute targets: a retry or replay releases nothing twice), the row on the work
+        list shows the new lines, the order hears them. Every line gone: the shipment is
+        cancelled (no label was bought yet). If picking started meanwhile, nothing is
+        applied and the order marks itself for ops (docs/decisions/0009)."""
+        async with self.edit_lock:
+            if removal.key in self.edits_applied:
+                return
+            parent = workflow.info().parent
+            if (
+                self._stopped()
+                or self.status != ShipmentStatus.OPEN
+                or self._picked_units()
+                or self.moving
+                or self.pack_request is not None
+            ):
+                self.edits_applied.add(removal.key)
+                self._event("edit_not_applied", edit_id=removal.key, reason="picking has started")
+                if parent is not None:
+                    await self._tell_parent(
+                        parent.workflow_id,
+                        self.status,
+                        list(self.lines.values()),
+                        edit_refused=f"edit {removal.key}: picking of "
+                        f"{self.input.shipment_id} had started",
+                    )
+                return
+            keep = {
+                sku: max(ln.quantity - removal.removed.get(sku, 0), 0)
+                for sku, ln in self.lines.items()
+            }
+            self.moving = True  # no scans while the reservations change
+            try:
+                released: int = await workflow.execute_activity(
+                    names.SHRINK_SHIPMENT,
+                    ShrinkRequest(
+                        order_id=self.input.order_id,
+                        shipment_id=self.input.shipment_id,
+                        keep=keep,
+                    ),
+                    result_type=int,
+                    start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                    retry_policy=policies.DATABASE,
+                )
+            finally:
+                self.moving = False
+            self.edits_applied.add(removal.key)
+            for sku, units in keep.items():
+                if units == 0:
+                    del self.lines[sku]
+                else:
+                    self.lines[sku].quantity = units
+            self._event(
+                "lines_removed",
+                edit_id=removal.key,
+                removed={k: v for k, v in removal.removed.items() if v},
+                released=released,
+                left={sku: ln.quantity for sku, ln in self.lines.items()},
+            )
+            if not self.lines:
+                # The run loop sees it and cancels: the row and the order hear it there.
+                self.cancel_reason = "every line was removed in the channel"
+                return
+            await self._move(self.status)
 
     @workflow.signal
     def watch_floor(self, step: str) -> None:

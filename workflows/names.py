@@ -21,6 +21,8 @@ VOID_LABEL = "void_label"
 NOTIFY_CUSTOMER = "notify_customer"
 REROUTE_SHIPMENT = "reroute_shipment"  # a new address before picking (generation 10)
 WRITE_BACK = "write_back"  # to the order's sales channel (Shopify), docs/decisions/0009
+SHRINK_SHIPMENT = "shrink_shipment"  # a channel edit removed units before pick (gen. 10)
+READ_LINE_ITEMS = "read_line_items"  # which SKU a channel line item is (gen. 10)
 
 
 def order_workflow_id(order_id: str) -> str:

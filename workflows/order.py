@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain.floor import FLOOR_STEPS
 from domain.models import (
@@ -35,6 +35,9 @@ from domain.models import (
     HoldInput,
     HoldPlaced,
     LineEdit,
+    LineItemsRequest,
+    LineItemsResult,
+    LineRemoval,
     NotifyRequest,
     OrderEvent,
     OrderInput,
@@ -51,6 +54,7 @@ from domain.models import (
     RoutingDecision,
     ShipmentUpdate,
     ShipmentView,
+    ShrinkRequest,
     StepView,
     StuckInfo,
     TagChange,
@@ -155,6 +159,14 @@ class OrderWorkflow:
         self.ops_flags: list[StuckInfo] = []
         self.cancel_source = "oms"
         self.cancel_flags = CancelInput()
+        #: Generation 10: channel edits taken (by edit id), one applied at a time, how many
+        #: are being applied (the order does not finish under one), the allocation in
+        #: flight (an edit waits for it) and whether shipments are being started.
+        self.edits_seen: set[str] = set()
+        self.edit_lock = asyncio.Lock()
+        self.editing = 0
+        self.allocating = False
+        self.fulfilling = False
 
     # --- entry ----------------------------------------------------------------------------
 
@@ -300,6 +312,7 @@ class OrderWorkflow:
                 if self.gen >= patches.FLOOR_GENERATION
                 else workflow.execute_activity
             )
+            self.allocating = True
             result: AllocationResult = await execute(
                 names.ALLOCATE_STOCK,
                 AllocationRequest(
@@ -317,6 +330,7 @@ class OrderWorkflow:
                 start_to_close_timeout=policies.DATABASE_TIMEOUT,
                 retry_policy=policies.DATABASE,
             )
+            self.allocating = False
             self.routing = result.routing
             shipments = result.allocated()
             if shipments:
@@ -427,15 +441,22 @@ class OrderWorkflow:
         return found
 
     async def _fulfil(self) -> None:
+        self.fulfilling = True
         await self._set_status(OrderStatus.READY_TO_PICK)
         for shipment in list(self.shipments.values()):
             await self._proceed()
+            if shipment.shipment_id in self.children or shipment.shipment_id in self.rejected:
+                continue  # started by an edit's allocation; emptied by an edit
             await self._start_child(shipment)
         while True:
             await workflow.wait_condition(
                 lambda: (
                     bool(self.inbox)
-                    or (self.rerouting == 0 and all(c.done() for c in self.children.values()))
+                    or (
+                        self.rerouting == 0
+                        and self.editing == 0
+                        and all(c.done() for c in self.children.values())
+                    )
                     or (self.cancel_reason is not None and not self.cancel_forwarded)
                     or bool(self._rejections())
                 )
@@ -452,7 +473,11 @@ class OrderWorkflow:
                 self.shipments[rejection.shipment_id].status = ShipmentStatus.CANCELLED
                 self.rerouting += 1
                 asyncio.create_task(self._reroute(rejection))
-            if self.rerouting == 0 and all(c.done() for c in self.children.values()):
+            if (
+                self.rerouting == 0
+                and self.editing == 0
+                and all(c.done() for c in self.children.values())
+            ):
                 break
         results = [c.result() for sid, c in self.children.items() if sid not in self.rejected]
         if not results:  # every shipment was handed back and the order cancelled meanwhile
@@ -496,6 +521,22 @@ class OrderWorkflow:
                 self._note_shipment_stuck(update)
             if update.writeback_failed is not None:
                 self._note_writeback_failed(update.writeback_failed)
+            if update.edit_refused is not None:
+                self._flag_for_ops(
+                    StuckReason.ORDER_EDITED_IN_CHANNEL,
+                    f"{update.edit_refused}: its units were not removed; adjust the order",
+                )
+            if (
+                update.status == ShipmentStatus.CANCELLED
+                and self.cancel_reason is None
+                and view.shipment_id not in self.rejected
+            ):
+                # Only a channel edit cancels a shipment while its order goes on (generation
+                # 10): every line of it was removed. It leaves the order's shipments.
+                self.rejected.add(view.shipment_id)
+                view.lines = []
+                self._event("shipment_emptied", shipment_id=view.shipment_id)
+                self._upsert_warehouses()
             changed = True
         if changed:
             await self._set_status(self._status_from_shipments())
@@ -1123,13 +1164,54 @@ class OrderWorkflow:
 
     @workflow.update
     async def note_edit(self, edit: LineEdit) -> AddressChangeResult:
-        """Shopify edited the order's lines (``orders/edited``), generation 10: the edit is
-        on the order's timeline, SKU by SKU, and the order is marked for ops, who adjust
-        it (applying edits before picking is not built yet: docs/decisions/0009)."""
+        """Shopify edited the order's lines (``orders/edited``), generation 10.
+
+        Before anyone picked, the edit is applied: removed units leave their shipments
+        (reservations released, a shipment left with nothing is cancelled), added lines
+        are allocated (a new shipment), an order left with no line at all is cancelled.
+        After picking started it is not applied: the order is marked for ops. Either way
+        the edit is on the timeline, SKU by SKU. A repeat of an edit id is a no-op
+        (docs/decisions/0009-shopify-write-back.md, "Shopify's edits")."""
+        key = edit.edit_id or str(workflow.uuid4())
+        if key in self.edits_seen:
+            return AddressChangeResult(outcome="duplicate", detail=f"edit {key} already taken")
+        self.edits_seen.add(key)
+        self.editing += 1
+        try:
+            async with self.edit_lock:
+                return await self._apply_edit(key, edit)
+        finally:
+            self.editing -= 1
+
+    async def _apply_edit(self, key: str, edit: LineEdit) -> AddressChangeResult:
         skus = {ln.external_id: ln.sku for ln in self.order.lines if ln.external_id}
+        unknown = sorted({*edit.added, *edit.removed} - set(skus))
+        lookup_failed = ""
+        if unknown and self.writeback is not None:
+            # Additions name line items this order has never seen: Shopify says what
+            # they are (its order query), retried through throttling and outages.
+            try:
+                found: LineItemsResult = await workflow.execute_activity(
+                    names.READ_LINE_ITEMS,
+                    LineItemsRequest(
+                        channel=self.order.writeback_channel or "",
+                        external_id=self.order.external_id or "",
+                    ),
+                    result_type=LineItemsResult,
+                    start_to_close_timeout=policies.CHANNEL_WRITEBACK_TIMEOUT,
+                    retry_policy=policies.CHANNEL_WRITEBACK,
+                )
+                skus.update({k: v for k, v in found.skus.items() if k not in skus})
+            except ActivityError as exc:
+                lookup_failed = str(exc.cause or exc)
+        unresolved = sorted({*edit.added, *edit.removed} - set(skus))
 
         def named(changes: dict[str, int]) -> dict[str, int]:
-            return {skus.get(k, f"line {k}"): n for k, n in changes.items()}
+            out: dict[str, int] = {}
+            for k, n in changes.items():
+                name = skus.get(k, f"line {k}")
+                out[name] = out.get(name, 0) + n
+            return out
 
         added, removed = named(edit.added), named(edit.removed)
         if self.children:
@@ -1138,6 +1220,9 @@ class OrderWorkflow:
             v.status != ShipmentStatus.OPEN or any(ln.picked for ln in v.lines)
             for v in self._live()
         )
+        closing = self.cancel_reason is not None or self.status in SHIPPED_OR_LATER
+        parts = [f"-{n} {k}" for k, n in removed.items()] + [f"+{n} {k}" for k, n in added.items()]
+        apply = bool(parts) and not started and not unresolved and not closing
         self._event(
             "order_edited",
             source=edit.source,
@@ -1145,16 +1230,144 @@ class OrderWorkflow:
             added=added,
             removed=removed,
             picking_started=started,
+            applied=apply,
         )
-        parts = [f"-{n} {k}" for k, n in removed.items()] + [f"+{n} {k}" for k, n in added.items()]
-        detail = (
-            f"{edit.source} edit {edit.edit_id or ''}: {', '.join(parts) or 'no line change'}"
-            f" — not applied{' (picking had started)' if started else ''}: adjust the order"
-        )
-        if parts:
+        if not parts:
+            await self._flush()
+            return AddressChangeResult(outcome="unchanged", detail="no line change")
+        change = f"{edit.source} edit {edit.edit_id or ''}: {', '.join(parts)}"
+        if not apply:
+            why = (
+                "picking had started"
+                if started
+                else "the order is closing"
+                if closing
+                else f"line items the channel did not name ({', '.join(unresolved)}"
+                + (f": {lookup_failed}" if lookup_failed else "")
+                + ")"
+            )
+            detail = f"{change} — not applied ({why}): adjust the order"
             self._flag_for_ops(StuckReason.ORDER_EDITED_IN_CHANNEL, detail)
-        await self._flush()
-        return AddressChangeResult(outcome="flagged" if parts else "unchanged", detail=detail)
+            await self._flush()
+            return AddressChangeResult(outcome="flagged", detail=detail)
+        return await self._take_edit(key, edit, skus, change)
+
+    async def _take_edit(
+        self, key: str, edit: LineEdit, skus: dict[str, str], change: str
+    ) -> AddressChangeResult:
+        """Apply an edit nobody on the floor has started on: the order's lines first (what
+        a later allocation or edit reads), then the shipments."""
+        await workflow.wait_condition(lambda: not self.allocating)
+        lines = self.order.lines  # changed in place: a waiting first allocation reads it
+        by_id = {ln.external_id: ln for ln in lines if ln.external_id}
+        taken: dict[str, int] = {}  # SKU → units to take off the shipments
+        for k, n in edit.removed.items():
+            line = by_id.get(k)
+            units = min(n, line.quantity) if line is not None else 0
+            if line is None or units == 0:
+                continue
+            line.quantity -= units
+            if line.quantity == 0:
+                lines.remove(line)
+            taken[line.sku] = taken.get(line.sku, 0) + units
+        additions: list[OrderLine] = []
+        for k, n in edit.added.items():
+            if k in by_id and by_id[k] in lines:
+                by_id[k].quantity += n
+            else:
+                lines.append(OrderLine(sku=skus[k], quantity=n, external_id=k))
+            additions.append(OrderLine(sku=skus[k], quantity=n, external_id=k))
+        if not lines:
+            # Shopify keeps an order with nothing in it; here there is nothing left to
+            # fulfil: the order is cancelled (stock released, payment reversed by our
+            # payment step), not written back: the channel made the change.
+            self.cancel_reason = "every line was removed in the channel"
+            self.cancel_source = edit.source
+            self.cancel_flags = CancelInput(reason=self.cancel_reason, source=edit.source)
+            self._event("order_edit_applied", edit_id=key, outcome="cancelled")
+            await self._flush()
+            return AddressChangeResult(outcome="applied", detail=f"{change}: order cancelled")
+        unplaced: dict[str, int] = {}
+        if self.allocated:
+            unplaced = await self._take_off_shipments(key, taken)
+            if additions:
+                self.rerouting += 1
+                asyncio.create_task(self._allocate_added(additions))
+        self._event(
+            "order_edit_applied",
+            edit_id=key,
+            outcome="applied",
+            removed=taken,
+            added={ln.sku: ln.quantity for ln in additions},
+            not_on_a_shipment=unplaced,
+        )
+        if self.children:
+            await self._set_status(self._status_from_shipments())
+        else:
+            await self._flush()
+        return AddressChangeResult(outcome="applied", detail=change)
+
+    async def _take_off_shipments(self, key: str, taken: dict[str, int]) -> dict[str, int]:
+        """Take removed units off the live open shipments (lowest shipment number first).
+        A started shipment shrinks itself (it checks the floor again, and refuses if a
+        scan came first); one not started yet is shrunk here. Returns units no shipment
+        held (lines being routed again after a hand-back)."""
+        left = dict(taken)
+        per_shipment: dict[str, dict[str, int]] = {}
+        for view in self._live():
+            if view.status != ShipmentStatus.OPEN:
+                continue
+            for ln in view.lines:
+                units = min(left.get(ln.sku, 0), ln.quantity)
+                if units:
+                    per_shipment.setdefault(view.shipment_id, {})[ln.sku] = units
+                    left[ln.sku] -= units
+        for sid, removed in per_shipment.items():
+            child = self.children.get(sid)
+            if child is not None:
+                if not child.done():
+                    await child.signal(
+                        FulfillmentWorkflow.remove_lines, LineRemoval(key=key, removed=removed)
+                    )
+                continue
+            view = self.shipments[sid]
+            keep = {ln.sku: max(ln.quantity - removed.get(ln.sku, 0), 0) for ln in view.lines}
+            await workflow.execute_activity(
+                names.SHRINK_SHIPMENT,
+                ShrinkRequest(order_id=self.order.order_id, shipment_id=sid, keep=keep),
+                result_type=int,
+                start_to_close_timeout=policies.DATABASE_TIMEOUT,
+                retry_policy=policies.DATABASE,
+            )
+            view.lines = [
+                ln.model_copy(update={"quantity": keep[ln.sku]})
+                for ln in view.lines
+                if keep[ln.sku]
+            ]
+            if not view.lines:
+                view.status = ShipmentStatus.CANCELLED
+                self.rejected.add(sid)
+                self._event("shipment_emptied", shipment_id=sid)
+                self._upsert_warehouses()
+        return {sku: n for sku, n in left.items() if n}
+
+    async def _allocate_added(self, lines: list[OrderLine]) -> None:
+        """Lines an edit added, once the order is allocated: routed and reserved as a new
+        shipment (or waiting as a backorder), started if the floor phase has begun."""
+        try:
+            async with self.reroute_lock:
+                try:
+                    shipments = await self._route(lines, exclude=[], first_pass=False)
+                except _Cancelled:
+                    return  # the run loop compensates the whole order
+                self._adopt(shipments)
+                if self.fulfilling:
+                    for s in shipments:
+                        await self._start_child(self.shipments[s.shipment_id])
+            if self.fulfilling:
+                await self._set_status(self._status_from_shipments())
+        finally:
+            self.rerouting -= 1
 
     @note_edit.validator
     def _validate_edit(self, edit: LineEdit) -> None:

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 
 from api.bounds import PathText, RowId
 from api.deps import Session
@@ -219,3 +220,47 @@ async def read_order(
     if row is None:
         raise Problem(404, f"no order {order_id} in {shop}", reason="not_found")
     return {"order": row.doc["rest"], "graphql": gql.order_view(row.doc)}
+
+
+@router.post(
+    "/{shop}/admin/api/{version}/orders/{order_id}/edits.json",
+    responses=problem_responses(401, 404, 422),
+)
+async def edit_order(
+    shop: PathText,
+    version: PathText,
+    order_id: RowId,
+    channel: Annotated[Channel, Depends(shop_channel)],
+    session: Session,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """A staff edit of a sandbox order (Shopify's ``orderEditBegin`` … ``orderEditCommit``
+    in one call): ``{"edit": {"add": [{sku, quantity}], "remove": [{line_item_id,
+    quantity}]}}``. The answer is the body Shopify posts as ``orders/edited``; the order's
+    line items (GraphQL ``Order.lineItems``) and its fulfillment order change with it."""
+    edit = body.get("edit")
+    try:
+        if not isinstance(edit, dict):
+            raise ValueError("edit required")
+        add = {str(a["sku"]): int(a["quantity"]) for a in edit.get("add") or []}
+        remove = {int(r["line_item_id"]): int(r["quantity"]) for r in edit.get("remove") or []}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise Problem(422, f"invalid edit: {exc}", reason="invalid_payload") from exc
+    if not add and not remove:
+        raise Problem(422, "the edit adds and removes nothing", reason="invalid_payload")
+    row = await session.scalar(
+        select(SandboxShopifyOrder)
+        .where(SandboxShopifyOrder.shop == shop, SandboxShopifyOrder.id == order_id)
+        .with_for_update()
+    )
+    if row is None:
+        raise Problem(404, f"no order {order_id} in {shop}", reason="not_found")
+    doc = dict(row.doc)
+    try:
+        answer = gql.edit_order(doc, add, remove)
+    except ValueError as exc:
+        raise Problem(422, str(exc), reason="invalid_edit") from exc
+    row.doc = doc
+    flag_modified(row, "doc")
+    await session.commit()
+    return answer

@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 
 from activities.channel_writeback import ChannelWritebackActivities
 from api.app import create_app
-from domain.models import Tracking
+from domain.models import LineEdit, Tracking
 from domain.writeback import WritebackKind, WritebackLine, WritebackRequest
 from integrations.channels import ChannelUnavailable
 from integrations.sandbox import SandboxBehaviour
@@ -37,6 +37,8 @@ from tests.api.helpers import SAMPLE, eventually
 from tests.api.test_sample_order import carrier_post
 from tests.conftest import create_engine, scratch_database, sessionmaker, terminate_running
 from workers.worker import build_worker
+from workflows import names
+from workflows.order import OrderWorkflow
 
 SHOP = "demo.myshopify.com"
 CODE = "shopify"  # the demo channel: its store is /sandbox/shopify/shopify
@@ -623,30 +625,97 @@ async def test_an_address_corrected_after_picking_started_is_only_flagged(
     assert "address_change_flagged" in [e["type"] for e in d["events"]]
 
 
-async def test_a_line_edit_in_shopify_is_on_the_timeline_and_shown_to_ops(
-    stack: WritebackStack,
-) -> None:
-    """``orders/edited`` names lines by Shopify's line item id: the order says which SKU,
-    records the edit and marks itself for ops (applying it is not automatic yet)."""
-    st = stack
-    order_id, shopify = await sell(st, {TEA: 2})
-    await shipments_ready(st, order_id, 1)
-    [line] = shopify["line_items"]
-    edit = {
-        "order_edit": {
-            "id": 77,
-            "order_id": shopify["id"],
-            "line_items": {"additions": [], "removals": [{"id": line["id"], "delta": 1}]},
+# --- Shopify's edits: orders/edited -------------------------------------------------------
+
+
+async def edit_in_shopify(
+    st: WritebackStack,
+    shopify: dict[str, Any],
+    *,
+    add: dict[str, int] | None = None,
+    remove: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Staff edit the order in the sandbox store (``remove``: SKU → units of its line);
+    the answer is the ``orders/edited`` body Shopify posts."""
+    item = {li["sku"]: li["id"] for li in shopify["line_items"]}
+    body = {
+        "edit": {
+            "add": [{"sku": s, "quantity": q} for s, q in (add or {}).items()],
+            "remove": [{"line_item_id": item[s], "quantity": q} for s, q in (remove or {}).items()],
         }
     }
-    raw = json.dumps(edit).encode()
-    headers = {
+    r = await st.http.post(f"{STORE}/orders/{shopify['id']}/edits.json", json=body, headers=TOKEN)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def edited_headers(st: WritebackStack, raw: bytes) -> dict[str, str]:
+    return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": "orders/edited",
         "X-Shopify-Shop-Domain": SHOP,
         "X-Shopify-Webhook-Id": f"wh-{uuid.uuid4()}",
         "X-Shopify-Hmac-Sha256": sign(raw, st.settings.shopify_webhook_secret),
     }
+
+
+async def post_edit(st: WritebackStack, edit: dict[str, Any]) -> None:
+    raw = json.dumps(edit).encode()
+    r = await st.http.post("/webhooks/shopify", content=raw, headers=edited_headers(st, raw))
+    assert r.status_code == 202, r.text
+
+
+async def stock(st: WritebackStack, sku: str, warehouse: str) -> tuple[int, int]:
+    """(reserved, available) of ``sku`` at ``warehouse``."""
+    async with st.sessions() as s:
+        level = await s.get(InventoryLevel, (sku, warehouse))
+        assert level is not None
+        return level.reserved, level.on_hand - level.reserved
+
+
+async def shipment_detail(st: WritebackStack, shipment_id: str) -> dict[str, Any]:
+    r = await st.http.get(f"/api/v1/shipments/{shipment_id}", headers=await st.key("admin"))
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def work_item(st: WritebackStack, shipment: dict[str, Any]) -> dict[str, Any] | None:
+    staff = await st.key("staff", shipment["warehouse"])
+    work = (await st.http.get("/api/v1/shipments", headers=staff)).json()
+    return next((w for w in work if w["shipment_id"] == shipment["shipment_id"]), None)
+
+
+def units(lines: list[dict[str, Any]]) -> dict[str, int]:
+    return {ln["sku"]: ln["quantity"] for ln in lines}
+
+
+async def applied(st: WritebackStack, order_id: str, n: int = 1) -> dict[str, Any]:
+    """The order once ``n`` edits were applied and written to its timeline."""
+
+    async def probe() -> dict[str, Any] | None:
+        d = await detail(st, order_id)
+        done = [e for e in d["events"] if e["type"] == "order_edit_applied"]
+        return d if len(done) >= n else None
+
+    return await eventually(probe, attempts=400)
+
+
+async def test_a_line_removed_before_pick_releases_its_stock_and_leaves_the_shipment(
+    stack: WritebackStack,
+) -> None:
+    """The issue's test: a removed line's units go back to available stock, the shipment
+    (work list, detail) no longer carries it, the edit is on the timeline; the same edit
+    again changes nothing."""
+    st = stack
+    order_id, shopify = await sell(st, {TEA: 2, ESPRESSO: 1})
+    [shipment] = await shipments_ready(st, order_id, 1)
+    assert shipment["warehouse"] == "WH-PDX"
+    await on_work_list(st, shipment)
+    tea_before, esp_before = await stock(st, TEA, "WH-PDX"), await stock(st, ESPRESSO, "WH-PDX")
+
+    edit = await edit_in_shopify(st, shopify, remove={TEA: 2})
+    raw = json.dumps(edit).encode()
+    headers = edited_headers(st, raw)
     r = await st.http.post("/webhooks/shopify", content=raw, headers=headers)
     assert r.status_code == 202, r.text
     again = await st.http.post("/webhooks/shopify", content=raw, headers=headers)
@@ -656,6 +725,159 @@ async def test_a_line_edit_in_shopify_is_on_the_timeline_and_shown_to_ops(
     )
     assert forged.status_code == 401
 
+    async def shrunk() -> dict[str, Any] | None:
+        d = await shipment_detail(st, shipment["shipment_id"])
+        return d if units(d["lines"]) == {ESPRESSO: 1} else None
+
+    await eventually(shrunk, attempts=400)
+    d = await applied(st, order_id)
+    assert await stock(st, TEA, "WH-PDX") == (tea_before[0] - 2, tea_before[1] + 2)
+    assert await stock(st, ESPRESSO, "WH-PDX") == esp_before
+    item = await work_item(st, shipment)
+    assert item is not None and units(item["lines"]) == {ESPRESSO: 1}
+    assert d["stuck"] is None and d["status"] == "ready_to_pick"
+    [event] = [e for e in d["events"] if e["type"] == "order_edited"]
+    assert event["detail"]["removed"] == {TEA: 2} and event["detail"]["applied"] is True
+    assert event["detail"]["edit_id"] == str(edit["order_edit"]["id"])
+    [removal] = [e for e in d["events"] if e["type"] == "lines_removed"]
+    assert removal["detail"]["released"] == 2
+
+    # Shopify delivers the same edit again under another webhook id: nothing moves twice.
+    await post_edit(st, edit)
+    handle = st.client.get_workflow_handle(names.order_workflow_id(order_id))
+    repeat = await handle.execute_update(
+        OrderWorkflow.note_edit, LineEdit(edit_id=str(edit["order_edit"]["id"]))
+    )
+    assert repeat.outcome == "duplicate"
+    d = await detail(st, order_id)
+    assert len([e for e in d["events"] if e["type"] == "order_edited"]) == 1
+    assert await stock(st, TEA, "WH-PDX") == (tea_before[0] - 2, tea_before[1] + 2)
+    # The rest ships: the floor picks what is left, Shopify fulfils it.
+    number = await ship(st, {**shipment, "lines": [{"sku": ESPRESSO, "quantity": 1}]})
+    assert number
+
+
+async def test_a_lowered_quantity_releases_exactly_the_difference(stack: WritebackStack) -> None:
+    st = stack
+    order_id, shopify = await sell(st, {ESPRESSO: 3})
+    [shipment] = await shipments_ready(st, order_id, 1)
+    await on_work_list(st, shipment)
+    before = await stock(st, ESPRESSO, shipment["warehouse"])
+
+    await post_edit(st, await edit_in_shopify(st, shopify, remove={ESPRESSO: 1}))
+
+    d = await applied(st, order_id)
+    assert await stock(st, ESPRESSO, shipment["warehouse"]) == (before[0] - 1, before[1] + 1)
+
+    async def listed() -> dict[str, Any] | None:
+        item = await work_item(st, shipment)
+        return item if item and units(item["lines"]) == {ESPRESSO: 2} else None
+
+    await eventually(listed, attempts=400)
+    assert units((await shipment_detail(st, shipment["shipment_id"]))["lines"]) == {ESPRESSO: 2}
+    [event] = [e for e in d["events"] if e["type"] == "order_edited"]
+    assert event["detail"]["removed"] == {ESPRESSO: 1}
+
+
+async def test_an_added_line_is_found_in_shopify_reserved_and_on_a_shipment(
+    stack: WritebackStack,
+) -> None:
+    """Shopify's edit names the added line only by its line item id: the order asks
+    Shopify's order query which SKU it is, reserves it (the coffee: only Newark has it)
+    and ships it as a shipment of its own."""
+    st = stack
+    order_id, shopify = await sell(st, {ESPRESSO: 1})
+    [first] = await shipments_ready(st, order_id, 1)
+    await on_work_list(st, first)
+    before = await stock(st, COFFEE, "WH-NJ")
+
+    edit = await edit_in_shopify(st, shopify, add={COFFEE: 2})
+    assert "sku" not in edit["order_edit"]["line_items"]["additions"][0]
+    await post_edit(st, edit)
+
+    shipments = await shipments_ready(st, order_id, 2)
+    [added] = [s for s in shipments if s["shipment_id"] != first["shipment_id"]]
+    assert added["warehouse"] == "WH-NJ" and units(added["lines"]) == {COFFEE: 2}
+    assert await stock(st, COFFEE, "WH-NJ") == (before[0] + 2, before[1] - 2)
+    await on_work_list(st, added)
+    d = await applied(st, order_id)
+    [event] = [e for e in d["events"] if e["type"] == "order_edited"]
+    assert event["detail"]["added"] == {COFFEE: 2}
+    assert d["stuck"] is None
+    assert await ship(st, added)
+
+
+async def test_an_emptied_shipment_is_cancelled_and_the_rest_goes_on(
+    stack: WritebackStack,
+) -> None:
+    """A split order (tea from Portland, coffee from Newark) loses its tea: the Portland
+    shipment is cancelled with its stock released and no label; the order ships the rest."""
+    st = stack
+    order_id, shopify = await sell(st, {TEA: 1, COFFEE: 1})
+    shipments = await shipments_ready(st, order_id, 2)
+    [pdx] = [s for s in shipments if s["warehouse"] == "WH-PDX"]
+    [nj] = [s for s in shipments if s["warehouse"] == "WH-NJ"]
+    await on_work_list(st, pdx)
+    before = await stock(st, TEA, "WH-PDX")
+
+    await post_edit(st, await edit_in_shopify(st, shopify, remove={TEA: 1}))
+
+    async def cancelled() -> dict[str, Any] | None:
+        d = await shipment_detail(st, pdx["shipment_id"])
+        return d if d["status"] == "cancelled" else None
+
+    gone = await eventually(cancelled, attempts=400)
+    assert gone["tracking"] is None and gone["label_status"] is None
+    assert await stock(st, TEA, "WH-PDX") == (before[0] - 1, before[1] + 1)
+    assert await work_item(st, pdx) is None
+    number = await ship(st, nj)
+    await track(st, number, "delivered", T0 + timedelta(hours=5))
+
+    async def delivered() -> dict[str, Any] | None:
+        d = await detail(st, order_id)
+        return d if d["status"] == "delivered" else None
+
+    d = await eventually(delivered, attempts=400)
+    assert "shipment_emptied" in [e["type"] for e in d["events"]]
+
+
+async def test_an_order_with_every_line_removed_is_cancelled(stack: WritebackStack) -> None:
+    st = stack
+    order_id, shopify = await sell(st, {ESPRESSO: 2})
+    [shipment] = await shipments_ready(st, order_id, 1)
+    before = await stock(st, ESPRESSO, shipment["warehouse"])
+
+    await post_edit(st, await edit_in_shopify(st, shopify, remove={ESPRESSO: 2}))
+
+    async def cancelled() -> dict[str, Any] | None:
+        d = await detail(st, order_id)
+        return d if d["status"] == "cancelled" else None
+
+    d = await eventually(cancelled, attempts=400)
+    assert await stock(st, ESPRESSO, shipment["warehouse"]) == (before[0] - 2, before[1] + 2)
+    assert d["shipments"][0]["status"] == "cancelled"
+    assert "order_edit_applied" in [e["type"] for e in d["events"]]
+    # Shopify made the change: no cancellation is written back to it.
+    assert [w.kind for w in await ledger(st, order_id)].count(WritebackKind.CANCEL.value) == 0
+
+
+async def test_an_edit_after_picking_started_is_not_applied_and_shown_to_ops(
+    stack: WritebackStack,
+) -> None:
+    st = stack
+    order_id, shopify = await sell(st, {ESPRESSO: 2})
+    [shipment] = await shipments_ready(st, order_id, 1)
+    staff = await on_work_list(st, shipment)
+    r = await st.http.post(
+        f"/api/v1/shipments/{shipment['shipment_id']}/scans",
+        headers=staff,
+        json={"barcode": BARCODE[ESPRESSO], "scan_id": "first"},
+    )
+    assert r.status_code == 200, r.text
+    before = await stock(st, ESPRESSO, shipment["warehouse"])
+
+    await post_edit(st, await edit_in_shopify(st, shopify, remove={ESPRESSO: 1}))
+
     async def flagged() -> dict[str, Any] | None:
         d = await detail(st, order_id)
         written = "order_edited" in [e["type"] for e in d["events"]]
@@ -663,6 +885,9 @@ async def test_a_line_edit_in_shopify_is_on_the_timeline_and_shown_to_ops(
 
     d = await eventually(flagged, attempts=400)
     assert d["stuck"]["reason"] == "order_edited_in_channel"
-    assert f"-1 {TEA}" in d["stuck"]["detail"]
+    assert f"-1 {ESPRESSO}" in d["stuck"]["detail"]
+    assert "picking had started" in d["stuck"]["detail"]
     [event] = [e for e in d["events"] if e["type"] == "order_edited"]
-    assert event["detail"]["removed"] == {TEA: 1} and event["detail"]["edit_id"] == "77"
+    assert event["detail"]["applied"] is False and event["detail"]["picking_started"] is True
+    assert await stock(st, ESPRESSO, shipment["warehouse"]) == before
+    assert units((await shipment_detail(st, shipment["shipment_id"]))["lines"]) == {ESPRESSO: 2}
