@@ -205,6 +205,37 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shop_order(args: argparse.Namespace) -> int:
+    import httpx
+
+    from oms.shop_order import ShopOrderError, parse_lines, sell, store_path
+
+    settings = _settings()
+    try:
+        lines = parse_lines(args.lines)
+    except ValueError as exc:
+        print(f"oms shop-order: {exc}", file=sys.stderr)
+        return 2
+    base = args.api or settings.api_base_url
+
+    async def run() -> tuple[str, dict[str, object]]:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            return await sell(http, lines, webhook_secret=settings.shopify_webhook_secret)
+
+    try:
+        order_id, order = asyncio.run(run())
+    except (ShopOrderError, httpx.HTTPError) as exc:
+        print(f"oms shop-order: {exc}", file=sys.stderr)
+        return 1
+    print(f"sold in the sandbox store as {order['name']} (Shopify order {order['id']})")
+    print(f"taken in as {order_id}: {base}/orders/{order_id}")
+    print(
+        f"what the store knows: curl -H 'X-Shopify-Access-Token: <the channel's token>' "
+        f"{base}{store_path()}/orders/{order['id']}.json"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="oms",
@@ -272,6 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", help="load the demo catalog (idempotent; OMS_DATABASE_URL, else embedded)"
     )
     p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser(
+        "shop-order",
+        help="sell an order in the sandbox Shopify store of `oms dev`; it is written back there",
+    )
+    p.add_argument("lines", nargs="+", metavar="SKU[:QTY]", help="e.g. TEA-SEN-100:2")
+    p.add_argument("--api", help="the API's base URL (default http://OMS_API_HOST:OMS_API_PORT)")
+    p.set_defaults(func=cmd_shop_order)
     return parser
 
 

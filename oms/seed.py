@@ -160,6 +160,9 @@ LOW_STOCK_THRESHOLDS: dict[str, int] = {
 #: The sandbox Shopify store's access token for the demo ``shopify`` channel.
 DEMO_SHOPIFY_TOKEN = "shpat_sandbox_demo"
 DEMO_SHOPIFY_LOCATION = 64_000_000_001
+#: The sandbox store's shop domain: orders it posts (``oms shop-order``) are written back to
+#: it. The sample order's ``demo.myshopify.com`` is not this store's, so it is not.
+SANDBOX_SHOP_DOMAIN = "sandbox-store.myshopify.com"
 
 
 def demo_channels(api_url: str) -> list[dict[str, Any]]:
@@ -183,6 +186,7 @@ def demo_channels(api_url: str) -> list[dict[str, Any]]:
                 "api_version": "2024-07",
                 "location_id": DEMO_SHOPIFY_LOCATION,
                 "access_token": DEMO_SHOPIFY_TOKEN,
+                "shop_domain": SANDBOX_SHOP_DOMAIN,
                 "inventory_item_ids": {
                     p.sku: 43_000_000_000 + i for i, p in enumerate(PRODUCTS, start=1)
                 },
