@@ -1,7 +1,8 @@
 """Migration 0014 on real Postgres: the order's template kept on its scan rows by
 triggers (set when a scan is written, followed when the order's template changes or the
 order row arrives after its scans), and the step rows' stored ``seconds``/``over_sla``;
-each equal to the raw computation the analytics reads used to do with a join or per row.
+each equal to the raw computation the analytics reads used to do with a join or per row;
+and the migration's backfill of rows written before it.
 
 On a database of its own, so every row seen is one of the test's.
 """
@@ -13,13 +14,17 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
+from alembic import command
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import analytics
+from store.db import libpq_url
+from store.migrate import alembic_config, upgrade
 from store.tables import OrderRow, ShipmentRow
-from tests.conftest import scratch_sessions
+from tests.conftest import scratch_database, scratch_sessions
 from tests.order_rows import T0, order_row
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -183,3 +188,37 @@ async def test_step_seconds_and_breaches_are_the_raw_computation(db: Sessions) -
     assert got[0]["p99_s"] == round(interpolated(durations, 0.99), 3)
     # 61 s over a 60 s SLA, the one the timer marked, 7200 s has no SLA.
     assert got[0]["sla_breaches"] == 2
+
+
+def test_migration_backfills_rows_written_before_it(database_url: str) -> None:
+    """Scans and step rows written under migration 0012 get their template, seconds and
+    breach from 0014's upgrade; its downgrade and a second upgrade leave it whole."""
+    with scratch_database(database_url, "oms_mig14") as url:
+        command.downgrade(alembic_config(url), "0012")
+        with psycopg.connect(libpq_url(url), autocommit=True) as c:
+            c.execute(
+                "INSERT INTO orders (order_id, version, name, channel, external_id, email,"
+                " status, tags, priority, warehouses, total, currency, stuck, summary,"
+                " created_at, updated_at) VALUES ('o1', 1, '#1', 'web', 'e1', 'a@example.com',"
+                " 'picking', '[]', 0, '[]', 1, 'USD', false, '{\"template\": [\"express\"]}',"
+                " now(), now())"
+            )
+            c.execute(
+                "INSERT INTO scan_events (shipment_id, order_id, warehouse, scan_id, station,"
+                " barcode, sku, quantity, accepted, response, created_at) VALUES"
+                " ('o1-1', 'o1', 'WH-A', 'a', 'ST-1', '0', 'S-1', 1, true, '{}', now()),"
+                " ('x-1', 'x', 'WH-A', 'a', 'ST-1', '0', 'S-1', 1, false, '{}', now())"
+            )
+            c.execute(
+                "INSERT INTO order_step_times (order_id, step, started_at, completed_at,"
+                " sla_seconds, breached) VALUES"
+                " ('o1', 'pick', now() - interval '90.5 seconds', now(), 60, false)"
+            )
+        upgrade(url)
+        with psycopg.connect(libpq_url(url)) as c:
+            scans = c.execute("SELECT order_id, template FROM scan_events ORDER BY 1").fetchall()
+            steps = c.execute("SELECT seconds, over_sla FROM order_step_times").fetchall()
+        assert scans == [("o1", "express"), ("x", "default")]
+        assert steps == [(90.5, True)]
+        command.downgrade(alembic_config(url), "0012")
+        upgrade(url)
