@@ -2,11 +2,12 @@
 
 Seeded straight in SQL (``generate_series``; no workflows), at the same daily rate for
 every size (``--per-day`` orders a day: a larger size is a longer history, as a shop that
-has run for longer): per order ~4 ``order_events`` (received, payment, shipped, delivered
-or cancelled), 4 ``scan_events`` (5 % refused), a pack refusal for every 50th, and the rows
+has run for longer): per order ~4.5 ``order_events`` (received, payment, allocated,
+shipped, delivered or cancelled), 6 ``scan_events`` (5 % refused, each with its order's
+template as migration 0014's trigger sets it), a pack refusal for every 50th, and the rows
 the migration-0012 triggers would have written (``order_step_times``,
 ``shipment_outcomes``) — the triggers are off during the load, like every other trigger.
-About 8 events per order: 1M orders ≈ 8M events.
+About 10.5 events per order: 1M orders ≈ 10.5M events.
 
 The API runs in its own process (``bench.dashboard.start_api``) and this one measures over
 real HTTP, one request at a time, the sizes taking turns: every endpoint over the default
@@ -38,6 +39,8 @@ from bench.scratch import server_url as base_server_url
 from store.db import libpq_url
 
 SKUS = 2000
+#: Scans per order (5 % refused): with ~4.5 order events, ~10.5 events per order.
+SCANS = 6
 STATIONS = 40
 REASONS = "ARRAY['wrong_item', 'unknown_barcode', 'over_scan', 'expired']"
 #: (step, base seconds, SLA seconds): the seeded time in step is base x (0.5 .. 2.4).
@@ -102,6 +105,7 @@ def seed(url: str, n: int, per_day: int) -> float:
                 FROM {series}, LATERAL (VALUES
                     ('o1', 'received', interval '0'),
                     ('o2', 'payment_confirmed', interval '1 minute'),
+                    ('o3', CASE WHEN g % 100 >= 4 THEN 'allocated' END, interval '5 minutes'),
                     ('s1', CASE WHEN g % 100 < 4 THEN 'cancelled' WHEN {shipped}
                       THEN 'shipped' END, interval '2 hours'),
                     ('s2', CASE WHEN g % 100 >= 40 THEN 'tracking_delivered' END,
@@ -113,14 +117,16 @@ def seed(url: str, n: int, per_day: int) -> float:
             conn.execute(
                 f"""
                 INSERT INTO scan_events (shipment_id, order_id, warehouse, scan_id, station,
-                  stage, barcode, sku, quantity, accepted, reason, response, created_at)
+                  stage, barcode, sku, quantity, accepted, reason, response, created_at,
+                  template)
                 SELECT 'b-' || g || '-1', 'b-' || g, ({WH_SQL})[1 + g % {len(WAREHOUSES)}],
                   k::text, 'ST-' || (g % {STATIONS}), 'pick', '0000000000000',
                   'SKU-' || lpad(((g * 7 + k) % {SKUS})::text, 5, '0'), 1,
-                  (g * 4 + k) % 20 <> 0,
-                  CASE WHEN (g * 4 + k) % 20 = 0 THEN ({REASONS})[1 + (g / 20) % 4] END,
-                  '{{}}'::jsonb, {at} + interval '30 minutes' + k * interval '10 seconds'
-                FROM {series}, generate_series(0, 3) k
+                  (g * {SCANS} + k) % 20 <> 0,
+                  CASE WHEN (g * {SCANS} + k) % 20 = 0 THEN ({REASONS})[1 + (g / 20) % 4] END,
+                  '{{}}'::jsonb, {at} + interval '30 minutes' + k * interval '10 seconds',
+                  CASE WHEN g % 10 = 0 THEN 'express' ELSE 'default' END
+                FROM {series}, generate_series(0, {SCANS - 1}) k
                 """
             )
             conn.execute(
@@ -140,9 +146,10 @@ def seed(url: str, n: int, per_day: int) -> float:
                 SELECT 'b-' || g || '-1', 'b-' || g, ({WH_SQL})[1 + g % {len(WAREHOUSES)}],
                   CASE WHEN g % 10 = 0 THEN 'express' ELSE 'default' END,
                   ARRAY(SELECT 'SKU-' || lpad(((g * 7 + k) % {SKUS})::text, 5, '0')
-                        FROM generate_series(0, 3) k),
+                        FROM generate_series(0, {SCANS - 1}) k),
                   'sandbox', {at} + interval '2 hours',
-                  (SELECT count(*) FROM generate_series(0, 3) k WHERE (g * 4 + k) % 20 = 0),
+                  (SELECT count(*) FROM generate_series(0, {SCANS - 1}) k
+                    WHERE (g * {SCANS} + k) % 20 = 0),
                   CASE WHEN g % 100 <> 0 AND g % 50 = 0 THEN 1 ELSE 0 END
                 FROM {series} WHERE {shipped}
                 """

@@ -448,6 +448,9 @@ class ScanEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(32))
     response: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = _now()
+    #: The order's template, set and kept by migration 0014's triggers (analytics groups
+    #: scans by it without a join to ``orders``).
+    template: Mapped[str] = mapped_column(Text, server_default="default")
 
 
 class PackRefusalRow(Base):
