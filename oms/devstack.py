@@ -678,7 +678,7 @@ class DevStack:
             "    -H 'X-Shopify-Shop-Domain: demo.myshopify.com' \\",
             "    -H 'X-Shopify-Webhook-Id: demo-order-1'",
             f"  curl -H 'Authorization: Bearer {self.admin_key}' {self.api_url}/api/v1/orders",
-            "  # or sell one in the sandbox Shopify store: what happens to it is written back there",
+            "  # or sell one in the sandbox Shopify store (what happens to it is written back):",
             "  .venv/bin/oms shop-order TEA-SEN-100:2 COF-FIL-500",
             "",
             "Ctrl-C stops everything; `oms dev` again resumes with the same data.",
