@@ -18,6 +18,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,6 +202,8 @@ async def _hold_at_pick(
             http, keys, shopify_secret=SHOPIFY_SECRET, carrier_secret=CARRIER_SECRET, run_id=run_id
         )
         ids: list[str] = []
+        #: webhooks not taken in, by answer: printed, so a short intake says why
+        refused: Counter[str] = Counter()
         queue: asyncio.Queue[int] = asyncio.Queue()
         for i in range(count):
             queue.put_nowait(i)
@@ -223,9 +226,13 @@ async def _hold_at_pick(
                 )
                 if r.status_code == 202:
                     ids.append(r.json()["order_id"])
+                else:
+                    refused[f"{r.status_code} {r.text[:120]}"] += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(slot() for _ in range(concurrency)))
+        for answer, n in refused.most_common(5):
+            log(f"  {n} webhooks not taken in: {answer}")
         # Waiting at pick: the shipment's row is open and its workflow runs (work list).
         url = libpq_url(stack.database_url)
         deadline = time.monotonic() + 60 + count * 0.5
