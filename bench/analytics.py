@@ -24,8 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,8 +31,15 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.dashboard import RUNS, WAREHOUSES, WH_SQL, admin_key, start_api, summary, timed_get
-from bench.scratch import code_version, machine_line, redact, scratch_database, server_info
+from bench.dashboard import WAREHOUSES, WH_SQL, admin_key, start_api, summary, timed_get
+from bench.scratch import (
+    code_version,
+    machine_line,
+    record_seeded_run,
+    redact,
+    scratch_database,
+    server_info,
+)
 from bench.scratch import server_url as base_server_url
 from store.db import libpq_url
 
@@ -314,20 +319,7 @@ def main() -> None:
         "target_ratio": 1.5,
         "target_p95_ms": 300,
     }
-    RUNS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RUNS / f"analytics-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "machine": machine_line(info.version),
-                "results": results,
-                "headline": headline,
-                "argv": sys.argv[1:],
-            },
-            indent=2,
-        )
-    )
-    print(json.dumps(headline, separators=(",", ":")))
+    record_seeded_run("analytics", machine_line(info.version), results, headline)
 
 
 if __name__ == "__main__":

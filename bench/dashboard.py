@@ -27,10 +27,8 @@ import json
 import multiprocessing
 import socket
 import statistics
-import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ import psycopg
 from bench.scratch import (
     code_version,
     machine_line,
+    record_seeded_run,
     redact,
     scratch_database,
     server_info,
@@ -47,7 +46,6 @@ from bench.scratch import (
 )
 from store.db import libpq_url
 
-RUNS = Path(__file__).resolve().parent / "runs"
 STATUSES = [
     ("ready_to_pick", 20),
     ("picking", 5),
@@ -462,20 +460,7 @@ def main() -> None:
         ],
         "csv_rows_per_s": [r["csv_full_tag_export"]["rows_per_s"] for r in results],
     }
-    RUNS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    (RUNS / f"dashboard-{stamp}.json").write_text(
-        json.dumps(
-            {
-                "machine": machine_line(info.version),
-                "results": results,
-                "headline": headline,
-                "argv": sys.argv[1:],
-            },
-            indent=2,
-        )
-    )
-    print(json.dumps(headline, separators=(",", ":")))
+    record_seeded_run("dashboard", machine_line(info.version), results, headline)
 
 
 if __name__ == "__main__":

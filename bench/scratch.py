@@ -9,6 +9,7 @@ migrated with ``store.migrate.upgrade`` and dropped at the end, is all. The serv
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import platform
 import shlex
@@ -16,8 +17,10 @@ import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from bench.procstat import process_cpu
 from store.db import libpq_url
@@ -211,3 +214,25 @@ def command_line(module: str) -> str:
     prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
     args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
     return f"{prefix}.venv/bin/python -m {module}{args}"
+
+
+#: Raw runs of the benches that seed their own database (bench/RESULTS.md cites them).
+RUNS = Path(__file__).resolve().parent / "runs"
+
+
+def record_seeded_run(
+    name: str, machine: str, results: list[dict[str, Any]], headline: dict[str, Any]
+) -> Path:
+    """Write one run as ``bench/runs/<name>-<UTC stamp>.json`` and end stdout with the
+    headline as one JSON line, as every bench does."""
+    RUNS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RUNS / f"{name}-{stamp}.json"
+    path.write_text(
+        json.dumps(
+            {"machine": machine, "results": results, "headline": headline, "argv": sys.argv[1:]},
+            indent=2,
+        )
+    )
+    print(json.dumps(headline, separators=(",", ":")))
+    return path
