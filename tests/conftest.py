@@ -181,6 +181,41 @@ async def isolated_stack(
             await engine.dispose()
 
 
+@contextlib.asynccontextmanager
+async def served(stack: Stack) -> AsyncIterator[str]:
+    """The stack's API (and its pages) over real HTTP on a free 127.0.0.1 port, its demo
+    catalog seeded with that URL (label links, the sandbox store); yields the base URL.
+    The stack already ran the app's lifespan."""
+    import socket
+
+    import uvicorn
+
+    from oms.seed import seed_catalog
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    async with stack.sessions.begin() as s:
+        await seed_catalog(s, api_url=url)
+    server = uvicorn.Server(
+        uvicorn.Config(stack.app, log_level="warning", lifespan="off", access_log=False)
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(200):
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if not server.started:
+        raise RuntimeError("uvicorn did not start") from task.exception() if task.done() else None
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
 async def terminate_running(client: Client, task_queue: str) -> list[str]:
     """Terminate every workflow still running on ``task_queue`` (a queue a test owned and
     nobody serves once it ends); returns their ids."""

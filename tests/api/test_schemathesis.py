@@ -10,19 +10,16 @@ the fix belongs in the app (docs/decisions/0011-hostile-input.md), never here.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from temporalio.client import Client
 
-from oms.seed import seed_catalog
 from oms.settings import Settings
 from store.keys import create_key
-from tests.conftest import Stack, isolated_stack
+from tests.conftest import Stack, isolated_stack, served
 
 #: Fixed: a failure found here is found again on the next run and on CI.
 SEED = 17
@@ -47,25 +44,8 @@ async def fuzz_stack(database_url: str, client: Client, settings: Settings) -> A
 
 @pytest.fixture(scope="module")
 async def fuzz_url(fuzz_stack: Stack) -> AsyncIterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    async with fuzz_stack.sessions.begin() as s:
-        await seed_catalog(s, api_url=url)
-    server = uvicorn.Server(
-        uvicorn.Config(fuzz_stack.app, log_level="warning", lifespan="off", access_log=False)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(200):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.05)
-    if not server.started:
-        raise RuntimeError("uvicorn did not start")
-    yield url
-    server.should_exit = True
-    await task
-    sock.close()
+    async with served(fuzz_stack) as url:
+        yield url
 
 
 async def test_every_operation_conforms_and_never_500s(

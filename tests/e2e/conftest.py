@@ -8,9 +8,7 @@ not reach the shared database). Playwright's own browser download doesn't work h
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,17 +17,15 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from integrations.sandbox import SandboxBehaviour
 from integrations.shopify import sign
-from oms.seed import seed_catalog
 from oms.settings import Settings
 from store.keys import create_key
 from tests.api.helpers import SAMPLE, eventually
-from tests.conftest import Stack, isolated_stack
+from tests.conftest import Stack, isolated_stack, served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,28 +58,8 @@ async def e2e_stack(
 @pytest.fixture(scope="module")
 async def live_url(e2e_stack: Stack) -> AsyncIterator[str]:
     """The stack's API (and its pages) served over real HTTP on a free 127.0.0.1 port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    async with e2e_stack.sessions.begin() as s:
-        await seed_catalog(s, api_url=url)
-    # The stack already ran the app's lifespan.
-    server = uvicorn.Server(
-        uvicorn.Config(e2e_stack.app, log_level="warning", lifespan="off", access_log=False)
-    )
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    for _ in range(200):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.05)
-    if not server.started:
-        raise RuntimeError("uvicorn did not start") from task.exception() if task.done() else None
-    yield url
-    server.should_exit = True
-    await task
-    sock.close()
+    async with served(e2e_stack) as url:
+        yield url
 
 
 @pytest.fixture
