@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain import names
 from domain.channels import (
     CHANNEL_REJECTED,
     ChannelBatch,
@@ -37,7 +38,6 @@ from integrations.channels import ChannelFactory, ChannelRejected, ChannelUnavai
 from store import channels as repo
 from store import low_stock, outbox, outbox_retention
 from store.tables import StockEvent
-from workflows import names
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain import names
 from domain.models import LineItemsRequest, LineItemsResult
 from domain.writeback import (
     WRITEBACK_REJECTED,
@@ -38,7 +39,6 @@ from integrations.channels import ChannelUnavailable
 from integrations.shopify_admin import ShopifyAdmin, WritebackRefused
 from store import channels as channel_repo
 from store import writebacks as ledger
-from workflows import names
 
 log = logging.getLogger(__name__)
 

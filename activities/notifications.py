@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from domain import names
 from domain.models import NotifyRequest
 from store.projection import record_notification
-from workflows import names
 
 
 class NotificationActivities:

@@ -12,10 +12,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from domain import names
 from domain.models import PaymentRequest, PaymentResult
 from integrations.payments import GatewayResult, PaymentGateway
 from store.tables import PaymentLedger
-from workflows import names
 
 _DONE = {"capture": "captured", "refund": "refunded", "void": "voided"}
 

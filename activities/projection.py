@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from domain import names
 from domain.models import (
     ProjectOrderInput,
     ProjectShipmentInput,
@@ -26,7 +27,6 @@ from store.projection import (
     shipment_row,
     write_shipment,
 )
-from workflows import names
 
 
 class ProjectionActivities:

@@ -18,10 +18,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from domain import names
 from domain.models import Address, LabelRequest, LabelResult, Tracking, VoidLabelRequest
 from integrations.carriers import Carrier, Label
 from store.tables import LabelLedger, ShipmentRow, Warehouse
-from workflows import names
 
 
 def label_path(shipment_id: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from domain import names
 from domain.models import (
     AllocatedShipment,
     AllocationRequest,
@@ -29,7 +30,6 @@ from domain.routing import RoutingOutcome
 from store import allocation, inventory
 from store.projection import write_shipment
 from store.tables import InventoryLevel, Product, Reservation
-from workflows import names
 
 #: A plan that loses its stock to a concurrent order is re-routed this many times before
 #: the order waits as a backorder (the next stock change or recheck tries again).

@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from domain import names
 from domain.watchdog import (
     PendingActivity,
     StuckVerdict,
@@ -29,7 +30,6 @@ from domain.watchdog import (
     worst_per_order,
 )
 from store import watchdog as marks
-from workflows import names
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowQueryFailedError
 
 from api.problems import Problem
 from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal
+from domain import names
 from domain.models import CancelInput, MoveInput, OrderState, ReleaseInput, TagChange
 from domain.status import SHIPPED_OR_LATER
 from store import catalog
@@ -27,7 +28,6 @@ from store import orders as read
 from store.keys import Principal
 from store.projection import write_shipment
 from store.tables import OrderEventRow
-from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.order import OrderWorkflow
 

@@ -34,6 +34,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.metrics import ORDERS_RECEIVED
 from api.temporal import TRANSIENT, unavailable
+from domain import names
 from domain.models import OrderInput
 from domain.status import OrderStatus
 from domain.tagging import tags_for
@@ -41,7 +42,6 @@ from oms.settings import Settings
 from store.tables import OrderIntake, WebhookReceipt
 from store.tagging import tagging_context
 from store.templates import load_templates
-from workflows import names
 from workflows.order import OrderWorkflow
 
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")

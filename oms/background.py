@@ -23,11 +23,11 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from domain import names
 from domain.channels import ChannelSyncInput, LowStockWatchInput, OutboxPruneInput
 from domain.watchdog import WatchdogInput
 from oms.settings import Settings
 from store.channels import active_channel_codes
-from workflows import names
 from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow, OutboxPruneWorkflow
 from workflows.watchdog import StuckWatchdogWorkflow
 

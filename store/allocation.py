@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import names
 from domain.geo import locate
 from domain.models import AllocationRequest
 from domain.routing import DEFAULT_RULES, RoutingOutcome, RoutingRules, Site, route
@@ -30,7 +31,6 @@ from store.tables import (
     Warehouse,
     WarehouseDailyLoad,
 )
-from workflows import names
 
 
 async def load_rules(session: AsyncSession) -> tuple[int, RoutingRules]:

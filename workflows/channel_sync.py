@@ -18,6 +18,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from domain import names
 from domain.channels import (
     ChannelBatch,
     ChannelBatchRequest,
@@ -33,7 +34,6 @@ from domain.channels import (
     OutboxPruneResult,
     next_pause,
 )
-from workflows import names
 
 #: Outbox reads and event writes: our own database, retried quickly, forever.
 DATABASE = RetryPolicy(

@@ -21,6 +21,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from domain import names
 from domain.models import (
     CommitRequest,
     FloorAnswer,
@@ -78,7 +79,7 @@ from domain.writeback import (
     WritebackResult,
     fulfillment_key,
 )
-from workflows import names, patches, policies
+from workflows import patches, policies
 from workflows.writeback import WritebackQueue
 
 #: Shipment states after shipping that move the parent order (to delivered / failed).

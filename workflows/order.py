@@ -19,6 +19,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from domain import names
 from domain.floor import FLOOR_STEPS
 from domain.models import (
     Address,
@@ -78,7 +79,7 @@ from domain.writeback import (
     WritebackResult,
     cancel_reason_code,
 )
-from workflows import names, patches, policies
+from workflows import patches, policies
 from workflows.fulfillment import FulfillmentWorkflow
 from workflows.writeback import WritebackQueue
 

@@ -14,8 +14,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from domain import names
 from domain.watchdog import WatchdogInput, WatchdogSweep
-from workflows import names
 
 
 @workflow.defn

@@ -16,8 +16,9 @@ from collections.abc import Awaitable, Callable
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from domain import names
 from domain.writeback import WRITEBACK_REJECTED, WritebackRequest, WritebackResult
-from workflows import names, policies
+from workflows import policies
 
 Refused = Callable[[WritebackRequest, str], Awaitable[None]]
 

@@ -26,12 +26,12 @@ from api.pages.common import OpsUser, PageUser, form_of, render, with_query
 from api.problems import Problem
 from api.schemas import HistoryEntry
 from api.temporal import TRANSIENT
+from domain import names
 from domain.models import Hold, OrderLine, RoutingDecision, StepView
 from store import catalog
 from store import orders as read
 from store import views as saved
 from store.keys import Principal
-from workflows import names
 
 router = APIRouter(include_in_schema=False)
 

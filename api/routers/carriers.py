@@ -25,10 +25,10 @@ from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import CarrierAck, CarrierEventIn
 from api.temporal import TRANSIENT, is_not_found, unavailable
+from domain import names
 from domain.models import TrackingEvent
 from store import carrier_events
 from store.tables import LabelLedger
-from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
 
 log = logging.getLogger(__name__)

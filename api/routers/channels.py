@@ -22,11 +22,11 @@ from api.stock_schemas import (
     SyncRequested,
 )
 from api.temporal import TRANSIENT, unavailable
+from domain import names
 from integrations.channels import check_config, keep_secrets, redact
 from oms.background import poke_stock_watchers, start_channel_sync
 from store import channels as repo
 from store.tables import Channel
-from workflows import names
 
 log = logging.getLogger(__name__)
 router = APIRouter(

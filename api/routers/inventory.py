@@ -20,11 +20,11 @@ from api.input_guard import IMPORT_MAX_BYTES, BodyLimit
 from api.problems import Problem, problem_responses
 from api.schemas import AdjustmentIn, LevelOut
 from api.stock_schemas import ImportSummary
+from domain import names
 from oms.background import poke_stock_watchers
 from store import catalog, inventory, outbox, stock_import
 from store.channels import active_channel_codes
 from store.inventory import Level
-from workflows import names
 
 log = logging.getLogger(__name__)
 router = APIRouter(

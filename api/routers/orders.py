@@ -42,6 +42,7 @@ from api.schemas import (
     ShipmentHistory,
 )
 from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavailable
+from domain import names
 from domain.floor import FLOOR_STATUSES, floor_status_of, with_floor_steps
 from domain.models import (
     Address,
@@ -64,7 +65,6 @@ from store import catalog
 from store import orders as read
 from store.keys import Principal
 from store.tables import OrderIntake, OrderRow, ShipmentRow
-from workflows import names
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], responses=problem_responses(401, 403))

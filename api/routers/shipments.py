@@ -39,6 +39,7 @@ from api.schemas import (
     WorkItem,
 )
 from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
+from domain import names
 from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
 from domain.models import (
     FloorAnswer,
@@ -58,7 +59,6 @@ from store import orders as read
 from store.keys import Principal
 from store.projection import write_shipment
 from store.tables import ShipmentRow
-from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
 
 router = APIRouter(

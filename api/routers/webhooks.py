@@ -22,10 +22,10 @@ from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
 from api.schemas import WebhookAck
 from api.temporal import TRANSIENT, is_not_found, refusal, unavailable
+from domain import names
 from domain.models import AddressChange, CancelInput
 from integrations import shopify
 from store import channels as channel_repo
-from workflows import names
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])

@@ -17,12 +17,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig, RPCError
 
 from api.app import create_app
+from domain.names import channel_sync_workflow_id
 from oms.settings import Settings
 from store import inventory
 from store.tables import Channel, ChannelPush, InventoryOutbox, SandboxChannelReceipt
 from tests.api.helpers import eventually
 from tests.conftest import Catalog
-from workflows.names import channel_sync_workflow_id
 
 MakeChannel = Callable[..., Awaitable[dict[str, Any]]]
 

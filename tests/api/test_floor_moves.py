@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from domain import names
 from store.tables import OrderEventRow, OrderRow
 from tests.api.conftest import OpenShipment
 from tests.conftest import Catalog
-from workflows import names
 
 
 async def _read_both(

@@ -16,8 +16,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 
+from domain import names
 from tests.api.injected import BROKEN, InjectedOrder
-from workflows import names
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "oms.json"
 METRIC = re.compile(r"\b(?:oms|temporal)_[a-z0-9_]+\b")

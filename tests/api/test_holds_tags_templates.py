@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from domain.names import fulfillment_workflow_id
 from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
 from store.tables import ScanEvent, ShipmentRow
 from tests.api.conftest import KeyMaker
@@ -30,7 +31,6 @@ from tests.api.helpers import eventually, shopify_order
 from tests.conftest import TEST_TASK_QUEUE, Catalog, make_gtin13
 from tests.workflows.helpers import order_input, start_order
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import fulfillment_workflow_id
 
 Sessions = async_sessionmaker[AsyncSession]
 MakeCatalog = Callable[..., Awaitable[Catalog]]

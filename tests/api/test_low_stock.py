@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from domain import names
 from oms.background import start_low_stock_watch
 from oms.settings import Settings
 from store.low_stock import WATCH_CONSUMER, events_for
 from store.tables import InventoryOutbox, OutboxCursor, Product
 from tests.api.helpers import eventually
 from tests.conftest import Catalog
-from workflows import names
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from domain import names
 from store.tables import ShipmentRow
 from tests.api.helpers import eventually, shopify_order
 from tests.conftest import Catalog
-from workflows import names
 
 
 async def test_an_orders_pii_reaches_no_search_attribute_metric_or_log(

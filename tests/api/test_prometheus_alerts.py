@@ -26,12 +26,12 @@ import yaml
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from domain import names
 from oms.background import ensure_watchdog_schedule
 from oms.settings import Settings
 from tests.api.conftest import free_port
 from tests.api.injected import BROKEN, InjectedOrder
 from tests.conftest import missing_tool
-from workflows import names
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
 

@@ -27,13 +27,13 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
 from domain.models import Address, OrderInput, OrderState
+from domain.names import fulfillment_workflow_id
 from domain.routing import DEFAULT_RULES
 from domain.status import OrderStatus, ShippingMethod
 from store.tables import Backorder, OrderRow, Reservation, ShipmentRow
 from tests.api.conftest import KeyMaker
 from tests.conftest import TEST_TASK_QUEUE, Catalog, PinnableClock
 from tests.workflows.helpers import PORTLAND, eventually, order_input, start_order
-from workflows.names import fulfillment_workflow_id
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")

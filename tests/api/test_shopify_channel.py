@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from domain.names import channel_sync_workflow_id
 from integrations.channels import ChannelRejected, ChannelUnavailable, ShopifyChannel
 from integrations.sandbox import SandboxBehaviour
 from oms.background import start_channel_sync
@@ -27,7 +28,6 @@ from store.tables import Channel, SandboxChannelReceipt
 from tests.api.helpers import eventually
 from tests.conftest import Catalog
 from workers.worker import WORKFLOW_RUNNER, WORKFLOWS, build_activities
-from workflows.names import channel_sync_workflow_id
 
 BASE = "http://oms.test"
 

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError
 
+from domain.names import order_workflow_id
 from domain.status import ShippingMethod
 from integrations.shopify import sign, to_order_input
 from store import inventory
 from store.tables import OrderIntake, OrderRow, WebhookReceipt
 from tests.api.helpers import SAMPLE, eventually, shopify_order
 from tests.conftest import Catalog
-from workflows.names import order_workflow_id
 
 
 async def _counts(

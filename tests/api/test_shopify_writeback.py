@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from activities.channel_writeback import ChannelWritebackActivities
 from api.app import create_app
+from domain import names
 from domain.models import LineEdit, Tracking
 from domain.writeback import WritebackKind, WritebackLine, WritebackRequest
 from integrations.channels import ChannelUnavailable
@@ -37,7 +38,6 @@ from tests.api.helpers import SAMPLE, eventually
 from tests.api.test_sample_order import carrier_post
 from tests.conftest import create_engine, scratch_database, sessionmaker, terminate_running
 from workers.worker import build_worker
-from workflows import names
 from workflows.order import OrderWorkflow
 
 SHOP = "demo.myshopify.com"

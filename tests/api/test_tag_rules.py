@@ -22,6 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.app import create_app
 from domain.models import OrderInput
+from domain.names import order_workflow_id
 from domain.tagging import DEFAULT_TAG_RULES, validate_tag_rules
 from oms.settings import Settings
 from store.db import create_engine, sessionmaker
@@ -30,7 +31,6 @@ from store.tagging import KIND, ensure_default_tag_rules
 from tests.api.conftest import KeyMaker
 from tests.api.helpers import shopify_order
 from tests.conftest import Catalog, scratch_database
-from workflows.names import order_workflow_id
 
 Sessions = async_sessionmaker[AsyncSession]
 MakeCatalog = Callable[..., Awaitable[Catalog]]

@@ -21,12 +21,12 @@ import pytest
 from temporalio.client import Client, ScheduleIntervalSpec, ScheduleOverlapPolicy
 from temporalio.worker import Worker
 
+from domain import names
 from oms.background import ensure_watchdog_schedule
 from oms.settings import Settings
 from tests.api.conftest import KeyMaker
 from tests.api.dashboard_helpers import sign_in
 from tests.api.injected import BROKEN, InjectedOrder, injected_dependency
-from workflows import names
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from domain.models import (
     ShipmentView,
     Tracking,
 )
+from domain.names import order_workflow_id
 from domain.status import FinancialStatus, ShipmentStatus, ShippingMethod
 from store.projection import write_shipment
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import order_workflow_id
 from workflows.order import OrderWorkflow
 
 PORTLAND = Address(

@@ -77,6 +77,12 @@ from domain.models import (
     TagChange,
     TrackingEvent,
 )
+from domain.names import (
+    LOW_STOCK_WATCH_WORKFLOW_ID,
+    channel_sync_workflow_id,
+    fulfillment_workflow_id,
+    order_workflow_id,
+)
 from domain.status import (
     FinancialStatus,
     HoldReason,
@@ -97,12 +103,6 @@ from tests.workflows.helpers import pack_shipped
 from workers.worker import build_worker
 from workflows.channel_sync import OutboxPruneWorkflow
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import (
-    LOW_STOCK_WATCH_WORKFLOW_ID,
-    channel_sync_workflow_id,
-    fulfillment_workflow_id,
-    order_workflow_id,
-)
 from workflows.order import OrderWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"

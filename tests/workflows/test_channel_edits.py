@@ -15,6 +15,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.stock import StockActivities
+from domain import names
 from domain.models import LineEdit, OrderState, ReleaseInput, ShrinkRequest
 from domain.status import OrderStatus
 from integrations.sandbox import SandboxBehaviour
@@ -23,7 +24,6 @@ from tests.conftest import Catalog
 from tests.workflows.helpers import eventually, order_input, start_order
 from tests.workflows.test_concurrency import _terminate_running
 from workers.worker import WORKFLOWS, build_activities
-from workflows import names
 from workflows.order import OrderWorkflow
 
 

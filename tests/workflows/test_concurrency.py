@@ -31,6 +31,7 @@ from temporalio.worker import Worker
 
 from activities.shipping import ShippingActivities
 from activities.stock import StockActivities
+from domain import names
 from domain.models import (
     CancelInput,
     CommitRequest,
@@ -41,6 +42,7 @@ from domain.models import (
     PackResult,
     ScanInput,
 )
+from domain.names import fulfillment_workflow_id
 from domain.status import LabelStatus, OrderStatus, ShipmentStatus
 from integrations.carriers import SandboxCarrier
 from integrations.sandbox import SandboxBehaviour
@@ -57,9 +59,7 @@ from store.tables import (
 from tests.conftest import TEST_TASK_QUEUE
 from tests.workflows.helpers import eventually, order_input, start_order
 from workers.worker import WORKFLOWS, build_activities
-from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import fulfillment_workflow_id
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")

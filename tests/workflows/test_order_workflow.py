@@ -10,6 +10,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from domain.models import CancelInput, PackInput, ScanInput, TrackingEvent
+from domain.names import fulfillment_workflow_id
 from domain.status import FinancialStatus, OrderStatus, TrackingStatus
 from store import inventory
 from store.tables import (
@@ -29,7 +30,6 @@ from tests.workflows.helpers import (
     start_order,
 )
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import fulfillment_workflow_id
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")

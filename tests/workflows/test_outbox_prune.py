@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleHandle
 from temporalio.service import RPCError
 
+from domain import names
 from oms.background import ensure_outbox_prune_schedule
 from oms.settings import Settings
 from store.inventory import note_change
@@ -22,7 +23,6 @@ from store.tables import InventoryOutbox, OutboxCursor
 from tests.api.helpers import eventually
 from tests.conftest import scratch_sessions
 from workers.worker import build_worker
-from workflows import names
 
 QUEUE = "oms-test-outbox-prune"
 

@@ -23,6 +23,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.stock import StockActivities
+from domain import names
 from domain.models import (
     Address,
     AllocationRequest,
@@ -36,6 +37,7 @@ from domain.models import (
     ScanInput,
     TrackingEvent,
 )
+from domain.names import fulfillment_workflow_id
 from domain.status import OrderStatus, ShipmentStatus, TrackingStatus
 from integrations.sandbox import SandboxBehaviour
 from store import inventory
@@ -59,9 +61,7 @@ from tests.workflows.helpers import (
 )
 from tests.workflows.test_concurrency import _terminate_running, assert_consistent, level_audit
 from workers.worker import WORKFLOWS, build_activities
-from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import fulfillment_workflow_id
 from workflows.order import OrderWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")

@@ -27,6 +27,7 @@ from domain.models import (
     ScanInput,
     TrackingEvent,
 )
+from domain.names import fulfillment_workflow_id
 from domain.status import OrderStatus, TrackingStatus
 from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
 from store import orders as read
@@ -39,7 +40,6 @@ from tests.workflows.helpers import (
     start_order,
 )
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import fulfillment_workflow_id
 from workflows.order import STUCK, OrderWorkflow
 
 Sessions = async_sessionmaker[AsyncSession]

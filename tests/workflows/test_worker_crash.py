@@ -35,7 +35,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from domain import names
 from domain.models import PackInput, ScanInput, TrackingEvent
+from domain.names import fulfillment_workflow_id
 from domain.status import FinancialStatus, LabelStatus, OrderStatus, TrackingStatus
 from store import inventory
 from store.tables import (
@@ -48,9 +50,7 @@ from store.tables import (
 )
 from tests.conftest import Catalog, terminate_running
 from tests.workflows.helpers import eventually, order_input, pack_shipped, start_order
-from workflows import names
 from workflows.fulfillment import FulfillmentWorkflow
-from workflows.names import fulfillment_workflow_id
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,7 @@
-"""Names shared by workflows, activities, workers and the API.
+"""Names shared by workflows, activities, workers, the API and the store.
+
+The task queue, activity names and workflow ids. They live in ``domain`` so that the store
+and the API need not import ``workflows`` to name a workflow.
 
 Workflows call activities by name so that workflow modules never import I/O code.
 """
