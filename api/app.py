@@ -138,15 +138,15 @@ def create_app(
         app.include_router(module.router)
     for module in (keys, catalog, inventory, webhooks, orders, shipments, carriers, ops, routing):
         app.include_router(module.router)
-    app.include_router(labels.router)  # GET /api/v1/shipments/{id}/label (issue 15)
+    app.include_router(labels.router)  # GET /api/v1/shipments/{id}/label
     app.include_router(tags.router)
     app.include_router(templates.router)
-    for module in (low_stock, channels, sandbox_shopify):  # stock sync (issue 3)
+    for module in (low_stock, channels, sandbox_shopify):  # stock sync
         app.include_router(module.router)
-    app.include_router(merchant_webhooks.router)  # merchant webhooks out (issue 15)
-    app.include_router(analytics.router)  # analytics (issue 16)
+    app.include_router(merchant_webhooks.router)  # merchant webhooks out
+    app.include_router(analytics.router)  # analytics
     app.include_router(scan_page.router)
-    # Customer emails (issue 15): the tracking page (no sign-in) and the dev mailbox.
+    # Customer emails: the tracking page (no sign-in) and the dev mailbox.
     app.include_router(track.router)
     app.include_router(dev_mailbox.router)
     # the dashboard's pages (cookie session)

@@ -1,6 +1,6 @@
 """``python -m bench.pack [--shipments N] [--packers C] [--rounds R] [--failure-rate F]``.
 
-Issue 20's figure: how long ``POST /pack`` takes while the carrier fails ``F`` (default 30 %)
+How long ``POST /pack`` takes while the carrier fails ``F`` (default 30 %)
 of its calls, against the same packs with the carrier well, **in one run on one stack**
 (docs/decisions/0008-the-label-follows-the-pack.md). Each round runs both phases, their
 order rotating; a phase restarts the worker with the carrier's failure rate
@@ -56,7 +56,7 @@ from bench.workload import (
 from oms.devstack import temporal_executable
 from store.db import create_engine, sessionmaker
 
-#: Issue 20: pack p99 with the carrier failing ≤ 1.5 × pack p99 with it well.
+#: The target: pack p99 with the carrier failing ≤ 1.5 × pack p99 with it well.
 P99_TARGET = 1.5
 PHASES = ("well", "failing")
 

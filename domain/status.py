@@ -94,7 +94,7 @@ TRACKING_TO_SHIPMENT: dict[TrackingStatus, ShipmentStatus] = {
 
 
 class LabelStatus(StrEnum):
-    """Where a packed shipment's label is: the pack never waits for it (issue 20)."""
+    """Where a packed shipment's label is: the pack never waits for it (docs/decisions/0008)."""
 
     PENDING = "pending"
     READY = "ready"

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     #: How often a backordered order retries allocation when no adjustment wakes it.
     backorder_recheck_seconds: int = Field(default=6 * 3600, alias="OMS_BACKORDER_RECHECK_SECONDS")
     #: How long ``POST /pack`` waits for the label before answering 202 ``pending`` (it
-    #: stops waiting at once when the carrier has failed an attempt): issue 20.
+    #: stops waiting at once when the carrier has failed an attempt).
     pack_label_wait_seconds: float = Field(
         default=5.0, ge=0, le=60, alias="OMS_PACK_LABEL_WAIT_SECONDS"
     )
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     outbox_prune_minutes: float = Field(default=15.0, gt=0, alias="OMS_OUTBOX_PRUNE_MINUTES")
     #: The worker freezes what survives each full GC pass (short pauses with a full
     #: workflow cache) and sweeps its whole heap this often (minutes); 0: CPython's own.
-    #: Default 0 since issue 17: frozen, an evicted workflow's ~0.8 MB waits for the sweep,
+    #: Default 0 (docs/decisions/0012): frozen, an evicted workflow's ~0.8 MB waits for the sweep,
     #: and a worker with orders arriving grew by 782 KiB per order waiting at pick; with
     #: CPython's collector and the 200-workflow cache it stayed flat (4.3 KiB per added
     #: order; bench/RESULTS.md, docs/decisions/0012).

@@ -194,7 +194,7 @@ async def tracking_view(session: AsyncSession, order_id: str) -> TrackingView | 
                 TimelineEntry(
                     at=c.occurred_at,
                     what=CARRIER_WORDS.get(c.status, c.status.replace("_", " ").capitalize()),
-                    # ``location`` arrives with the tracking work (issue 15); read it when there.
+                    # ``location`` arrives with the carrier's events; read it when there.
                     where=_place(getattr(c, "location", None)),
                     detail=_str(c.detail),
                     parcel=number[c.shipment_id],

@@ -1,4 +1,4 @@
-"""Issue 4 through HTTP: rule tags at intake, the tag filter, staff tag edits, holds that
+"""Tagging through HTTP: rule tags at intake, the tag filter, staff tag edits, holds that
 stop the floor, template steps the workflow enforces, and the ops view of stuck orders.
 
 Everything runs against the session's real Postgres, Temporal dev server and worker. The

@@ -1,4 +1,4 @@
-"""A packer never waits on the carrier (issue 20): the pack answers once the parcel is
+"""A packer never waits on the carrier: the pack answers once the parcel is
 recorded, the label follows, a late label marks the shipment stuck, ops can retry, and
 nothing is bought twice. Through the HTTP API, on a stack of its own whose sandbox carrier
 the test takes down and brings back."""

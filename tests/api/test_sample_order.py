@@ -207,7 +207,7 @@ async def test_sample_webhook_to_delivered(demo: Stack, http: httpx.AsyncClient)
     assert labels == 1
     assert milestones == ["confirmed", "delivered", "out_for_delivery", "shipped"]
 
-    # The customer hears of each milestone once, by email (issue 15), and the emails'
+    # The customer hears of each milestone once, by email, and the emails'
     # link opens the order's tracking page.
     mails = await mails_of_order(sessions, order_id)
     assert set(mails) == {"confirmed", "delivered", "out_for_delivery", "shipped"}

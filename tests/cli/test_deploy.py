@@ -48,7 +48,7 @@ def test_scrape_config_is_valid(tmp_path: Path) -> None:
     _run("check", "config", str(tmp_path / "prometheus.yml"))
 
 
-#: The alerts issue 16 asks for: stuck orders, intake backlog, scan accuracy dropping,
+#: The alerts ops rely on: stuck orders, intake backlog, scan accuracy dropping,
 #: carrier exceptions, activity failure rate, workflow task latency, channel sync lag.
 COVERED = {
     "OmsOrdersStuck": "stuck-orders",
@@ -85,7 +85,7 @@ def test_each_covered_alert_has_a_runbook_section_and_a_firing_test() -> None:
             assert runbook.split("#")[1] in sections, (name, runbook)
 
 
-# --- compose, Kubernetes and the image (issue 17) --------------------------------------
+# --- compose, Kubernetes and the image --------------------------------------
 
 DEPLOY = PROMETHEUS.parent
 REPO = DEPLOY.parent

@@ -246,7 +246,7 @@ async def test_unknown_key_is_refused(page: Any, live_url: str) -> None:
 async def test_pack_with_the_carrier_down_shows_pending_then_the_label(
     page: Any, sample_shipment: Make, e2e_carrier: SandboxBehaviour
 ) -> None:
-    """Issue 20: the packer is answered at once with the label pending; the station keeps
+    """The packer is answered at once with the label pending; the station keeps
     polling the shipment and shows the tracking (and the print buttons) when it comes."""
     shipment = await sample_shipment()
     await sign_in_and_open(page, shipment)

@@ -3,8 +3,8 @@
 - ``shipments.label_status`` (pending / ready / voided), ``label_attempts`` and
   ``label_error`` (written by the label activity when the carrier fails, so the pack
   answer, the work list and ops see "the carrier is retrying" at once) and the shipment's
-  own stuck mark (``stuck_reason``, ``stuck_detail``, ``stuck_since``): issue 20 and the
-  tracking half of issue 15, docs/decisions/0008-the-label-follows-the-pack.md.
+  own stuck mark (``stuck_reason``, ``stuck_detail``, ``stuck_since``):
+  docs/decisions/0008-the-label-follows-the-pack.md.
 - ``carrier_events`` gain ``event_id`` and ``location``; a repeated event is refused by
   ``(carrier, event_id)`` or, without an id, by ``(tracking_number, status, occurred_at)``;
   ``signalled_at`` says the shipment's workflow has heard it (a webhook retried after a
