@@ -47,27 +47,6 @@ class HoldReason(StrEnum):
     OTHER = "OTHER"
 
 
-class ScanRefusal(StrEnum):
-    INVALID_BARCODE = "invalid_barcode"
-    UNKNOWN_BARCODE = "unknown_barcode"
-    WRONG_ITEM = "wrong_item"
-    OVER_SCAN = "over_scan"
-    NOT_PICKABLE = "not_pickable"
-    NOT_PICKED = "not_picked"  # a pack-station re-scan of something not picked
-    EXPIRED = "expired"  # a GS1 expiry date (AI 17) in the past
-    DUPLICATE_SERIAL = "duplicate_serial"  # a GS1 serial (AI 21) already picked
-    ON_HOLD = "on_hold"  # the order is held: scans wait until the hold is released
-
-
-class PackRefusal(StrEnum):
-    ITEMS_MISSING = "items_missing"
-    ITEMS_UNVERIFIED = "items_unverified"  # the pack-station re-scan is not complete
-    WEIGHT_MISMATCH = "weight_mismatch"
-    NOT_PACKABLE = "not_packable"
-    PACKAGING_UNCHECKED = "packaging_unchecked"  # fragile: protective packaging not confirmed
-    ON_HOLD = "on_hold"
-
-
 class TrackingStatus(StrEnum):
     """Shopify's fulfillment event statuses, as carriers report them."""
 

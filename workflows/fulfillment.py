@@ -22,6 +22,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain import names
+from domain.codes import PackRefusal, ScanRefusal, UpdateRefusal
 from domain.models import (
     CommitRequest,
     FloorAnswer,
@@ -63,8 +64,6 @@ from domain.packing import expected_weight, weight_ok, weight_window
 from domain.status import (
     TRACKING_TO_SHIPMENT,
     LabelStatus,
-    PackRefusal,
-    ScanRefusal,
     ShipmentStatus,
     ShippingMethod,
     StuckReason,
@@ -913,7 +912,10 @@ class FulfillmentWorkflow:
             self.pack_request = request
         await workflow.wait_condition(lambda: self.pack_result is not None or self._stopped())
         if self.pack_result is None:
-            raise ApplicationError("the shipment was cancelled", type="cancelled")
+            raise ApplicationError(
+                "the shipment was cancelled",
+                type=UpdateRefusal.CANCELLED.value,
+            )
         return self.pack_result
 
     @pack.validator
@@ -984,7 +986,8 @@ class FulfillmentWorkflow:
             return  # a repeat gets the same answer
         if not self.input.packaging_check:
             raise ApplicationError(
-                "this shipment's template has no packaging check", type="not_required"
+                "this shipment's template has no packaging check",
+                type=UpdateRefusal.NOT_REQUIRED.value,
             )
         if self._stopped() or self.status not in (ShipmentStatus.OPEN, ShipmentStatus.PICKING):
             raise ApplicationError(
@@ -1023,7 +1026,10 @@ class FulfillmentWorkflow:
         finally:
             self.moving = False
         if not result.moved:
-            raise ApplicationError(result.detail, type="cannot_move")
+            raise ApplicationError(
+                result.detail,
+                type=UpdateRefusal.CANNOT_MOVE.value,
+            )
         before, self.warehouse = self.warehouse, request.warehouse
         self._event("shipment_moved", source=before, to=request.warehouse, reason=request.reason)
         if not self.floor_in_read_model:
@@ -1041,13 +1047,17 @@ class FulfillmentWorkflow:
             raise ApplicationError(
                 f"shipment is {self.status.value}; only an open shipment nobody has started "
                 "picking can move",
-                type="not_movable",
+                type=UpdateRefusal.NOT_MOVABLE.value,
             )
         if self.moving:
-            raise ApplicationError("the shipment is already being moved", type="not_movable")
+            raise ApplicationError(
+                "the shipment is already being moved",
+                type=UpdateRefusal.NOT_MOVABLE.value,
+            )
         if request.warehouse == self.warehouse:
             raise ApplicationError(
-                f"the shipment already ships from {self.warehouse}", type="same_warehouse"
+                f"the shipment already ships from {self.warehouse}",
+                type=UpdateRefusal.SAME_WAREHOUSE.value,
             )
 
     @workflow.update
@@ -1074,7 +1084,7 @@ class FulfillmentWorkflow:
             raise ApplicationError(
                 f"shipment is {self.status.value}; only a shipment not yet packed can be "
                 "handed back",
-                type="not_rejectable",
+                type=UpdateRefusal.NOT_REJECTABLE.value,
             )
         if request.sku is not None and request.sku not in self.lines:
             raise ApplicationError(
@@ -1092,7 +1102,7 @@ class FulfillmentWorkflow:
         if not self.pack_first or self.label_status != LabelStatus.PENDING or self._stopped():
             raise ApplicationError(
                 "only a packed shipment whose label is pending can retry it",
-                type="label_not_pending",
+                type=UpdateRefusal.LABEL_NOT_PENDING.value,
             )
 
     @workflow.signal

@@ -20,6 +20,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain import names
+from domain.codes import UpdateRefusal
 from domain.floor import FLOOR_STEPS
 from domain.models import (
     Address,
@@ -1042,13 +1043,19 @@ class OrderWorkflow:
             lambda: self.status == OrderStatus.CANCELLED or self.status in SHIPPED_OR_LATER
         )
         if self.status != OrderStatus.CANCELLED:
-            raise ApplicationError("the order has already shipped", type="already_shipped")
+            raise ApplicationError(
+                "the order has already shipped",
+                type=UpdateRefusal.ALREADY_SHIPPED.value,
+            )
         return CancelResult(order_id=self.order.order_id, status=self.status)
 
     @cancel.validator
     def _validate_cancel(self, request: CancelInput) -> None:
         if self.status in SHIPPED_OR_LATER:
-            raise ApplicationError("the order has already shipped", type="already_shipped")
+            raise ApplicationError(
+                "the order has already shipped",
+                type=UpdateRefusal.ALREADY_SHIPPED.value,
+            )
 
     @workflow.update
     async def place_hold(self, request: HoldInput) -> HoldPlaced:
@@ -1070,7 +1077,8 @@ class OrderWorkflow:
     def _validate_hold(self, request: HoldInput) -> None:
         if self.status in SHIPPED_OR_LATER or self.status == OrderStatus.CANCELLED:
             raise ApplicationError(
-                f"an order that is {self.status.value} cannot be held", type="not_holdable"
+                f"an order that is {self.status.value} cannot be held",
+                type=UpdateRefusal.NOT_HOLDABLE.value,
             )
 
     @workflow.update
@@ -1374,18 +1382,21 @@ class OrderWorkflow:
     def _validate_edit(self, edit: LineEdit) -> None:
         if self.gen < patches.GENERATION_10.since:
             raise ApplicationError(
-                "this order predates edits from the channel", type="not_supported"
+                "this order predates edits from the channel",
+                type=UpdateRefusal.NOT_SUPPORTED.value,
             )
 
     @change_address.validator
     def _validate_address(self, change: AddressChange) -> None:
         if self.gen < patches.GENERATION_10.since:
             raise ApplicationError(
-                "this order predates address changes from the channel", type="not_supported"
+                "this order predates address changes from the channel",
+                type=UpdateRefusal.NOT_SUPPORTED.value,
             )
         if self.status in SHIPPED_OR_LATER or self.status == OrderStatus.CANCELLED:
             raise ApplicationError(
-                f"an order that is {self.status.value} keeps its address", type="not_changeable"
+                f"an order that is {self.status.value} keeps its address",
+                type=UpdateRefusal.NOT_CHANGEABLE.value,
             )
 
     @workflow.update
@@ -1403,15 +1414,24 @@ class OrderWorkflow:
     @change_tags.validator
     def _validate_tags(self, change: TagChange) -> None:
         if not change.add and not change.remove:
-            raise ApplicationError("nothing to add or remove", type="invalid_tags")
+            raise ApplicationError(
+                "nothing to add or remove",
+                type=UpdateRefusal.INVALID_TAGS.value,
+            )
         bad = [t for t in change.add if not t.strip() or len(t) > 64 or "," in t]
         if bad:
-            raise ApplicationError(f"invalid tags: {bad}", type="invalid_tags")
+            raise ApplicationError(
+                f"invalid tags: {bad}",
+                type=UpdateRefusal.INVALID_TAGS.value,
+            )
 
     @release_hold.validator
     def _validate_release(self, request: ReleaseInput) -> None:
         if request.hold_id not in self.holds:
-            raise ApplicationError(f"no active hold {request.hold_id}", type="hold_not_found")
+            raise ApplicationError(
+                f"no active hold {request.hold_id}",
+                type=UpdateRefusal.HOLD_NOT_FOUND.value,
+            )
 
 
 def _one_line(a: Address) -> str:

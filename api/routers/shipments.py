@@ -41,6 +41,7 @@ from api.schemas import (
 from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
 from domain import names
 from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
+from domain.codes import ScanRefusal
 from domain.models import (
     FloorAnswer,
     LabelRetryInput,
@@ -53,7 +54,7 @@ from domain.models import (
     ShipmentLine,
     ShipmentView,
 )
-from domain.status import LabelStatus, ScanRefusal, ShipmentStatus, StuckReason
+from domain.status import LabelStatus, ShipmentStatus, StuckReason
 from store import analytics, catalog, scans
 from store import orders as read
 from store.keys import Principal
