@@ -6,6 +6,7 @@ at start-up and by the API when a channel is created; poked by the API after sto
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,7 +26,7 @@ from temporalio.service import RPCError
 
 from domain import names
 from domain.channels import ChannelSyncInput, LowStockWatchInput, OutboxPruneInput
-from domain.watchdog import WatchdogInput
+from domain.watchdog import WatchdogInput, WatchdogSweep
 from oms.settings import Settings
 from store.channels import active_channel_codes
 from workflows.channel_sync import ChannelSyncWorkflow, LowStockWatchWorkflow, OutboxPruneWorkflow
@@ -106,16 +107,22 @@ async def ensure_outbox_prune_schedule(
         await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
 
 
+def watchdog_input(settings: Settings) -> WatchdogInput:
+    """What one sweep judges by: the attempts after which a dependency or a workflow task
+    counts as failing."""
+    return WatchdogInput(
+        activity_attempts=settings.watchdog_activity_attempts,
+        task_attempts=settings.watchdog_task_attempts,
+    )
+
+
 def watchdog_schedule(settings: Settings, *, task_queue: str | None = None) -> Schedule:
     """The stuck-order watchdog: a sweep every ``OMS_WATCHDOG_EVERY_SECONDS``; a sweep
     still running when the next is due (a slow frontend) lets the next one go."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
             StuckWatchdogWorkflow.run,
-            WatchdogInput(
-                activity_attempts=settings.watchdog_activity_attempts,
-                task_attempts=settings.watchdog_task_attempts,
-            ),
+            watchdog_input(settings),
             id=names.STUCK_WATCHDOG_WORKFLOW_ID,
             task_queue=task_queue or settings.task_queue,
         ),
@@ -138,6 +145,23 @@ async def ensure_watchdog_schedule(
     except ScheduleAlreadyRunningError:
         handle = client.get_schedule_handle(names.STUCK_WATCHDOG_SCHEDULE_ID)
         await handle.update(lambda _: ScheduleUpdate(schedule=schedule))
+
+
+async def run_watchdog_sweep(
+    client: Client, settings: Settings, *, task_queue: str | None = None
+) -> WatchdogSweep:
+    """One sweep now, as the Schedule would start it, under an id of its own, waited for.
+
+    For an operator who will not wait for the next tick, and for tests: the one Schedule is
+    shared by every worker of a Temporal namespace, so a test cannot rely on where it
+    points (another stack's worker may have pointed it at its own task queue, where an
+    orphaned sweep then holds the overlap-skip policy shut)."""
+    return await client.execute_workflow(
+        StuckWatchdogWorkflow.run,
+        watchdog_input(settings),
+        id=f"{names.STUCK_WATCHDOG_WORKFLOW_ID}-now-{uuid.uuid4().hex[:12]}",
+        task_queue=task_queue or settings.task_queue,
+    )
 
 
 async def ensure_standing_workflows(

@@ -9,7 +9,6 @@ test's own, so the watchdog lists them through visibility like any order.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -22,7 +21,7 @@ from temporalio.client import Client, ScheduleIntervalSpec, ScheduleOverlapPolic
 from temporalio.worker import Worker
 
 from domain import names
-from oms.background import ensure_watchdog_schedule
+from oms.background import ensure_watchdog_schedule, run_watchdog_sweep
 from oms.settings import Settings
 from tests.api.conftest import KeyMaker
 from tests.api.dashboard_helpers import sign_in
@@ -63,7 +62,7 @@ async def test_watchdog_marks_failing_workflows_and_clears_them_once_fixed(
         update={
             "watchdog_activity_attempts": 3,
             "watchdog_task_attempts": 2,
-            # The test runs the sweeps itself (trigger), not on the clock.
+            # The test runs the sweeps itself, not on the clock.
             "watchdog_every_seconds": 3600.0,
         }
     )
@@ -88,8 +87,9 @@ async def test_watchdog_marks_failing_workflows_and_clears_them_once_fixed(
 
     async def sweep_until(check: Any) -> dict[str, dict[str, Any]]:
         for _ in range(120):
-            await schedule.trigger()
-            await asyncio.sleep(0.5)
+            # The sweep the Schedule runs, under the test's own id and waited for: the
+            # shared Schedule may point at another stack's queue (run_watchdog_sweep).
+            await run_watchdog_sweep(client, tuned)
             rows = await stuck_rows(http, ops)
             if check(rows):
                 return rows

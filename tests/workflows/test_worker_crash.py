@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -31,6 +32,7 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleUpdate,
+    ScheduleUpdateInput,
     WorkflowHandle,
 )
 from temporalio.service import RPCError
@@ -116,29 +118,41 @@ async def worker_process(
     database_url: str, client: Client, tmp_path: Path
 ) -> AsyncIterator[WorkerProcess]:
     """The worker command starts the standing workflows (channel syncs, the low-stock
-    watch) on its queue and points the outbox-prune Schedule there: afterwards everything
-    left on that queue is terminated and the Schedule is put back as it was."""
+    watch) on its queue and points the outbox-prune and stuck-watchdog Schedules there:
+    afterwards everything left on that queue is terminated and the Schedules are put back
+    as they were (left pointing at a queue nobody polls, the next tick would start a run
+    that never ends, and the overlap-skip policy would skip every run after it)."""
     wp = WorkerProcess(
         database_url,
         client.service_client.config.target_host,
         f"crash-{uuid.uuid4().hex[:8]}",
         tmp_path,
     )
-    prune = client.get_schedule_handle(names.OUTBOX_PRUNE_SCHEDULE_ID)
-    try:
-        before: Schedule | None = (await prune.describe()).schedule
-    except RPCError:
-        before = None
+    schedules = [
+        client.get_schedule_handle(schedule_id)
+        for schedule_id in (names.OUTBOX_PRUNE_SCHEDULE_ID, names.STUCK_WATCHDOG_SCHEDULE_ID)
+    ]
+    before: list[Schedule | None] = []
+    for handle in schedules:
+        try:
+            before.append((await handle.describe()).schedule)
+        except RPCError:
+            before.append(None)
     try:
         yield wp
     finally:
         await wp.kill_all()
+        for handle, was in zip(schedules, before, strict=True):
+            if was is None:
+                with contextlib.suppress(RPCError):
+                    await handle.delete()
+            else:
+                await handle.update(functools.partial(put_back, was))
         await terminate_running(client, wp.queue)
-        if before is None:
-            with contextlib.suppress(RPCError):
-                await prune.delete()
-        else:
-            await prune.update(lambda _: ScheduleUpdate(schedule=before))
+
+
+def put_back(schedule: Schedule, _: ScheduleUpdateInput) -> ScheduleUpdate:
+    return ScheduleUpdate(schedule=schedule)
 
 
 async def started_activity(handle: WorkflowHandle[Any, Any], activity_type: str) -> bool:
