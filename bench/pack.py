@@ -35,7 +35,7 @@ from sqlalchemy import text
 
 from bench.report import Machine, ms, percentile
 from bench.run import prepare
-from bench.scans import Pace
+from bench.scan_phases import Pace
 from bench.stack import (
     CARRIER_SECRET,
     SANDBOX_LATENCY_MS,
