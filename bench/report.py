@@ -27,8 +27,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def ms(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value * 1000:.1f}"
+def ms(value: float, digits: int = 1) -> str:
+    """Seconds shown as milliseconds; ``n/a`` for a figure not measured (NaN)."""
+    return "n/a" if math.isnan(value) else f"{value * 1000:.{digits}f}"
 
 
 @dataclass
