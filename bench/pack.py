@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import math
 import os
-import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from bench.render import command_line
 from bench.report import Machine, ms, percentile
 from bench.run import prepare
 from bench.scan_phases import Pace
@@ -305,7 +305,7 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> PackReport:
     machine = Machine.detect(temporal_executable())
     machine.postgres = f"{pg_version} ({stack.postgres_kind})"
     report = PackReport(
-        command=_command(),
+        command=command_line("bench.pack"),
         started_at=started_at,
         machine=machine,
         settings={
@@ -365,12 +365,6 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> PackReport:
             await load.shipments.close()
             await load.delivered.close()
     return report
-
-
-def _command() -> str:
-    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    return f"{prefix}.venv/bin/python -m bench.pack{args}"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import MACHINE_ROWS
+from bench.render import failure_lines, md_table, text_table
 from bench.workload import UNITS_PER_ORDER, PhaseResult
 
 RATIO_TARGET = 0.5
@@ -186,15 +187,10 @@ class Report:
             ("elapsed (s)", f"{real.elapsed:.1f}", f"{bare.elapsed:.1f}", ""),
         ]
 
+    HEADER = ("figure", "real (HTTP API)", "bare (Temporal)", "note")
+
     def table(self) -> str:
-        rows = [("figure", "real (HTTP API)", "bare (Temporal)", "note"), *self.headline_rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = []
-        for k, row in enumerate(rows):
-            lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-            if k == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(self.HEADER, self.headline_rows())
 
     def markdown(self) -> str:
         m = self.machine
@@ -208,16 +204,11 @@ class Report:
             "",
             "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
             "",
-            "| figure | real (HTTP API) | bare (Temporal) | note |",
-            "| --- | --- | --- | --- |",
+            *md_table(self.HEADER, self.headline_rows()),
         ]
-        for row in self.headline_rows():
-            out.append("| " + " | ".join(row) + " |")
         out += self.breakdown()
         failures = self.real.failures + self.bare.failures
-        if failures:
-            out += ["", f"Failures ({len(failures)}), first 5:", ""]
-            out += [f"- {f}" for f in failures[:5]]
+        out += failure_lines(failures)
         out.append("")
         return "\n".join(out)
 

@@ -8,14 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.render import failure_lines, md_table, text_table
 from bench.report import ms, percentile
 from bench.reservation_check import LevelCheck
 from bench.reservation_clients import Outcome
 from bench.reservation_ops import VARIANT_WORDS
-from bench.scratch import (
-    md_table,
-    text_table,
-)
 
 #: reservations/s over updates/s must reach this.
 RATIO_TARGET = 0.5
@@ -300,9 +297,7 @@ class ReservationReport:
             *md_table(self._HEADER, self.rows()),
             *self.breakdown(),
         ]
-        if self.failures:
-            out += ["", f"Failures ({len(self.failures)}), first 5:", ""]
-            out += [f"- {f}" for f in self.failures[:5]]
+        out += failure_lines(self.failures)
         out.append("")
         return "\n".join(out)
 

@@ -48,6 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.procstat import system_busy
+from bench.render import command_line
 from bench.reservation_check import check
 from bench.reservation_clients import ClientPool, Outcome
 from bench.reservation_ops import VARIANTS, Key, counter_id
@@ -65,7 +66,6 @@ from bench.scratch import (
     BackendCpu,
     all_processes,
     code_version,
-    command_line,
     machine_line,
     others,
     redact,

@@ -27,12 +27,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.render import command_line
 from bench.routing_report import RoutingReport
 from bench.routing_timings import WARMUP, seed, time_allocation, time_routing
 from bench.routing_world import build_world
 from bench.scratch import (
     code_version,
-    command_line,
     machine_line,
     redact,
     scratch_database,

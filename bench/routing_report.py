@@ -7,12 +7,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from bench.render import failure_lines, md_table, text_table
 from bench.report import ms, percentile
 from bench.routing_timings import AllocationTimings, Timings
-from bench.scratch import (
-    md_table,
-    text_table,
-)
 
 #: routing p50 / allocation p50 must stay under this.
 SHARE_TARGET = 0.05
@@ -113,9 +110,7 @@ class RoutingReport:
             *md_table(self._HEADER, self.rows()),
         ]
         failures = self.routing.failures + self.allocation.failures
-        if failures:
-            out += ["", f"Failures ({len(failures)}), first 5:", ""]
-            out += [f"- {f}" for f in failures[:5]]
+        out += failure_lines(failures)
         out.append("")
         return "\n".join(out)
 

@@ -10,8 +10,6 @@ last line on stdout is the headline as JSON (``ratio``, ``events_per_order``,
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
 import time
 from collections import Counter
@@ -27,6 +25,7 @@ from temporalio.worker import Worker
 
 from bench.bare import BARE_TASK_QUEUE, BareOrderWorkflow, bare_step
 from bench.procstat import CpuMeter, CpuSample
+from bench.render import command_line
 from bench.report import Machine, Report
 from bench.stack import (
     CARRIER_SECRET,
@@ -191,7 +190,7 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> Report:
         "worker": "1 process, SDK default slots",
     }
     return Report(
-        command=_command(),
+        command=command_line("bench.run"),
         started_at=started_at,
         machine=machine,
         settings=settings,
@@ -199,15 +198,6 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> Report:
         bare=bare,
         cpu=cpu,
         histories=histories,
-    )
-
-
-def _command() -> str:
-    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    return (
-        prefix
-        + ".venv/bin/python -m bench.run"
-        + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     )
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.procstat import MACHINE_BUSY, OTHER
+from bench.render import failure_lines, md_table, text_table
 from bench.report import Machine, ms, percentile
 from bench.scan_phases import Phase, Round, ratio
 
@@ -181,14 +182,7 @@ class ScanReport:
               "note")  # fmt: skip
 
     def table(self) -> str:
-        rows = [self.HEADER, *self.rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADER))]
-        lines = []
-        for n, row in enumerate(rows):
-            lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
-            if n == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(self.HEADER, self.rows())
 
     def breakdown(self) -> list[str]:
         if not self.cpu:
@@ -227,15 +221,11 @@ class ScanReport:
             "",
             "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
             "",
-            "| " + " | ".join(self.HEADER) + " |",
-            "| " + " | ".join("---" for _ in self.HEADER) + " |",
-            *("| " + " | ".join(row) + " |" for row in self.rows()),
+            *md_table(self.HEADER, self.rows()),
             *self.breakdown(),
         ]
         failures = self.failure_list()
-        if failures:
-            out += ["", f"Failures ({len(failures)}), first 5:", ""]
-            out += [f"- {f}" for f in failures[:5]]
+        out += failure_lines(failures)
         out.append("")
         return "\n".join(out)
 

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shlex
 import sys
 import time
 from datetime import UTC, datetime
@@ -55,6 +53,7 @@ from temporalio.worker import Worker
 
 from bench.bare import BARE_TASK_QUEUE, BareOrderWorkflow, bare_step
 from bench.procstat import CpuMeter
+from bench.render import command_line
 from bench.report import Machine
 from bench.run import _pids, prepare
 from bench.scan_baselines import AuditLog, start_bare
@@ -226,7 +225,7 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
         "worker": "1 process, SDK default slots",
     }
     return ScanReport(
-        command=_command(),
+        command=command_line("bench.scans"),
         started_at=started_at,
         machine=machine,
         settings=settings,
@@ -246,12 +245,6 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> ScanReport:
 def _add(total: dict[str, float], more: dict[str, float]) -> None:
     for name, seconds in more.items():
         total[name] = total.get(name, 0.0) + seconds
-
-
-def _command() -> str:
-    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    return prefix + ".venv/bin/python -m bench.scans" + args
 
 
 def build_parser() -> argparse.ArgumentParser:
