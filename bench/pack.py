@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from bench.real_workload import Picked, RealWorkload
 from bench.render import command_line
 from bench.report import Machine, ms, percentile
 from bench.run import prepare
@@ -45,14 +46,7 @@ from bench.stack import (
     run_on_stack,
     show_and_record,
 )
-from bench.workload import (
-    LABEL_POLL_INTERVAL,
-    UNITS_PER_ORDER,
-    PhaseResult,
-    Picked,
-    RealWorkload,
-    run_pool,
-)
+from bench.workload import LABEL_POLL_INTERVAL, UNITS_PER_ORDER, PhaseResult, run_pool
 from oms.devstack import temporal_executable
 from store.db import create_engine, sessionmaker
 

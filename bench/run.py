@@ -24,7 +24,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from bench.bare import BARE_TASK_QUEUE, BareOrderWorkflow, bare_step
+from bench.bare_workload import BareWorkload
 from bench.procstat import CpuMeter, CpuSample
+from bench.real_workload import Keys, RealWorkload
 from bench.render import command_line
 from bench.report import Machine, Report
 from bench.stack import (
@@ -37,14 +39,7 @@ from bench.stack import (
     run_on_stack,
     show_and_record,
 )
-from bench.workload import (
-    SIGNALS_PER_ORDER,
-    UNITS_PER_ORDER,
-    UPDATES_PER_ORDER,
-    BareWorkload,
-    Keys,
-    RealWorkload,
-)
+from bench.workload import SIGNALS_PER_ORDER, UNITS_PER_ORDER, UPDATES_PER_ORDER
 from oms.devstack import temporal_executable
 from oms.seed import PRODUCTS, WAREHOUSES
 from store import inventory

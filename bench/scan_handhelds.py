@@ -18,8 +18,7 @@ import httpx
 
 from bench.scan_phases import TIMEOUT, shipments_per_scanner, warm_up
 from bench.stack import SHOPIFY_SECRET
-from bench.workload import _FALLBACK_SAMPLE, BARCODES, SAMPLE, BenchFailure
-from integrations.shopify import sign
+from bench.workload import BARCODES, BenchFailure, order_webhook_headers, sample_order
 
 INTAKE_CONCURRENCY = 16
 POLL_INTERVAL = 0.5
@@ -29,7 +28,7 @@ async def create_orders(
     http: httpx.AsyncClient, admin: dict[str, str], run_id: str, scanners: int, k: int
 ) -> list[dict[str, Any]]:
     """S orders of one SKU x K units each; returns their work-list items (one per order)."""
-    sample = json.loads(SAMPLE.read_text()) if SAMPLE.exists() else _FALLBACK_SAMPLE
+    sample = sample_order()
     skus = sorted(BARCODES)
     order_ids: list[str] = []
     sem = asyncio.Semaphore(INTAKE_CONCURRENCY)
@@ -44,13 +43,7 @@ async def create_orders(
             {**item, "sku": skus[i % len(skus)], "quantity": k, "id": (i + 1) * 10}
         ]
         body = json.dumps(payload).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": "orders/create",
-            "X-Shopify-Shop-Domain": "bench.myshopify.com",
-            "X-Shopify-Webhook-Id": f"scans-{run_id}-{i}",
-            "X-Shopify-Hmac-Sha256": sign(body, SHOPIFY_SECRET),
-        }
+        headers = order_webhook_headers(body, f"scans-{run_id}-{i}", SHOPIFY_SECRET)
         async with sem:
             r = await http.post("/webhooks/shopify", content=body, headers=headers)
         if r.status_code != 202:
