@@ -38,6 +38,11 @@ def command_line(module: str) -> str:
     return f"{prefix}.venv/bin/python -m {module}{args}"
 
 
+def settings_line(settings: dict[str, str]) -> str:
+    """``Settings: k=v, ...``: what a run was measured with, in one line of its record."""
+    return "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items())
+
+
 def failure_lines(failures: Sequence[str], shown: int = 5) -> list[str]:
     """The markdown lines that list a run's failures (the first ``shown``); none if none."""
     if not failures:

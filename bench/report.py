@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import MACHINE_ROWS
-from bench.render import failure_lines, md_table, text_table
+from bench.render import failure_lines, md_table, settings_line, text_table
 from bench.workload import UNITS_PER_ORDER, PhaseResult
 
 RATIO_TARGET = 0.5
@@ -42,6 +42,13 @@ class Machine:
     temporal_cli: str
     temporalio: str
     postgres: str = ""
+
+    def line(self) -> str:
+        """``Machine: ...`` as every stack bench's record starts."""
+        return (
+            f"Machine: {self.nproc} CPUs ({self.cpu}), {self.memory} RAM, Python {self.python}, "
+            f"temporalio {self.temporalio}, {self.temporal_cli}, {self.postgres}"
+        )
 
     @classmethod
     def detect(cls, temporal_executable: str) -> Machine:
@@ -193,16 +200,14 @@ class Report:
         return text_table(self.HEADER, self.headline_rows())
 
     def markdown(self) -> str:
-        m = self.machine
         out = [
             f"## {self.started_at} — N={self.real.n} C={self.real.concurrency}",
             "",
             f"Command: `{self.command}`",
             "",
-            f"Machine: {m.nproc} CPUs ({m.cpu}), {m.memory} RAM, Python {m.python}, "
-            f"temporalio {m.temporalio}, {m.temporal_cli}, {m.postgres}",
+            self.machine.line(),
             "",
-            "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
+            settings_line(self.settings),
             "",
             *md_table(self.HEADER, self.headline_rows()),
         ]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.render import failure_lines, md_table, text_table
+from bench.render import failure_lines, md_table, settings_line, text_table
 from bench.report import ms, percentile
 from bench.reservation_check import LevelCheck
 from bench.reservation_clients import Outcome
@@ -292,7 +292,7 @@ class ReservationReport:
             "",
             self.machine,
             "",
-            "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
+            settings_line(self.settings),
             "",
             *md_table(self._HEADER, self.rows()),
             *self.breakdown(),

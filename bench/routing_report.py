@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bench.render import failure_lines, md_table, text_table
+from bench.render import failure_lines, md_table, settings_line, text_table
 from bench.report import ms, percentile
 from bench.routing_timings import AllocationTimings, Timings
 
@@ -105,7 +105,7 @@ class RoutingReport:
             "",
             self.machine,
             "",
-            "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
+            settings_line(self.settings),
             "",
             *md_table(self._HEADER, self.rows()),
         ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.procstat import MACHINE_BUSY, OTHER
-from bench.render import failure_lines, md_table, text_table
+from bench.render import failure_lines, md_table, settings_line, text_table
 from bench.report import Machine, ms, percentile
 from bench.scan_phases import Phase, Round, ratio
 
@@ -207,7 +207,6 @@ class ScanReport:
         return out
 
     def markdown(self) -> str:
-        m = self.machine
         out = [
             f"## {self.started_at} — scan latency, S={self.settings['S (scanners)']} "
             f"K={self.settings['K (scans per scanner)']} "
@@ -216,10 +215,9 @@ class ScanReport:
             "",
             f"Command: `{self.command}`",
             "",
-            f"Machine: {m.nproc} CPUs ({m.cpu}), {m.memory} RAM, Python {m.python}, "
-            f"temporalio {m.temporalio}, {m.temporal_cli}, {m.postgres}",
+            self.machine.line(),
             "",
-            "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
+            settings_line(self.settings),
             "",
             *md_table(self.HEADER, self.rows()),
             *self.breakdown(),
