@@ -53,3 +53,27 @@ def failure_lines(failures: Sequence[str], shown: int = 5) -> list[str]:
         "",
         *(f"- {f}" for f in failures[:shown]),
     ]
+
+
+def run_record(
+    title: str,
+    *,
+    command: str,
+    machine: str,
+    settings: dict[str, str],
+    body: Sequence[str],
+    failures: Sequence[str],
+) -> str:
+    """One run as markdown, as every stack and database bench records it: the title, the
+    command, the machine, the settings, the tables (``body``) and the first failures."""
+    head = [
+        "## " + title,
+        "",
+        f"Command: `{command}`",
+        "",
+        machine,
+        "",
+        settings_line(settings),
+        "",
+    ]
+    return "\n".join([*head, *body, *failure_lines(failures), ""])

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import MACHINE_ROWS
-from bench.render import failure_lines, md_table, settings_line, text_table
+from bench.render import md_table, run_record, text_table
 from bench.workload import UNITS_PER_ORDER, PhaseResult
 
 RATIO_TARGET = 0.5
@@ -200,22 +200,14 @@ class Report:
         return text_table(self.HEADER, self.headline_rows())
 
     def markdown(self) -> str:
-        out = [
-            f"## {self.started_at} — N={self.real.n} C={self.real.concurrency}",
-            "",
-            f"Command: `{self.command}`",
-            "",
-            self.machine.line(),
-            "",
-            settings_line(self.settings),
-            "",
-            *md_table(self.HEADER, self.headline_rows()),
-        ]
-        out += self.breakdown()
-        failures = self.real.failures + self.bare.failures
-        out += failure_lines(failures)
-        out.append("")
-        return "\n".join(out)
+        return run_record(
+            f"{self.started_at} — N={self.real.n} C={self.real.concurrency}",
+            command=self.command,
+            machine=self.machine.line(),
+            settings=self.settings,
+            body=[*md_table(self.HEADER, self.headline_rows()), *self.breakdown()],
+            failures=self.real.failures + self.bare.failures,
+        )
 
     def breakdown(self) -> list[str]:
         """CPU per process and history events per order, as markdown lines."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.render import failure_lines, md_table, settings_line, text_table
+from bench.render import md_table, run_record, text_table
 from bench.report import ms, percentile
 from bench.reservation_check import LevelCheck
 from bench.reservation_clients import Outcome
@@ -284,22 +284,15 @@ class ReservationReport:
         ]  # fmt: skip
 
     def markdown(self) -> str:
-        out = [
-            f"## {self.started_at} — reservations, {self.settings['clients']} clients, "
+        return run_record(
+            f"{self.started_at} — reservations, {self.settings['clients']} clients, "
             f"{self.settings['hot levels']}",
-            "",
-            f"Command: `{self.command}`",
-            "",
-            self.machine,
-            "",
-            settings_line(self.settings),
-            "",
-            *md_table(self._HEADER, self.rows()),
-            *self.breakdown(),
-        ]
-        out += failure_lines(self.failures)
-        out.append("")
-        return "\n".join(out)
+            command=self.command,
+            machine=self.machine,
+            settings=self.settings,
+            body=[*md_table(self._HEADER, self.rows()), *self.breakdown()],
+            failures=self.failures,
+        )
 
     def headline(self) -> dict[str, Any]:
         return {

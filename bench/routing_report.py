@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from bench.render import failure_lines, md_table, settings_line, text_table
+from bench.render import md_table, run_record, text_table
 from bench.report import ms, percentile
 from bench.routing_timings import AllocationTimings, Timings
 
@@ -97,22 +97,15 @@ class RoutingReport:
         return []
 
     def markdown(self) -> str:
-        out = [
-            f"## {self.started_at} — routing decision vs allocation, "
+        return run_record(
+            f"{self.started_at} — routing decision vs allocation, "
             f"{self.settings['warehouses']} warehouses",
-            "",
-            f"Command: `{self.command}`",
-            "",
-            self.machine,
-            "",
-            settings_line(self.settings),
-            "",
-            *md_table(self._HEADER, self.rows()),
-        ]
-        failures = self.routing.failures + self.allocation.failures
-        out += failure_lines(failures)
-        out.append("")
-        return "\n".join(out)
+            command=self.command,
+            machine=self.machine,
+            settings=self.settings,
+            body=md_table(self._HEADER, self.rows()),
+            failures=self.routing.failures + self.allocation.failures,
+        )
 
     def headline(self) -> dict[str, Any]:
         return {

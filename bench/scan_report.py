@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.procstat import MACHINE_BUSY, OTHER
-from bench.render import failure_lines, md_table, settings_line, text_table
+from bench.render import md_table, run_record, text_table
 from bench.report import Machine, ms, percentile
 from bench.scan_phases import Phase, Round, ratio
 
@@ -207,25 +207,17 @@ class ScanReport:
         return out
 
     def markdown(self) -> str:
-        out = [
-            f"## {self.started_at} — scan latency, S={self.settings['S (scanners)']} "
+        return run_record(
+            f"{self.started_at} — scan latency, S={self.settings['S (scanners)']} "
             f"K={self.settings['K (scans per scanner)']} "
             + (f"pace={self.pace:g}s" if self.pace > 0 else "back-to-back (saturation)")
             + f" start={self.start}",
-            "",
-            f"Command: `{self.command}`",
-            "",
-            self.machine.line(),
-            "",
-            settings_line(self.settings),
-            "",
-            *md_table(self.HEADER, self.rows()),
-            *self.breakdown(),
-        ]
-        failures = self.failure_list()
-        out += failure_lines(failures)
-        out.append("")
-        return "\n".join(out)
+            command=self.command,
+            machine=self.machine.line(),
+            settings=self.settings,
+            body=[*md_table(self.HEADER, self.rows()), *self.breakdown()],
+            failures=self.failure_list(),
+        )
 
     def headline(self) -> dict[str, Any]:
         scanners = self.settings.get("S (scanners)", "")
