@@ -14,19 +14,21 @@ server in the same run:
 2. bare + INSERT: the same again on a fresh set of bare workflows, each Update followed by
    one INSERT of a ``scan_events``-shaped row into the bench's own table
    (``bench_scan_audit``), one autocommit statement on a psycopg pool set up like the
-   API's scan store (:class:`AuditLog`): the least a durable, audited scan can cost;
+   API's scan store (``bench.scan_baselines.AuditLog``): the least a durable, audited
+   scan can cost;
 3. real: S concurrent scanners (handhelds: an HTTP client each, signed in first), each
    POSTing K units one after another to ``/api/v1/shipments/{id}/scans`` with a fresh
    ``scan_id`` (anything but 200 fails).
 
-All phases follow the same per-scanner plan (:func:`scan_plan`: where each scanner is in
-its work when the clock starts) and schedule (:class:`Pace`: the pause a person takes
-between an answer and the next scan).
+All phases follow the same per-scanner plan (``bench.scan_phases.scan_plan``: where each
+scanner is in its work when the clock starts) and schedule (``bench.scan_phases.Pace``: the
+pause a person takes between an answer and the next scan).
 
 Saturation (``--saturation SECONDS``, steady start only): right after its paced phase,
 each of the real and the bare + INSERT sides goes on with what is left of every scanner's
-second shipment (:func:`saturation_plan`) back-to-back, without pauses, until that many
-seconds have passed or the shipment is done; scans/s of each, and their ratio.
+second shipment (``bench.scan_phases.saturation_plan``) back-to-back, without pauses,
+until that many seconds have passed or the shipment is done; scans/s of each, and their
+ratio.
 
 The phases take turns going first (round 1: bare, bare + INSERT, real; round 2: real,
 bare, bare + INSERT; ...), so that none always meets the machine (and the dev server's
