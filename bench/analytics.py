@@ -9,7 +9,7 @@ the migration-0012 triggers would have written (``order_step_times``,
 ``shipment_outcomes``) — the triggers are off during the load, like every other trigger.
 About 10.5 events per order: 1M orders ≈ 10.5M events.
 
-The API runs in its own process (``bench.dashboard.start_api``) and this one measures over
+The API runs in its own process (``bench.dashboard_api.start_api``) and this one measures over
 real HTTP, one request at a time, the sizes taking turns: every endpoint over the default
 window (the last 7 days) and over 30 days, and one CSV answer.
 
@@ -31,7 +31,8 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench.dashboard import WAREHOUSES, WH_SQL, admin_key, start_api, summary, timed_get
+from bench.dashboard_api import admin_key, start_api, summary, timed_get
+from bench.dashboard_seed import WAREHOUSES, WH_SQL
 from bench.scratch import (
     code_version,
     machine_line,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.procstat import MACHINE_ROWS
+from bench.render import md_table, run_record, text_table
 from bench.workload import UNITS_PER_ORDER, PhaseResult
 
 RATIO_TARGET = 0.5
@@ -27,8 +28,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def ms(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value * 1000:.1f}"
+def ms(value: float, digits: int = 1) -> str:
+    """Seconds shown as milliseconds; ``n/a`` for a figure not measured (NaN)."""
+    return "n/a" if math.isnan(value) else f"{value * 1000:.{digits}f}"
 
 
 @dataclass
@@ -40,6 +42,13 @@ class Machine:
     temporal_cli: str
     temporalio: str
     postgres: str = ""
+
+    def line(self) -> str:
+        """``Machine: ...`` as every stack bench's record starts."""
+        return (
+            f"Machine: {self.nproc} CPUs ({self.cpu}), {self.memory} RAM, Python {self.python}, "
+            f"temporalio {self.temporalio}, {self.temporal_cli}, {self.postgres}"
+        )
 
     @classmethod
     def detect(cls, temporal_executable: str) -> Machine:
@@ -185,40 +194,20 @@ class Report:
             ("elapsed (s)", f"{real.elapsed:.1f}", f"{bare.elapsed:.1f}", ""),
         ]
 
+    HEADER = ("figure", "real (HTTP API)", "bare (Temporal)", "note")
+
     def table(self) -> str:
-        rows = [("figure", "real (HTTP API)", "bare (Temporal)", "note"), *self.headline_rows()]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = []
-        for k, row in enumerate(rows):
-            lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-            if k == 0:
-                lines.append("  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+        return text_table(self.HEADER, self.headline_rows())
 
     def markdown(self) -> str:
-        m = self.machine
-        out = [
-            f"## {self.started_at} — N={self.real.n} C={self.real.concurrency}",
-            "",
-            f"Command: `{self.command}`",
-            "",
-            f"Machine: {m.nproc} CPUs ({m.cpu}), {m.memory} RAM, Python {m.python}, "
-            f"temporalio {m.temporalio}, {m.temporal_cli}, {m.postgres}",
-            "",
-            "Settings: " + ", ".join(f"{k}={v}" for k, v in self.settings.items()),
-            "",
-            "| figure | real (HTTP API) | bare (Temporal) | note |",
-            "| --- | --- | --- | --- |",
-        ]
-        for row in self.headline_rows():
-            out.append("| " + " | ".join(row) + " |")
-        out += self.breakdown()
-        failures = self.real.failures + self.bare.failures
-        if failures:
-            out += ["", f"Failures ({len(failures)}), first 5:", ""]
-            out += [f"- {f}" for f in failures[:5]]
-        out.append("")
-        return "\n".join(out)
+        return run_record(
+            f"{self.started_at} — N={self.real.n} C={self.real.concurrency}",
+            command=self.command,
+            machine=self.machine.line(),
+            settings=self.settings,
+            body=[*md_table(self.HEADER, self.headline_rows()), *self.breakdown()],
+            failures=self.real.failures + self.bare.failures,
+        )
 
     def breakdown(self) -> list[str]:
         """CPU per process and history events per order, as markdown lines."""

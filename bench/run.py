@@ -10,8 +10,6 @@ last line on stdout is the headline as JSON (``ratio``, ``events_per_order``,
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
 import time
 from collections import Counter
@@ -26,7 +24,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from bench.bare import BARE_TASK_QUEUE, BareOrderWorkflow, bare_step
+from bench.bare_workload import BareWorkload
 from bench.procstat import CpuMeter, CpuSample
+from bench.real_workload import Keys, RealWorkload
+from bench.render import command_line
 from bench.report import Machine, Report
 from bench.stack import (
     CARRIER_SECRET,
@@ -38,14 +39,7 @@ from bench.stack import (
     run_on_stack,
     show_and_record,
 )
-from bench.workload import (
-    SIGNALS_PER_ORDER,
-    UNITS_PER_ORDER,
-    UPDATES_PER_ORDER,
-    BareWorkload,
-    Keys,
-    RealWorkload,
-)
+from bench.workload import SIGNALS_PER_ORDER, UNITS_PER_ORDER, UPDATES_PER_ORDER
 from oms.devstack import temporal_executable
 from oms.seed import PRODUCTS, WAREHOUSES
 from store import inventory
@@ -191,7 +185,7 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> Report:
         "worker": "1 process, SDK default slots",
     }
     return Report(
-        command=_command(),
+        command=command_line("bench.run"),
         started_at=started_at,
         machine=machine,
         settings=settings,
@@ -199,15 +193,6 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> Report:
         bare=bare,
         cpu=cpu,
         histories=histories,
-    )
-
-
-def _command() -> str:
-    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    return (
-        prefix
-        + ".venv/bin/python -m bench.run"
-        + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     )
 
 

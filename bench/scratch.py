@@ -1,4 +1,4 @@
-"""What the database-only benches share (``bench.reservations``, ``bench.routing``).
+"""What the database-only benches share: a scratch database, its server's CPU, the raw run.
 
 They need no Temporal, worker or API: a fresh scratch database on a running PostgreSQL,
 migrated with ``store.migrate.upgrade`` and dropped at the end, is all. The server is
@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import platform
-import shlex
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
@@ -184,36 +183,6 @@ def machine_line(postgres: str) -> str:
         f"Python {platform.python_version()}, SQLAlchemy {metadata.version('sqlalchemy')}, "
         f"psycopg {metadata.version('psycopg')}, {postgres}"
     )
-
-
-Row = Sequence[str]
-
-
-def text_table(header: Row, rows: Sequence[Row]) -> str:
-    """Aligned plain-text table for the terminal."""
-    every = [header, *rows]
-    widths = [max(len(r[i]) for r in every) for i in range(len(header))]
-    lines = []
-    for n, row in enumerate(every):
-        lines.append("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def md_table(header: Row, rows: Sequence[Row]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join("---" for _ in header) + " |",
-        *("| " + " | ".join(r) + " |" for r in rows),
-    ]
-
-
-def command_line(module: str) -> str:
-    """How this run was invoked, for the record (a database URL given by env is hidden)."""
-    prefix = "OMS_BENCH_DATABASE_URL=... " if os.environ.get("OMS_BENCH_DATABASE_URL") else ""
-    args = " " + shlex.join(sys.argv[1:]) if sys.argv[1:] else ""
-    return f"{prefix}.venv/bin/python -m {module}{args}"
 
 
 #: Raw runs of the benches that seed their own database (bench/RESULTS.md cites them).

@@ -31,6 +31,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from bench.bare import BARE_TASK_QUEUE, BareOrderWorkflow, bare_step
+from bench.bare_workload import BareWorkload
+from bench.real_workload import Keys, RealWorkload
 from bench.run import prepare
 from bench.stack import (
     CARRIER_SECRET,
@@ -41,8 +43,7 @@ from bench.stack import (
     record_run,
     run_on_stack,
 )
-from bench.workload import BareWorkload, Keys, PhaseResult, RealWorkload
-from integrations.shopify import sign
+from bench.workload import PhaseResult, order_webhook_headers
 from store.db import libpq_url
 
 RSS_TARGET_KIB = 20.0
@@ -216,13 +217,9 @@ async def _hold_at_pick(
                 r = await http.post(
                     "/webhooks/shopify",
                     content=body,
-                    headers={
-                        "Content-Type": "application/json",
-                        "X-Shopify-Topic": "orders/create",
-                        "X-Shopify-Shop-Domain": "bench.myshopify.com",
-                        "X-Shopify-Webhook-Id": f"wait-{run_id}-{load.counter}",
-                        "X-Shopify-Hmac-Sha256": sign(body, SHOPIFY_SECRET),
-                    },
+                    headers=order_webhook_headers(
+                        body, f"wait-{run_id}-{load.counter}", SHOPIFY_SECRET
+                    ),
                 )
                 if r.status_code == 202:
                     ids.append(r.json()["order_id"])

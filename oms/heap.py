@@ -3,7 +3,7 @@
 CPython's full (generation 2) collection walks every tracked object. A long-running API or
 worker holds a few hundred thousand of them that never die: imported modules, FastAPI's
 routes, pydantic and SQLAlchemy schemas, the Temporal SDK. Measured during the scan bench
-(bench/runs/archive-2026-11.md, 2026-11-27 "garbage collector"), each full pass stopped the API for
+(docs/decisions/0014-gc-freeze-and-heap-sweep.md), each full pass stopped the API for
 80-120 ms and the worker for up to 250 ms, a handful of times a minute: every scan in
 flight waited that long, which is what a person's p99 is made of.
 
@@ -38,7 +38,7 @@ class RefreezingHeap:
     The worker's long-lived objects are made after start-up: every workflow in the SDK's
     sticky cache (up to 1000) holds a few hundred tracked objects (its models, coroutines,
     handlers) for as long as it stays cached. A full pass walks all of them: measured in
-    the scan bench (bench/runs/archive-2026-11.md, 2026-11-27 night) 130 ms with 400
+    the scan bench (docs/decisions/0014-gc-freeze-and-heap-sweep.md) 130 ms with 400
     workflows cached and 300-450 ms with a full cache, every 20-60 s under load, each one
     stopping every scan in flight for that long.
 
@@ -47,7 +47,8 @@ class RefreezingHeap:
     by each). The price: a cycle that dies while frozen (an evicted or finished workflow's
     objects) is not freed until the heap is thawed. Every ``sweep_every`` seconds the next
     full pass thaws everything first and sweeps the whole heap once, which bounds that
-    garbage to one period's worth.
+    garbage to one period's worth. Off by default (``OMS_WORKER_HEAP_SWEEP_MINUTES=0``):
+    the held garbage cost more memory than the pauses were worth (docs/decisions/0012).
     """
 
     def __init__(self, sweep_every: float, clock: Callable[[], float] = time.monotonic) -> None:

@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     #: default). Each costs ~0.85 MB here (the sandbox's per-instance modules): at the
     #: default a worker grew by 830 MB with 1,000 orders waiting at pick. An order evicted
     #: is replayed from its history at its next task (a scan): ms of CPU, no memory held
-    #: for the hours it waits (bench/RESULTS.md, docs/decisions/0012).
+    #: for the hours it waits (docs/decisions/0012, 0014).
     worker_max_cached_workflows: int = Field(
         default=200, ge=0, alias="OMS_WORKER_MAX_CACHED_WORKFLOWS"
     )
@@ -136,10 +136,9 @@ class Settings(BaseSettings):
     outbox_prune_minutes: float = Field(default=15.0, gt=0, alias="OMS_OUTBOX_PRUNE_MINUTES")
     #: The worker freezes what survives each full GC pass (short pauses with a full
     #: workflow cache) and sweeps its whole heap this often (minutes); 0: CPython's own.
-    #: Default 0 (docs/decisions/0012): frozen, an evicted workflow's ~0.8 MB waits for the sweep,
-    #: and a worker with orders arriving grew by 782 KiB per order waiting at pick; with
-    #: CPython's collector and the 200-workflow cache it stayed flat (4.3 KiB per added
-    #: order; bench/RESULTS.md, docs/decisions/0012).
+    #: Default 0: frozen, an evicted workflow's ~0.8 MB waits for the sweep, and a worker
+    #: with orders arriving grew by 782 KiB per order waiting at pick; with CPython's
+    #: collector and the 200-workflow cache it stayed flat (docs/decisions/0012, 0014).
     worker_heap_sweep_minutes: float = Field(
         default=0.0, ge=0, alias="OMS_WORKER_HEAP_SWEEP_MINUTES"
     )

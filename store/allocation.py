@@ -233,7 +233,7 @@ async def take_slot(
     Routing already knows the capacity and time zone; other callers let it be looked up.
     Warehouses without a limit are not counted: the counter row is one per warehouse and
     day, so counting would serialise every reservation at that warehouse on it for
-    nothing (bench/runs/archive-2026-11.md). A limit set mid-day counts from then on.
+    nothing (docs/decisions/0016). A limit set mid-day counts from then on.
     """
     if capacity == "lookup":
         wh = await session.get(Warehouse, warehouse)

@@ -67,8 +67,8 @@ async def note_every_level(session: AsyncSession) -> None:
 
 #: One reserved line in one round trip: the guarded UPDATE (Postgres re-checks the
 #: predicate on the locked row), the outbox row and the reservation row, all or nothing.
-#: Measured 2.5x the ORM's three statements under 64 clients on hot rows
-#: (bench/runs/archive-2026-11.md): the hot row stays locked for one round trip instead of three.
+#: Measured 2.5x the ORM's three statements under 64 clients on hot rows: the hot row stays
+#: locked for one round trip instead of three (docs/decisions/0016-guarded-update-reservations.md).
 _RESERVE_LINE = text(
     """
     WITH taken AS (

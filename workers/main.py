@@ -37,6 +37,8 @@ async def run_worker(settings: Settings) -> None:
             log.info("standing workflows: %s", ", ".join(started))
         except Exception:  # the worker is still useful; the next start tries again
             log.exception("could not start the standing workflows")
+        # Full GC passes off the scans' path; the re-freeze is off by default
+        # (docs/decisions/0014-gc-freeze-and-heap-sweep.md).
         frozen = freeze_startup_objects()
         sweep = settings.worker_heap_sweep_minutes
         if sweep > 0:

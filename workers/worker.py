@@ -158,6 +158,6 @@ def build_worker(
         # On SIGTERM running activities get this long to finish; then they are cancelled
         # and Temporal retries them on another worker (docs/decisions/0012).
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_seconds),
-        # Memory stays flat however many orders wait (docs/decisions/0012).
+        # Memory stays flat however many orders wait (docs/decisions/0012, 0014).
         max_cached_workflows=settings.worker_max_cached_workflows,
     )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench.pack import P99_TARGET, Outcome, PackReport, count_outcome
+from bench.pack_report import P99_TARGET, Outcome, PackReport, count_outcome
 from bench.report import Machine
 from bench.workload import PhaseResult
 from store.db import create_engine, sessionmaker

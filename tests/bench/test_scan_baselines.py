@@ -12,23 +12,11 @@ import pytest
 from bench.bare import BareScanResult
 from bench.procstat import MACHINE_BUSY, OTHER
 from bench.report import Machine
-from bench.scans import (
-    AUDIT_INSERT,
-    AUDITED_P99_TARGET,
-    PHASES,
-    SATURATION_TARGET,
-    AuditLog,
-    BenchFailure,
-    Phase,
-    Round,
-    ScanReport,
-    audit_row,
-    build_parser,
-    phase_order,
-    ratio,
-    saturation_plan,
-    scan_plan,
-)
+from bench.scan_baselines import AUDIT_INSERT, AuditLog, audit_row
+from bench.scan_phases import PHASES, Phase, Round, phase_order, ratio, saturation_plan, scan_plan
+from bench.scan_report import AUDITED_P99_TARGET, SATURATION_TARGET, ScanReport
+from bench.scans import build_parser
+from bench.workload import BenchFailure
 from store.db import libpq_url
 from store.tables import ScanEvent
 from tests.conftest import scratch_database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scans import Pace, scan_plan
+from bench.scan_phases import Pace, scan_plan
 
 
 @pytest.mark.parametrize("k", [1, 2, 20])

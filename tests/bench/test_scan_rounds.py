@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bench.report import Machine
-from bench.scans import Phase, Round, ScanReport
+from bench.scan_phases import Phase, Round
+from bench.scan_report import ScanReport
 
 
 def _phase(name: str, seconds: list[float], k: int = 3) -> Phase:

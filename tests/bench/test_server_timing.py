@@ -7,7 +7,7 @@ import time
 import pytest
 
 from api.metrics import StageTimer
-from bench.scans import server_timing
+from bench.scan_handhelds import server_timing
 
 
 def test_the_bench_reads_what_the_api_writes() -> None:

@@ -146,7 +146,8 @@ async def _one_order(api: str, key: str) -> str:
     """One demo order driven to delivered through the API, as a packer and a carrier would."""
     import httpx
 
-    from bench.workload import Keys, PhaseResult, RealWorkload
+    from bench.real_workload import Keys, RealWorkload
+    from bench.workload import PhaseResult
 
     headers = {"Authorization": f"Bearer {key}"}
     staff = {code: headers for code in ("WH-PDX", "WH-NJ", "WH-DAL")}

@@ -20,14 +20,8 @@ from typing import Any
 import httpx
 
 from bench.bare import TRACKING_STATUSES
-from bench.workload import (
-    BARCODES,
-    PACKAGING_GRAMS,
-    UNITS_PER_ORDER,
-    BenchFailure,
-    PhaseResult,
-    RealWorkload,
-)
+from bench.real_workload import RealWorkload
+from bench.workload import BARCODES, PACKAGING_GRAMS, UNITS_PER_ORDER, BenchFailure, PhaseResult
 from domain.models import ShipmentLine
 from domain.packing import expected_weight, weight_window
 from integrations.shopify import sign

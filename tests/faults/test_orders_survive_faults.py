@@ -24,9 +24,10 @@ import pytest
 
 import bench.stack
 import bench.workload
+from bench.real_workload import Keys
 from bench.run import prepare
 from bench.stack import CARRIER_SECRET, SHOPIFY_SECRET, BenchStack
-from bench.workload import Keys, PhaseResult, run_pool
+from bench.workload import PhaseResult, run_pool
 from tests.faults.client import ResilientWorkload
 from tests.faults.ledgers import Counts, count, read_stock
 
