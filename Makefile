@@ -43,7 +43,7 @@ bench-workers: $(STAMP)
 bench-scans: $(STAMP)
 	$(BIN)/python -m bench.scans
 
-## bench-pack: pack latency with the carrier failing 30% vs well, in one run (issue 20)
+## bench-pack: pack latency with the carrier failing 30% vs well, in one run (docs/decisions/0008)
 .PHONY: bench-pack
 bench-pack: $(STAMP)
 	$(BIN)/python -m bench.pack
