@@ -10,7 +10,7 @@ wait through, and no connection held while the workflow answers.
 They run on a small psycopg pool of their own rather than through SQLAlchemy: on the
 busiest path of the API, SQLAlchemy's engine (pool checkout with pre-ping, the greenlet
 bridge, result processing) cost about as much CPU as everything else in the handler
-(bench/runs/archive-2026-11.md, 2026-11-27 "scan path, second pass"). Two fixed
+(docs/decisions/0013-scan-statements-on-their-own-pool.md). Two fixed
 statements need none of it; the rest of the API keeps the ORM.
 """
 
