@@ -64,12 +64,16 @@ from domain.models import (
 from domain.priority import order_priority
 from domain.status import (
     PACKED_OR_LATER,
+    PAYMENT_TAKEN,
+    SHIPMENT_SHIPPED_OR_LATER,
     SHIPPED_OR_LATER,
     FinancialStatus,
     HoldReason,
     OrderStatus,
+    PaymentState,
     ShipmentStatus,
     StuckReason,
+    order_status_from_shipments,
 )
 from domain.tagging import merge_tags, tags_for
 from domain.templates import DEFAULT_TEMPLATES, Step, StepPlan, plan_for
@@ -88,8 +92,6 @@ ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 WAREHOUSE = SearchAttributeKey.for_keyword_list("Warehouse")
 TAGS = SearchAttributeKey.for_keyword_list("Tags")
 STUCK = SearchAttributeKey.for_bool("Stuck")
-
-SHIPPED_STATES = PACKED_OR_LATER - {ShipmentStatus.PACKED}
 
 #: While a floor step is over its SLA, how often the order looks at the floor again.
 FLOOR_RECHECK = timedelta(minutes=5)
@@ -128,7 +130,7 @@ class OrderWorkflow:
         self.holds: dict[str, Hold] = {}
         self.routing: RoutingDecision | None = None
         self.shipments: dict[str, ShipmentView] = {}
-        self.payment = "pending"  # pending | paid | captured | refunded | voided
+        self.payment = PaymentState.PENDING
         self.cancel_reason: str | None = None
         self.cancel_forwarded = False
         self.paid_signal = False
@@ -240,7 +242,7 @@ class OrderWorkflow:
     async def _confirm_payment(self) -> None:
         fs = self.order.financial_status
         if fs == FinancialStatus.PAID:
-            self.payment = "paid"
+            self.payment = PaymentState.PAID
             self._event("payment_confirmed", how="paid at checkout")
             return
         if fs == FinancialStatus.PENDING:
@@ -254,7 +256,7 @@ class OrderWorkflow:
                 self.cancel_reason = "payment not received in time"
                 self._event("payment_timeout", waited_seconds=int(timeout.total_seconds()))
             self._check_cancel()
-            self.payment = "paid"
+            self.payment = PaymentState.PAID
             self._event("payment_confirmed", how="orders/paid")
             if self._patched(patches.PAID_ORDER_LEAVES_AWAITING_PAYMENT):
                 # Paid: allocation is next and writes the projection. Without this a hold
@@ -280,7 +282,7 @@ class OrderWorkflow:
                 retry_policy=policies.EXTERNAL,
             )
             if result.status == "captured":
-                self.payment = "captured"
+                self.payment = PaymentState.CAPTURED
                 self._event("payment_captured", gateway_ref=result.gateway_ref, key=key)
                 return
             # A decline is an answer: hold the order until someone sorts it out.
@@ -582,34 +584,11 @@ class OrderWorkflow:
         return min(self.shipment_stuck.values(), key=lambda s: s.since)
 
     def _status_from_shipments(self) -> OrderStatus:
-        live = [v for sid, v in self.shipments.items() if sid not in self.rejected]
-        statuses = [s.status for s in live]
-        if self.holds and self.children and not all(s in SHIPPED_STATES for s in statuses):
-            return OrderStatus.ON_HOLD
-        if self.waiting_for_stock and all(s == ShipmentStatus.OPEN for s in statuses):
-            # Handed-back lines wait for stock and nothing else is under way.
-            return OrderStatus.BACKORDERED
-        shipped = {
-            ShipmentStatus.SHIPPED,
-            ShipmentStatus.IN_TRANSIT,
-            ShipmentStatus.OUT_FOR_DELIVERY,
-            ShipmentStatus.DELIVERED,
-            ShipmentStatus.EXCEPTION,
-        }
-        if all(s == ShipmentStatus.DELIVERED for s in statuses):
-            return OrderStatus.DELIVERED
-        if all(s in shipped for s in statuses):
-            return OrderStatus.SHIPPED
-        if any(s in shipped for s in statuses):
-            return OrderStatus.PARTIALLY_SHIPPED
-        if any(s == ShipmentStatus.PACKED for s in statuses):
-            return OrderStatus.PACKING
-        lines = [line for s in live for line in s.lines]
-        if lines and all(line.picked >= line.quantity for line in lines):
-            return OrderStatus.PACKING
-        if any(line.picked for line in lines) or ShipmentStatus.PICKING in statuses:
-            return OrderStatus.PICKING
-        return OrderStatus.READY_TO_PICK
+        return order_status_from_shipments(
+            self._live(),
+            held=bool(self.holds) and bool(self.children),
+            waiting_for_stock=bool(self.waiting_for_stock),
+        )
 
     async def _compensate(self) -> None:
         """Undo in reverse: shipments (labels), reservations, payment; then tell the customer."""
@@ -629,7 +608,7 @@ class OrderWorkflow:
             for view in self.shipments.values():
                 view.status = ShipmentStatus.CANCELLED
             self._event("stock_released")
-        if self.payment in ("paid", "captured"):
+        if self.payment in PAYMENT_TAKEN:
             await self._reverse_payment("refund", self.order.total)
         elif self.order.financial_status == FinancialStatus.AUTHORIZED:
             await self._reverse_payment("void", Decimal("0"))
@@ -699,7 +678,7 @@ class OrderWorkflow:
         if step == Step.VERIFY:
             return self.verified
         if step == Step.PAY:
-            return self.payment in ("paid", "captured")
+            return self.payment in PAYMENT_TAKEN
         if step == Step.ALLOCATE:
             return self.allocated
         live = self._live()
@@ -723,7 +702,7 @@ class OrderWorkflow:
             )
         if step == Step.PACK:
             return all(v.status in PACKED_OR_LATER for v in live)
-        return all(v.status in SHIPPED_STATES for v in live)  # SHIP
+        return all(v.status in SHIPMENT_SHIPPED_OR_LATER for v in live)  # SHIP
 
     def _current_step(self) -> Step | None:
         """The first step of the template not done yet (None: all done or order ended)."""
@@ -876,7 +855,7 @@ class OrderWorkflow:
             start_to_close_timeout=policies.EXTERNAL_TIMEOUT,
             retry_policy=policies.EXTERNAL,
         )
-        self.payment = result.status
+        self.payment = PaymentState(result.status)
         self._event("payment_reversed", status=result.status, gateway_ref=result.gateway_ref)
 
     async def _proceed(self) -> None:
