@@ -1,6 +1,9 @@
-"""The fixed vocabularies of the HTTP contract (API.md): statuses, hold and refusal reasons."""
+"""The fixed vocabularies of the HTTP contract (API.md): statuses, hold and refusal reasons,
+and the one rule that derives an order's status from its shipments'."""
 
+from collections.abc import Sequence
 from enum import StrEnum
+from typing import Protocol
 
 
 class OrderStatus(StrEnum):
@@ -100,6 +103,22 @@ class StuckReason(StrEnum):
     ORDER_EDITED_IN_CHANNEL = "order_edited_in_channel"
 
 
+class PaymentState(StrEnum):
+    """Where the order's money is. The values reach the read model and the API as strings."""
+
+    PENDING = "pending"
+    PAID = "paid"  # paid at checkout or by ``orders/paid``: nothing to capture
+    CAPTURED = "captured"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+    #: The gateway declined a refund or void (the reversal's own answer, kept as it came).
+    DECLINED = "declined"
+
+
+#: Payment states in which the order holds the customer's money (a cancel refunds it).
+PAYMENT_TAKEN = frozenset({PaymentState.PAID, PaymentState.CAPTURED})
+
+
 class FinancialStatus(StrEnum):
     PAID = "paid"
     AUTHORIZED = "authorized"
@@ -123,3 +142,56 @@ PACKED_OR_LATER = frozenset(
         ShipmentStatus.EXCEPTION,
     }
 )
+
+#: Shipment states past the warehouse door: the parcel is the carrier's (or delivered).
+SHIPMENT_SHIPPED_OR_LATER = PACKED_OR_LATER - {ShipmentStatus.PACKED}
+
+
+class RollUpLine(Protocol):
+    """What the status roll-up reads of a shipment line (``domain.models.ShipmentLine``)."""
+
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def picked(self) -> int: ...
+
+
+class RollUpShipment(Protocol):
+    """What the status roll-up reads of a shipment (``domain.models.ShipmentView``)."""
+
+    @property
+    def status(self) -> ShipmentStatus: ...
+    @property
+    def lines(self) -> Sequence[RollUpLine]: ...
+
+
+def order_status_from_shipments(
+    shipments: Sequence[RollUpShipment], *, held: bool, waiting_for_stock: bool
+) -> OrderStatus:
+    """The order's status once it is in fulfilment, from its live shipments (those not
+    handed back or emptied).
+
+    ``held``: the order has a hold and its shipments were started (a hold before that is
+    the spine's own ``on_hold``). ``waiting_for_stock``: handed-back or added
+    lines wait as a backorder. Pure: the order workflow and its tests share it.
+    """
+    statuses = [s.status for s in shipments]
+    if held and not all(s in SHIPMENT_SHIPPED_OR_LATER for s in statuses):
+        return OrderStatus.ON_HOLD
+    if waiting_for_stock and all(s == ShipmentStatus.OPEN for s in statuses):
+        # Handed-back lines wait for stock and nothing else is under way.
+        return OrderStatus.BACKORDERED
+    if all(s == ShipmentStatus.DELIVERED for s in statuses):
+        return OrderStatus.DELIVERED
+    if all(s in SHIPMENT_SHIPPED_OR_LATER for s in statuses):
+        return OrderStatus.SHIPPED
+    if any(s in SHIPMENT_SHIPPED_OR_LATER for s in statuses):
+        return OrderStatus.PARTIALLY_SHIPPED
+    if any(s == ShipmentStatus.PACKED for s in statuses):
+        return OrderStatus.PACKING
+    lines = [line for s in shipments for line in s.lines]
+    if lines and all(line.picked >= line.quantity for line in lines):
+        return OrderStatus.PACKING
+    if any(line.picked for line in lines) or ShipmentStatus.PICKING in statuses:
+        return OrderStatus.PICKING
+    return OrderStatus.READY_TO_PICK

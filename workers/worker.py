@@ -107,7 +107,8 @@ def ensure_workflow_bytecode() -> None:
     ``PYTHONDONTWRITEBYTECODE`` set, that was 8.6 % of the worker's CPU under load (py-spy,
     bench.run). ``compileall`` writes the files even then, once, and skips them when fresh.
     """
-    compileall.compile_dir(str(Path(workflows.__file__).parent), quiet=2, maxlevels=0, workers=1)
+    # maxlevels=1: the packages under workflows/ too (workflows/order/).
+    compileall.compile_dir(str(Path(workflows.__file__).parent), quiet=2, maxlevels=1, workers=1)
 
 
 def sandbox_behaviours(settings: Settings) -> tuple[SandboxBehaviour, SandboxBehaviour | None]:

@@ -152,9 +152,9 @@ class _OrderWorkflowThatSkipsCapture(OrderWorkflow):
     @workflow.run
     async def run(self, order: OrderInput) -> OrderState:
         await self._verify()
-        # no _confirm_payment(): the capture activity the history has is never scheduled
-        await self._allocate()
-        await self._fulfil()
+        # no payments.confirm(): the capture activity the history has is never scheduled
+        await self.allocation.allocate()
+        await self.shipments.fulfil()
         return self.details()
 
 
