@@ -27,7 +27,7 @@ from api.problems import Problem
 from api.schemas import HistoryEntry
 from api.temporal import TRANSIENT
 from domain import names
-from domain.models import Hold, OrderLine, RoutingDecision, StepView
+from domain.summary import OrderSummary
 from store import catalog
 from store import orders as read
 from store import views as saved
@@ -74,18 +74,13 @@ async def _context(request: Request, who: Principal, order_id: str, qs: str) -> 
         events = await read.events_of(session, order_id)
         warehouses = [w.code for w in await catalog.list_warehouses(session) if w.active]
     state = await live_state(client, order_id)
-    summary: dict[str, Any] = dict(row.summary)
+    summary = OrderSummary.read(row.summary)
     if state is not None:
         holds, lines, steps = state.holds, state.lines, state.steps
         routing, status, tags = state.routing, state.status.value, state.tags
     else:
-        holds = [Hold.model_validate(h) for h in summary.get("holds") or []]
-        lines = [OrderLine.model_validate(ln) for ln in summary.get("lines") or []]
-        steps = [StepView.model_validate(v) for v in summary.get("steps") or []]
-        routing = (
-            RoutingDecision.model_validate(summary["routing"]) if summary.get("routing") else None
-        )
-        status, tags = row.status, list(row.tags)
+        holds, lines, steps = summary.holds, summary.lines, summary.steps
+        routing, status, tags = summary.routing, row.status, list(row.tags)
     filters = await _list_filters(request, who, qs)
     async with sessions() as session:
         prev_id, next_id = await read.neighbours(
@@ -100,9 +95,9 @@ async def _context(request: Request, who: Principal, order_id: str, qs: str) -> 
         "steps": steps,
         "routing": routing,
         "live": state is not None,
-        "cancel_reason": summary.get("cancel_reason"),
-        "stuck_reason": summary.get("stuck_reason"),
-        "stuck_since": summary.get("stuck_since"),
+        "cancel_reason": summary.cancel_reason,
+        "stuck_reason": summary.stuck_reason,
+        "stuck_since": summary.stuck_since,
         "shipments": shipments,
         "events": list(reversed(events)),
         "warehouses": warehouses,

@@ -47,19 +47,16 @@ from domain.floor import FLOOR_STATUSES, floor_status_of, with_floor_steps
 from domain.models import (
     Address,
     CancelInput,
-    Hold,
     HoldInput,
     OrderInput,
     OrderLine,
     OrderState,
     ReleaseInput,
-    RoutingDecision,
     ShipmentView,
-    StepView,
-    StuckInfo,
     TagChange,
 )
 from domain.status import SHIPPED_OR_LATER, OrderStatus
+from domain.summary import OrderSummary as StoredSummary
 from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
@@ -271,40 +268,24 @@ async def get_order(
             reason="not_ready",
             headers={"Retry-After": "1"},
         )
-    summary = dict(row.summary)
-    lines = [OrderLine.model_validate(ln) for ln in summary.get("lines") or []]
-    routing = summary.get("routing")
+    summary = StoredSummary.read(row.summary)
     return OrderDetail(
         order_id=row.order_id,
         name=row.name,
         status=row.status,
         tags=list(row.tags),
         priority=row.priority,
-        holds=[Hold.model_validate(h) for h in summary.get("holds") or []],
-        lines=lines,
+        holds=summary.holds,
+        lines=summary.lines,
         shipments=shipments,
-        routing=RoutingDecision.model_validate(routing) if routing else None,
-        payment=str(summary["payment"]) if summary.get("payment") else None,
-        cancel_reason=summary.get("cancel_reason"),
-        steps=with_floor_steps(
-            [StepView.model_validate(v) for v in summary.get("steps") or []], shipments
-        ),
-        stuck=_stuck_of(row.stuck, summary),
-        tags_version=summary.get("tags_version"),
+        routing=summary.routing,
+        payment=summary.payment or None,
+        cancel_reason=summary.cancel_reason,
+        steps=with_floor_steps(summary.steps, shipments),
+        stuck=summary.stuck_info() if row.stuck else None,
+        tags_version=summary.tags_version,
         events=events,
         live=False,
-    )
-
-
-def _stuck_of(stuck: bool, summary: dict[str, Any]) -> StuckInfo | None:
-    if not stuck or not summary.get("stuck_since"):
-        return None
-    step = str(summary.get("stuck_reason") or "").split(":")[0]
-    active = next((v for v in summary.get("steps") or [] if v.get("step") == step), None)
-    return StuckInfo(
-        step=step,
-        since=summary["stuck_since"],
-        sla_seconds=int(active["sla_seconds"]) if active else 0,
     )
 
 
