@@ -27,6 +27,7 @@ from api.problems import Problem
 from api.schemas import HistoryEntry
 from api.temporal import TRANSIENT
 from domain import names
+from domain.codes import ProblemCode
 from domain.summary import OrderSummary
 from store import catalog
 from store import orders as read
@@ -67,9 +68,11 @@ async def _context(request: Request, who: Principal, order_id: str, qs: str) -> 
     async with sessions() as session:
         row = await read.get_order(session, order_id)
         if row is None:
-            raise Problem(404, f"no order {order_id}", reason="not_found")
+            raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
         if who.role == "staff" and who.warehouse not in (row.warehouses or []):
-            raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
+            raise Problem(
+                403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
+            )
         shipments = await read.shipments_of(session, order_id)
         events = await read.events_of(session, order_id)
         warehouses = [w.code for w in await catalog.list_warehouses(session) if w.active]
@@ -172,7 +175,7 @@ async def tags_page(request: Request, order_id: str, who: PageUser) -> Response:
     form = await form_of(request)
     tag = str(form.get("tag") or "").strip()
     if not tag or len(tag) > 100:
-        raise Problem(422, "a tag of 1 to 100 characters", reason="validation_error")
+        raise Problem(422, "a tag of 1 to 100 characters", reason=ProblemCode.VALIDATION_ERROR)
     add = form.get("op", "add") != "remove"
     actions = Actions(request.app.state.sessions, request.app.state.temporal, who)
     result = await actions.change_tag(order_id, tag, add=add)

@@ -8,7 +8,6 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -18,6 +17,7 @@ from api.auth import Ops
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.schemas import AccuracyRow
+from domain.codes import ProblemCode
 from store import analytics as store
 from store.analytics import AccuracyGroup, Bucket, DelayGroup, DelayStep, ErrorKey
 
@@ -32,14 +32,6 @@ Format = Literal["json", "csv"]
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "the rows (JSON, or CSV with format=csv)"}
 }
-
-
-class AnalyticsError(StrEnum):
-    """``reason`` of a 422 from the analytics endpoints."""
-
-    INVALID_WINDOW = "invalid_window"
-    INVALID_GROUP_BY = "invalid_group_by"
-    WINDOW_TOO_LARGE = "window_too_large"
 
 
 class Window(BaseModel):
@@ -82,7 +74,7 @@ def window_of(since: datetime | None, until: datetime | None) -> Window:
     end = _utc(until) if until else datetime.now(UTC)
     start = _utc(since) if since else end - DEFAULT_WINDOW
     if start >= end:
-        raise Problem(422, "since must be before until", reason=AnalyticsError.INVALID_WINDOW.value)
+        raise Problem(422, "since must be before until", reason=ProblemCode.INVALID_WINDOW)
     return Window(since=start, until=end)
 
 
@@ -157,7 +149,7 @@ def error_keys(group_by: str) -> list[ErrorKey]:
         raise Problem(
             422,
             f"group_by takes a subset of {', '.join(allowed)} (got {group_by!r})",
-            reason=AnalyticsError.INVALID_GROUP_BY.value,
+            reason=ProblemCode.INVALID_GROUP_BY,
         )
     return [ErrorKey(n) for n in names]
 
@@ -233,7 +225,7 @@ async def throughput(
         raise Problem(
             422,
             f"at most {MAX_BUCKETS} buckets; use bucket=day or a shorter window",
-            reason=AnalyticsError.WINDOW_TOO_LARGE.value,
+            reason=ProblemCode.WINDOW_TOO_LARGE,
         )
     rows = await store.throughput(session, bucket, w.since, w.until)
     if format == "csv":

@@ -17,6 +17,7 @@ from api.actions import OPS_ROLES, ActionResult, Actions
 from api.auth import Floor
 from api.deps import Temporal
 from api.problems import Problem, problem_responses
+from domain.codes import ProblemCode
 from store.keys import Principal
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], responses=problem_responses(401, 403))
@@ -60,7 +61,9 @@ class BulkOut(BaseModel):
 
 async def run_bulk(actions: Actions, who: Principal, body: BulkIn) -> list[ActionResult]:
     if body.action in (BulkAction.RELEASE_HOLDS, BulkAction.CANCEL) and who.role not in OPS_ROLES:
-        raise Problem(403, f"role {who.role} may not {body.action.value}", reason="forbidden")
+        raise Problem(
+            403, f"role {who.role} may not {body.action.value}", reason=ProblemCode.FORBIDDEN
+        )
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(order_id: str) -> ActionResult:

@@ -23,6 +23,7 @@ from api.bounds import RowId
 from api.deps import AppSettings, Autocommit, Session
 from api.pages.common import page_user, render
 from api.problems import Problem, problem_responses
+from domain.codes import ProblemCode
 from oms.mailsink import parse
 from store import dev_mailbox
 from store.keys import Principal
@@ -32,7 +33,9 @@ from store.tables import DevMailboxMessage
 async def sink_configured(settings: AppSettings) -> None:
     if not settings.mailbox_enabled:
         raise Problem(
-            404, "no dev mailbox: the SMTP sink is not the mail server", reason="not_found"
+            404,
+            "no dev mailbox: the SMTP sink is not the mail server",
+            reason=ProblemCode.NOT_FOUND,
         )
 
 
@@ -76,7 +79,7 @@ async def mailbox_viewer(request: Request, db: Autocommit) -> Principal:
     else:
         who = await page_user(request)
     if who.role != "admin":
-        raise Problem(403, "the dev mailbox is for admins", reason="forbidden")
+        raise Problem(403, "the dev mailbox is for admins", reason=ProblemCode.FORBIDDEN)
     return who
 
 
@@ -114,7 +117,7 @@ async def mailbox_message(
 ) -> Response:
     row = await dev_mailbox.one(session, mail_id)
     if row is None:
-        raise Problem(404, f"no caught mail {mail_id}", reason="not_found")
+        raise Problem(404, f"no caught mail {mail_id}", reason=ProblemCode.NOT_FOUND)
     message = parse(row.raw.encode())
     text, html = _parts(message)
     headers = [(k, str(v)) for k, v in message.items()]

@@ -7,16 +7,11 @@ the workflow cannot answer (closed and no worker, or Temporal down).
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from temporalio.client import WorkflowQueryFailedError
 
 from api import actions, intake
 from api.auth import Floor, Intake, Ops, Reader, scope_of
@@ -41,27 +36,24 @@ from api.schemas import (
     ReleaseOut,
     ShipmentHistory,
 )
-from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavailable
+from api.temporal import TRANSIENT, is_not_found, unavailable
+from api.updates import answer_update
 from domain import names
+from domain.codes import ProblemCode, UpdateRefusal
 from domain.floor import FLOOR_STATUSES, floor_status_of, with_floor_steps
 from domain.models import (
-    Address,
     CancelInput,
     HoldInput,
-    OrderInput,
-    OrderLine,
-    OrderState,
     ReleaseInput,
     ShipmentView,
     TagChange,
 )
 from domain.status import SHIPPED_OR_LATER, OrderStatus
 from domain.summary import OrderSummary as StoredSummary
-from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
 from store.keys import Principal
-from store.tables import OrderIntake, OrderRow, ShipmentRow
+from store.tables import OrderRow, ShipmentRow
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], responses=problem_responses(401, 403))
@@ -70,30 +62,6 @@ QUERY_TIMEOUT = timedelta(seconds=3)
 
 
 # --- intake -------------------------------------------------------------------------------
-
-
-def order_input(body: OrderIn, settings: AppSettings) -> OrderInput:
-    """The workflow input of an API order (also what the tag rules preview evaluates)."""
-    return OrderInput(
-        order_id=safe_id(f"{body.channel}-{body.external_id}"),
-        external_id=body.external_id,
-        channel=body.channel,
-        name=body.external_id,
-        email=body.email,
-        customer_name=body.customer_name,
-        shipping_address=Address(**body.shipping_address.model_dump()),
-        shipping_method=body.shipping_method,
-        lines=[
-            OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
-            for ln in body.lines
-        ],
-        financial_status=body.financial_status,
-        currency=body.currency.upper(),
-        total=sum((ln.unit_price * ln.quantity for ln in body.lines), start=0),  # type: ignore[arg-type]
-        tags=list(dict.fromkeys(body.tags)),
-        note=body.note,
-        options=settings.order_options(),
-    )
 
 
 @router.post(
@@ -114,64 +82,27 @@ async def create_order(
     _: Intake,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> AcceptedOrder:
+    """Take an order in exactly once (api/intake.py); a repeated request answers 200."""
     if not idempotency_key:
         raise Problem(
-            400, "the Idempotency-Key header is required", reason="idempotency_key_missing"
+            400,
+            "the Idempotency-Key header is required",
+            reason=ProblemCode.IDEMPOTENCY_KEY_MISSING,
         )
-    request_hash = hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-    order = order_input(body, settings)
-
-    async def replay(row: OrderIntake) -> AcceptedOrder:
-        if row.request_hash != request_hash:
+    order = intake.order_input(body, settings)
+    keyed = {"idempotency_key": idempotency_key, "request_hash": intake.request_hash_of(body)}
+    result = await intake.replayed(session, client, settings, order, **keyed)
+    if result is None:
+        missing = await catalog.missing_skus(session, [ln.sku for ln in body.lines])
+        if missing:
             raise Problem(
                 422,
-                "this Idempotency-Key was used with a different request",
-                reason="idempotency_key_reused",
-                extra={"order_id": row.order_id},
+                f"unknown sku: {', '.join(missing)}",
+                reason=ProblemCode.UNKNOWN_SKU,
+                extra={"skus": missing},
             )
-        if row.order_id == order.order_id:
-            # heals a crash before the start
-            await intake.start_order(
-                client, settings, await intake.with_tagging(session, settings, order)
-            )
-        response.status_code = 200
-        return AcceptedOrder(order_id=row.order_id)
-
-    seen = await session.scalar(
-        select(OrderIntake.order_id).where(OrderIntake.idempotency_key == idempotency_key)
-    )
-    if seen is not None:
-        row = await session.get(OrderIntake, seen)
-        assert row is not None
-        return await replay(row)
-    missing = await catalog.missing_skus(session, [ln.sku for ln in body.lines])
-    if missing:
-        raise Problem(
-            422, f"unknown sku: {', '.join(missing)}", reason="unknown_sku", extra={"skus": missing}
-        )
-    result = await intake.take_in(
-        session,
-        client,
-        settings,
-        order,
-        metric_channel=body.channel,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-    )
+        result = await intake.take_in_keyed(session, client, settings, order, **keyed)
     if not result.created:
-        row = await session.get(OrderIntake, result.order_id)
-        if row is not None and row.idempotency_key == idempotency_key:
-            return await replay(row)  # a concurrent request with the same key won the insert
-        if row is not None and row.request_hash != request_hash:
-            raise Problem(
-                409,
-                f"order {body.channel}/{body.external_id} was already received "
-                "with different content",
-                reason="duplicate_order",
-                extra={"order_id": result.order_id},
-            )
         response.status_code = 200
     return AcceptedOrder(order_id=result.order_id)
 
@@ -198,7 +129,7 @@ async def list_orders(
             sort=filters.sort or "newest",
         )
     except read.BadCursor as exc:
-        raise Problem(422, str(exc), reason="bad_cursor") from exc
+        raise Problem(422, str(exc), reason=ProblemCode.BAD_CURSOR) from exc
     return OrderPage(items=[summary_of(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -224,14 +155,6 @@ async def counts(session: Session, who: Reader) -> dict[str, int]:
     return {s.value: found.get(s.value, 0) for s in OrderStatus} | found
 
 
-async def _live_state(client: Temporal, order_id: str) -> OrderState | None:
-    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    try:
-        return await handle.query(OrderWorkflow.details, rpc_timeout=QUERY_TIMEOUT)
-    except (WorkflowQueryFailedError, *TRANSIENT):
-        return None
-
-
 @router.get("/{order_id}", response_model=OrderDetail, responses=problem_responses(404))
 async def get_order(
     order_id: PathText, session: Session, client: Temporal, who: Reader
@@ -239,12 +162,14 @@ async def get_order(
     if who.role == "staff":  # as the lists and the order page: their warehouse's orders only
         scoped = await read.get_order(session, order_id)
         if scoped is not None and who.warehouse not in (scoped.warehouses or []):
-            raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
+            raise Problem(
+                403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
+            )
     events = [
         EventOut(at=e.at, type=e.type, detail=dict(e.detail))
         for e in await read.events_of(session, order_id)
     ]
-    state = await _live_state(client, order_id)
+    state = await actions.live_state(client, order_id, rpc_timeout=QUERY_TIMEOUT)
     # Shipments come from their own rows, advanced at every floor move by the move's own
     # answer; the order hears only of the moves that change its course, so its floor status
     # and floor steps are read from those rows (domain/floor.py).
@@ -261,11 +186,11 @@ async def get_order(
     row = await read.get_order(session, order_id)
     if row is None:
         if await read.get_intake(session, order_id) is None:
-            raise Problem(404, f"no order {order_id}", reason="not_found")
+            raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
         raise Problem(
             503,
             f"order {order_id} was received but cannot be read yet",
-            reason="not_ready",
+            reason=ProblemCode.NOT_READY,
             headers={"Retry-After": "1"},
         )
     summary = StoredSummary.read(row.summary)
@@ -363,7 +288,7 @@ async def _timeline(
         hist = await client.get_workflow_handle(workflow_id).fetch_history()
     except TRANSIENT as exc:
         if is_not_found(exc):
-            raise Problem(404, missing, reason="not_found") from exc
+            raise Problem(404, missing, reason=ProblemCode.NOT_FOUND) from exc
         raise unavailable(exc) from exc
     return hist.run_id, timeline(list(hist.events))
 
@@ -378,29 +303,6 @@ async def _audit(
     await session.rollback()  # whatever the handler read before the Update
     actions.record(session, who, order_id, action, **extra)
     await session.commit()
-
-
-T = TypeVar("T")
-
-
-async def _order_update(
-    call: Awaitable[T], *, not_found_reasons: frozenset[str] = frozenset()
-) -> T | None:
-    """Run an Update on an order workflow; None when the workflow has already finished.
-
-    A validator's refusal becomes 409 with its reason (404 for ``not_found_reasons``);
-    Temporal out of reach becomes 503.
-    """
-    try:
-        return await call
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            status = 404 if refused[0] in not_found_reasons else 409
-            raise Problem(status, refused[1], reason=refused[0]) from exc
-        if not is_not_found(exc):
-            raise unavailable(exc) from exc
-    return None
 
 
 def _floor_refined(status: OrderStatus, shipments: list[ShipmentView]) -> OrderStatus:
@@ -420,7 +322,7 @@ async def _with_floor(session: Session, order_id: str, status: OrderStatus) -> O
 async def _closed_order_status(session: Session, order_id: str) -> str:
     row = await read.get_order(session, order_id)
     if row is None:
-        raise Problem(404, f"no order {order_id}", reason="not_found")
+        raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
     return row.status
 
 
@@ -429,7 +331,7 @@ async def cancel(
     order_id: PathText, body: CancelIn, session: Session, client: Temporal, who: Ops
 ) -> CancelOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    result = await _order_update(
+    result = await answer_update(
         handle.execute_update(
             OrderWorkflow.cancel,
             CancelInput(reason=body.reason, restock=body.restock, refund=body.refund),
@@ -442,7 +344,9 @@ async def cancel(
     status = await _closed_order_status(session, order_id)
     if status == OrderStatus.CANCELLED:
         return CancelOut(order_id=order_id, status=OrderStatus.CANCELLED)
-    reason = "already_shipped" if status in SHIPPED_OR_LATER else "not_cancellable"
+    reason = (
+        UpdateRefusal.ALREADY_SHIPPED if status in SHIPPED_OR_LATER else ProblemCode.NOT_CANCELLABLE
+    )
     raise Problem(409, f"the order is {status}", reason=reason)
 
 
@@ -456,7 +360,7 @@ async def place_hold(
     order_id: PathText, body: HoldIn, session: Session, client: Temporal, who: Ops
 ) -> HoldOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    placed = await _order_update(
+    placed = await answer_update(
         handle.execute_update(
             OrderWorkflow.place_hold, HoldInput(reason=body.reason, note=body.note)
         )
@@ -465,7 +369,9 @@ async def place_hold(
         await _audit(session, who, order_id, "place_hold", hold_id=placed.hold_id)
         return HoldOut(hold_id=placed.hold_id)
     status = await _closed_order_status(session, order_id)
-    raise Problem(409, f"an order that is {status} cannot be held", reason="not_holdable")
+    raise Problem(
+        409, f"an order that is {status} cannot be held", reason=UpdateRefusal.NOT_HOLDABLE
+    )
 
 
 @router.post(
@@ -477,18 +383,18 @@ async def release_hold(
     order_id: PathText, hold_id: PathText, session: Session, client: Temporal, who: Ops
 ) -> ReleaseOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    state = await _order_update(
+    state = await answer_update(
         handle.execute_update(
             OrderWorkflow.release_hold, ReleaseInput(hold_id=hold_id), id=f"release-{hold_id}"
         ),
-        not_found_reasons=frozenset({"hold_not_found"}),
+        status_of={UpdateRefusal.HOLD_NOT_FOUND: 404},
     )
     if state is not None:
         await _audit(session, who, order_id, "release_hold", hold_id=hold_id)
         status = await _with_floor(session, order_id, state.status)
         return ReleaseOut(order_id=order_id, hold_id=hold_id, status=status, holds=state.holds)
     await _closed_order_status(session, order_id)
-    raise Problem(404, f"no active hold {hold_id}", reason="hold_not_found")
+    raise Problem(404, f"no active hold {hold_id}", reason=UpdateRefusal.HOLD_NOT_FOUND)
 
 
 class TagsIn(BaseModel):
@@ -506,15 +412,17 @@ async def _change_tags(
     """Staff (of a warehouse shipping the order), ops and admin edit tags on a live order."""
     row = await read.get_order(session, order_id)
     if row is None:
-        raise Problem(404, f"no order {order_id}", reason="not_found")
+        raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
     if who.role == "staff" and who.warehouse not in (row.warehouses or []):
-        raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
+        raise Problem(
+            403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
+        )
     await session.rollback()
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    state = await _order_update(handle.execute_update(OrderWorkflow.change_tags, change))
+    state = await answer_update(handle.execute_update(OrderWorkflow.change_tags, change))
     if state is None:
         status = await _closed_order_status(session, order_id)
-        raise Problem(409, f"an order that is {status} is closed", reason="order_closed")
+        raise Problem(409, f"an order that is {status} is closed", reason=ProblemCode.ORDER_CLOSED)
     for tag in change.add:
         await _audit(session, who, order_id, "add_tag", tag=tag)
     for tag in change.remove:

@@ -16,6 +16,7 @@ from api.bounds import Version
 from api.deps import Session
 from api.problems import Problem, problem_responses
 from api.schemas import AddressIn, LineIn
+from domain.codes import ProblemCode
 from domain.models import Address, AllocationRequest, OrderLine
 from domain.routing import PlanView, RoutingRule, RoutingRules, SiteVerdict
 from domain.status import ShippingMethod
@@ -84,7 +85,7 @@ async def put_rules(body: RoutingRulesIn, session: Session, who: Admin) -> Routi
         raise Problem(
             422,
             "; ".join(e["msg"] for e in exc.errors()),
-            reason="invalid_rules",
+            reason=ProblemCode.INVALID_RULES,
             extra={"errors": [{"loc": ["body", "rules"], "msg": e["msg"]} for e in exc.errors()]},
         ) from exc
     payload = [r.model_dump(mode="json") for r in rule_set.rules]
@@ -97,7 +98,7 @@ async def put_rules(body: RoutingRulesIn, session: Session, who: Admin) -> Routi
         raise Problem(
             409,
             f"the routing rules changed meanwhile (now version {exc.current}); reload and retry",
-            reason="version_conflict",
+            reason=ProblemCode.VERSION_CONFLICT,
             extra={"current_version": exc.current},
         ) from exc
     await session.commit()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -38,10 +38,10 @@ from api.schemas import (
     ShipmentStuck,
     WorkItem,
 )
-from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
+from api.updates import Refused, answer_update, run_update
 from domain import names
 from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
-from domain.codes import ScanRefusal
+from domain.codes import PackRefusal, ProblemCode, ScanRefusal, UpdateRefusal
 from domain.models import (
     FloorAnswer,
     LabelRetryInput,
@@ -129,7 +129,7 @@ async def _detail(session: Session, row: ShipmentRow) -> ShipmentDetail:
 async def _shipment(session: Session, shipment_id: str, who: Principal) -> ShipmentRow:
     row = await read.get_shipment(session, shipment_id)
     if row is None:
-        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
+        raise Problem(404, f"no shipment {shipment_id}", reason=ProblemCode.NOT_FOUND)
     ensure_warehouse(who, row.warehouse)
     return row
 
@@ -183,7 +183,7 @@ async def scan(
         raise _database_unavailable(exc) from exc
     timer.done("read")
     if context is None:
-        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
+        raise Problem(404, f"no shipment {shipment_id}", reason=ProblemCode.NOT_FOUND)
     ensure_warehouse(who, context.warehouse)
     if context.first_answer is not None:
         return _stored(context.first_answer, timer)
@@ -242,7 +242,7 @@ def _database_unavailable(exc: Exception) -> Problem:
     return Problem(
         503,
         f"the database is unreachable; retry the same scan shortly ({exc})",
-        reason="database_unavailable",
+        reason=ProblemCode.DATABASE_UNAVAILABLE,
         headers={"Retry-After": "2"},
     )
 
@@ -285,19 +285,17 @@ async def _scan_update(
         stage=body.stage,
     )
     try:
-        result = await handle.execute_update(
-            FulfillmentWorkflow.scan, scan_input, id=f"scan-{body.scan_id}"
+        # Temporal out of reach raises 503, not recorded: the retry must get a real answer.
+        result = await run_update(
+            handle.execute_update(FulfillmentWorkflow.scan, scan_input, id=f"scan-{body.scan_id}")
         )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            return (*_refused(refused[0], refused[1]), None)
-        if is_not_found(exc):
-            status, answer = _refused(
-                ScanRefusal.NOT_PICKABLE, "the shipment is no longer being picked"
-            )
-            return status, answer, None
-        raise unavailable(exc) from exc  # not recorded: the retry must get a real answer
+    except Refused as exc:
+        return (*_refused(exc.reason, exc.detail), None)
+    if result is None:
+        status, answer = _refused(
+            ScanRefusal.NOT_PICKABLE, "the shipment is no longer being picked"
+        )
+        return status, answer, None
     out = ScanOut(
         sku=result.sku,
         picked=result.picked,
@@ -338,36 +336,33 @@ async def pack(
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     pack_input = PackInput(weight_grams=body.weight_grams, package=body.package)
     try:
-        result = await handle.execute_update(
-            FulfillmentWorkflow.pack, pack_input, id=f"pack-{shipment_id}"
+        result = await run_update(
+            handle.execute_update(FulfillmentWorkflow.pack, pack_input, id=f"pack-{shipment_id}")
         )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            async with session.begin():
-                await analytics.record_pack_refusal(
-                    session,
-                    shipment_id=shipment_id,
-                    order_id=where[0],
-                    warehouse=where[1],
-                    reason=refused[0],
-                    weight_grams=body.weight_grams,
-                    station=body.station,
-                )
-            raise Problem(422, refused[1], reason=refused[0], title="Pack refused") from exc
-        if is_not_found(exc):
-            # The workflow has finished: a parcel that shipped answers as it stands.
-            await session.rollback()
-            done = await read.get_shipment(session, shipment_id)
-            if done is not None and done.tracking_number:
-                return await _pack_answer(session, done)
-            raise Problem(
-                422,
-                "the shipment is no longer open for packing",
-                reason="not_packable",
-                title="Pack refused",
-            ) from exc
-        raise unavailable(exc) from exc
+    except Refused as exc:
+        async with session.begin():
+            await analytics.record_pack_refusal(
+                session,
+                shipment_id=shipment_id,
+                order_id=where[0],
+                warehouse=where[1],
+                reason=exc.reason,
+                weight_grams=body.weight_grams,
+                station=body.station,
+            )
+        raise exc.problem(422, title="Pack refused") from exc
+    if result is None:
+        # The workflow has finished: a parcel that shipped answers as it stands.
+        await session.rollback()
+        done = await read.get_shipment(session, shipment_id)
+        if done is not None and done.tracking_number:
+            return await _pack_answer(session, done)
+        raise Problem(
+            422,
+            "the shipment is no longer open for packing",
+            reason=PackRefusal.NOT_PACKABLE,
+            title="Pack refused",
+        )
     if result.label_status == LabelStatus.READY and result.tracking is not None:
         return PackOut(
             shipment_id=shipment_id,
@@ -429,7 +424,7 @@ async def retry_label(
     row = await _shipment(session, shipment_id, who)
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    await _shipment_update(
+    await _floor_update(
         handle.execute_update(
             FulfillmentWorkflow.retry_label,
             LabelRetryInput(service_level=body.service_level, actor=who.key_id),
@@ -450,30 +445,25 @@ class RejectIn(BaseModel):
     sku: Sku | None = Field(default=None, description="the item found missing on the shelf")
 
 
-async def _written(session: Session, answer: FloorAnswer) -> ShipmentView:
-    """Write the row a floor Update answered with, then give the person the view."""
+async def _floor_update(
+    call: Awaitable[FloorAnswer],
+    shipment_id: str,
+    session: Session,
+    *,
+    status: int = 409,
+    status_of: Mapping[str, int] | None = None,
+    title: str | None = None,
+) -> ShipmentView:
+    """Run a floor Update on a shipment: a refusal → problem+json (``status``, or its
+    code's in ``status_of``), a finished workflow → 409 ``not_open``. The row it answered
+    with is written before the person gets the view."""
+    answer = await answer_update(call, status=status, status_of=status_of, title=title)
+    if answer is None:
+        raise Problem(409, f"shipment {shipment_id} is no longer open", reason=ProblemCode.NOT_OPEN)
     if answer.record is not None:
         async with session.begin():
             await write_shipment(session, answer.record)
     return answer.view
-
-
-async def _shipment_update(
-    call: Awaitable[FloorAnswer], shipment_id: str, session: Session
-) -> ShipmentView:
-    """Run an Update on a shipment workflow: refusals → 409 with reason, gone → 409."""
-    try:
-        answer = await call
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            raise Problem(409, refused[1], reason=refused[0]) from exc
-        if is_not_found(exc):
-            raise Problem(
-                409, f"shipment {shipment_id} is no longer open", reason="not_open"
-            ) from exc
-        raise unavailable(exc) from exc
-    return await _written(session, answer)
 
 
 @router.post(
@@ -490,10 +480,12 @@ async def move(
     await _shipment(session, shipment_id, _)
     target = await catalog.get_warehouse(session, body.warehouse)
     if target is None or not target.active:
-        raise Problem(404, f"no active warehouse {body.warehouse}", reason="unknown_warehouse")
+        raise Problem(
+            404, f"no active warehouse {body.warehouse}", reason=ProblemCode.UNKNOWN_WAREHOUSE
+        )
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    return await _shipment_update(
+    return await _floor_update(
         handle.execute_update(
             FulfillmentWorkflow.move, MoveInput(warehouse=body.warehouse, reason=body.reason)
         ),
@@ -516,7 +508,7 @@ async def reject(
     await _shipment(session, shipment_id, who)
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    return await _shipment_update(
+    return await _floor_update(
         handle.execute_update(
             FulfillmentWorkflow.reject,
             RejectInput(reason=body.reason, sku=body.sku, actor=who.key_id),
@@ -544,19 +536,14 @@ async def packaging_check(
     await _shipment(session, shipment_id, who)
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    try:
-        answer = await handle.execute_update(
+    return await _floor_update(
+        handle.execute_update(
             FulfillmentWorkflow.confirm_packaging,
             PackagingCheckInput(note=body.note, actor=who.key_id),
-        )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            status = 409 if refused[0] == "not_required" else 422
-            raise Problem(status, refused[1], reason=refused[0], title="Check refused") from exc
-        if is_not_found(exc):
-            raise Problem(
-                409, f"shipment {shipment_id} is no longer open", reason="not_open"
-            ) from exc
-        raise unavailable(exc) from exc
-    return await _written(session, answer)
+        ),
+        shipment_id,
+        session,
+        status=422,
+        status_of={UpdateRefusal.NOT_REQUIRED: 409},
+        title="Check refused",
+    )

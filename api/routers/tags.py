@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field, JsonValue
 from api.auth import Admin, Ops
 from api.bounds import Units, Version
 from api.deps import AppSettings, Session
+from api.intake import order_input
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemBody, problem_responses
-from api.routers.orders import order_input
 from api.schemas import OrderIn
+from domain.codes import ProblemCode
 from domain.tagging import (
     RuleExplanation,
     RuleProblem,
@@ -92,7 +93,7 @@ def _checked(raw: list[Any]) -> TagRuleSet:
         raise Problem(
             422,
             f"the tag rules are invalid: {exc}",
-            reason="invalid_rules",
+            reason=ProblemCode.INVALID_RULES,
             extra={"errors": [e.model_dump() for e in exc.errors]},
         ) from exc
 
@@ -137,7 +138,7 @@ async def put_rules(body: TagRulesIn, session: Session, who: Admin) -> TagRulesO
         raise Problem(
             409,
             f"the tag rules changed meanwhile (now version {exc.current}); reload and retry",
-            reason="version_conflict",
+            reason=ProblemCode.VERSION_CONFLICT,
             extra={"current_version": exc.current},
         ) from exc
     row = await session.get(RuleSet, (KIND, version))

@@ -16,6 +16,7 @@ from api.auth import Admin, Ops
 from api.bounds import Version
 from api.deps import Session
 from api.problems import Problem, problem_responses
+from domain.codes import ProblemCode
 from domain.templates import TemplateSet, plan_for
 from store import rules
 from store.templates import load_templates, save_templates
@@ -59,7 +60,7 @@ async def put_templates(body: TemplatesIn, session: Session, who: Admin) -> Temp
         raise Problem(
             409,
             f"the templates changed meanwhile (now version {exc.current}); reload and retry",
-            reason="version_conflict",
+            reason=ProblemCode.VERSION_CONFLICT,
             extra={"current_version": exc.current},
         ) from exc
     await session.commit()
