@@ -41,7 +41,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.metrics import ORDERS_RECEIVED
 from api.problems import Problem
-from api.schemas import OrderIn
+from api.schemas.orders import OrderIn
 from api.temporal import TRANSIENT, unavailable
 from domain import names
 from domain.codes import ProblemCode

@@ -24,7 +24,7 @@ from api.filters import Filters
 from api.history import timeline
 from api.pages.common import OpsUser, PageUser, form_of, render, with_query
 from api.problems import Problem
-from api.schemas import HistoryEntry
+from api.schemas.orders import HistoryEntry
 from api.temporal import TRANSIENT
 from domain import names
 from domain.codes import ProblemCode

@@ -11,12 +11,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from api.auth import Ops
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import AccuracyRow
+from api.schemas.ops import (
+    AccuracyRow,
+    DelayRow,
+    DelaysOut,
+    ErrorsOut,
+    ThroughputOut,
+    ThroughputRow,
+    Window,
+)
 from domain.codes import ProblemCode
 from store import analytics as store
 from store.analytics import AccuracyGroup, Bucket, DelayGroup, DelayStep, ErrorKey
@@ -32,41 +39,6 @@ Format = Literal["json", "csv"]
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "the rows (JSON, or CSV with format=csv)"}
 }
-
-
-class Window(BaseModel):
-    since: datetime
-    until: datetime
-
-
-class ErrorsOut(Window):
-    rows: list[dict[str, Any]]
-
-
-class DelayRow(BaseModel):
-    group: str | None
-    step: str
-    count: int
-    p50_s: float
-    p90_s: float
-    p99_s: float
-    sla_breaches: int
-
-
-class DelaysOut(Window):
-    rows: list[DelayRow]
-
-
-class ThroughputRow(BaseModel):
-    bucket: datetime
-    received: int
-    shipped: int
-    delivered: int
-    cancelled: int
-
-
-class ThroughputOut(Window):
-    rows: list[ThroughputRow]
 
 
 def window_of(since: datetime | None, until: datetime | None) -> Window:

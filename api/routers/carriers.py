@@ -23,7 +23,7 @@ from api.deps import AppSettings, Session, Temporal
 from api.input_guard import BodyLimit, body_limit
 from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
-from api.schemas import CarrierAck, CarrierEventIn
+from api.schemas.shipments import CarrierAck, CarrierEventIn
 from api.temporal import TRANSIENT, is_not_found, unavailable
 from domain import names
 from domain.codes import ProblemCode

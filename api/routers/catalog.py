@@ -9,7 +9,7 @@ from api.auth import Ops, Reader
 from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import (
+from api.schemas.catalog import (
     PackagingBarcode,
     ProductIn,
     ProductOut,

@@ -12,7 +12,7 @@ from api.auth import Admin, Ops
 from api.bounds import PathText
 from api.deps import AppSettings, Session, Temporal
 from api.problems import Problem, problem_responses
-from api.stock_schemas import (
+from api.schemas.stock import (
     ChannelChange,
     ChannelChanged,
     ChannelCreated,

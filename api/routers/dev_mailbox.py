@@ -9,13 +9,11 @@ One entry per Message-ID: a resend after a lost acknowledgement shows once, with
 
 from __future__ import annotations
 
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from api.auth import Admin, current_principal
@@ -23,6 +21,7 @@ from api.bounds import RowId
 from api.deps import AppSettings, Autocommit, Session
 from api.pages.common import page_user, render
 from api.problems import Problem, problem_responses
+from api.schemas.ops import MailboxEntry
 from domain.codes import ProblemCode
 from oms.mailsink import parse
 from store import dev_mailbox
@@ -40,21 +39,6 @@ async def sink_configured(settings: AppSettings) -> None:
 
 
 router = APIRouter(tags=["dev"], dependencies=[Depends(sink_configured)])
-
-
-class MailboxEntry(BaseModel):
-    """One caught email (one per Message-ID)."""
-
-    id: int
-    to: str
-    subject: str
-    milestone: str | None
-    order_id: str | None
-    shipment_id: str | None = None
-    message_id: str
-    at: datetime
-    #: How many times the sink received this Message-ID (a resend counts here, not twice).
-    copies: int
 
 
 def _entry(row: DevMailboxMessage) -> MailboxEntry:

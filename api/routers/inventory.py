@@ -18,8 +18,8 @@ from api.auth import Ops, Reader
 from api.deps import Session, Temporal
 from api.input_guard import IMPORT_MAX_BYTES, BodyLimit
 from api.problems import Problem, problem_responses
-from api.schemas import AdjustmentIn, LevelOut
-from api.stock_schemas import ImportSummary
+from api.schemas.catalog import AdjustmentIn, LevelOut
+from api.schemas.stock import ImportSummary
 from domain import names
 from domain.codes import ProblemCode
 from oms.background import poke_stock_watchers

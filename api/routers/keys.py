@@ -8,7 +8,7 @@ from api.auth import Admin, key_cache
 from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import KeyCreate, KeyCreated, KeyRevoked
+from api.schemas.keys import KeyCreate, KeyCreated, KeyRevoked
 from domain.codes import ProblemCode
 from store import catalog, keys
 

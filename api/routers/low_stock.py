@@ -8,7 +8,7 @@ from api.auth import Ops, Reader
 from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.stock_schemas import LowStockOut, ThresholdIn, ThresholdOut
+from api.schemas.stock import LowStockOut, ThresholdIn, ThresholdOut
 from domain.codes import ProblemCode
 from store import low_stock, outbox
 

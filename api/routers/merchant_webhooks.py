@@ -13,14 +13,14 @@ from fastapi import APIRouter, Query
 from api.auth import Admin
 from api.bounds import PathText, RowId
 from api.deps import Session
-from api.merchant_webhook_schemas import (
+from api.problems import Problem, problem_responses
+from api.schemas.merchant_webhooks import (
     DeliveryOut,
     WebhookCreated,
     WebhookDeleted,
     WebhookIn,
     WebhookOut,
 )
-from api.problems import Problem, problem_responses
 from domain.codes import ProblemCode
 from domain.merchant_webhooks import PENDING
 from store import merchant_webhooks as repo

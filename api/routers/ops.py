@@ -15,7 +15,7 @@ from api.deps import Session
 from api.notification_metrics import NOTIFICATION_METRICS
 from api.order_metrics import ORDER_METRICS
 from api.problems import problem_responses
-from api.schemas import Health, StuckOrder
+from api.schemas.ops import Health, StuckOrder
 from api.stock_metrics import STOCK_METRICS
 from api.webhook_metrics import WEBHOOK_METRICS
 from domain.summary import OrderSummary

@@ -11,16 +11,15 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, Field
 
 from api import actions, intake
 from api.auth import Floor, Intake, Ops, Reader, scope_of
-from api.bounds import PathText, Tag
+from api.bounds import PathText
 from api.deps import AppSettings, Session, Temporal
 from api.filters import FilterParams
 from api.history import timeline
 from api.problems import Problem, problem_responses
-from api.schemas import (
+from api.schemas.orders import (
     AcceptedOrder,
     CancelIn,
     CancelOut,
@@ -35,6 +34,8 @@ from api.schemas import (
     OrderSummary,
     ReleaseOut,
     ShipmentHistory,
+    TagsIn,
+    TagsOut,
 )
 from api.temporal import TRANSIENT, is_not_found, unavailable
 from api.updates import answer_update
@@ -395,15 +396,6 @@ async def release_hold(
         return ReleaseOut(order_id=order_id, hold_id=hold_id, status=status, holds=state.holds)
     await _closed_order_status(session, order_id)
     raise Problem(404, f"no active hold {hold_id}", reason=UpdateRefusal.HOLD_NOT_FOUND)
-
-
-class TagsIn(BaseModel):
-    tags: list[Tag] = Field(min_length=1, max_length=50)
-
-
-class TagsOut(BaseModel):
-    order_id: str
-    tags: list[str]
 
 
 async def _change_tags(

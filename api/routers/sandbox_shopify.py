@@ -27,7 +27,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from api.bounds import PathText, RowId
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.stock_schemas import (
+from api.schemas.stock import (
     ShopifyInventoryLevel,
     ShopifyInventoryLevelAnswer,
     ShopifyInventoryLevelSet,

@@ -21,17 +21,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from api.auth import Floor, Ops, ensure_warehouse
-from api.bounds import PathText, Sku
+from api.bounds import PathText
 from api.deps import AppSettings, Scans, Session, Temporal
 from api.metrics import SCANS, StageTimer
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
-from api.schemas import (
+from api.schemas.shipments import (
     LabelRetryIn,
+    MoveIn,
+    PackagingCheckIn,
     PackIn,
     PackOut,
+    RejectIn,
     ScanIn,
     ScanOut,
     ShipmentDetail,
@@ -435,16 +437,6 @@ async def retry_label(
     return await _detail(session, await read.get_shipment(session, shipment_id) or row)
 
 
-class MoveIn(BaseModel):
-    warehouse: str = Field(min_length=1, max_length=32)
-    reason: str = Field(default="moved by ops", max_length=500)
-
-
-class RejectIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
-    sku: Sku | None = Field(default=None, description="the item found missing on the shelf")
-
-
 async def _floor_update(
     call: Awaitable[FloorAnswer],
     shipment_id: str,
@@ -517,10 +509,6 @@ async def reject(
         shipment_id,
         session,
     )
-
-
-class PackagingCheckIn(BaseModel):
-    note: str | None = Field(default=None, max_length=500)
 
 
 @router.post(

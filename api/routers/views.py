@@ -6,37 +6,20 @@ sees it among its tabs. Only its owner (or an admin, for a shared one) deletes i
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from api.auth import Reader
 from api.bounds import PathText
 from api.deps import Session
 from api.filters import Filters
 from api.problems import Problem, problem_responses
+from api.schemas.keys import ViewIn, ViewOut
 from domain.codes import ProblemCode
 from store import views as store
 from store.keys import Principal
 from store.tables import SavedView
 
 router = APIRouter(prefix="/api/v1/views", tags=["views"], responses=problem_responses(401, 403))
-
-
-class ViewIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    filters: Filters = Field(default_factory=Filters)
-    shared: bool = False
-
-
-class ViewOut(BaseModel):
-    view_id: str
-    name: str
-    filters: Filters
-    shared: bool
-    mine: bool
-    created_at: datetime
 
 
 def view_out(view: SavedView, who: Principal) -> ViewOut:

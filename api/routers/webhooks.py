@@ -20,7 +20,7 @@ from api.deps import AppSettings, Session, Temporal
 from api.input_guard import BodyLimit, body_limit
 from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
-from api.schemas import WebhookAck
+from api.schemas.orders import WebhookAck
 from api.temporal import TRANSIENT, is_not_found, refusal, unavailable
 from domain import names
 from domain.codes import ProblemCode
