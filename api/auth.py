@@ -160,6 +160,15 @@ def ensure_warehouse(principal: Principal, warehouse: str) -> None:
         )
 
 
+def ensure_ships_from(principal: Principal, warehouses: list[str] | None) -> None:
+    """Staff see and act on only the orders shipping from their warehouse (as the lists
+    show them)."""
+    if principal.role == "staff" and principal.warehouse not in (warehouses or []):
+        raise Problem(
+            403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
+        )
+
+
 Admin = Annotated[Principal, Depends(require())]
 Ops = Annotated[Principal, Depends(require("ops"))]
 Intake = Annotated[Principal, Depends(require("integration"))]

@@ -210,14 +210,21 @@ def request_hash_of(body: OrderIn) -> str:
     ).hexdigest()
 
 
+@dataclass(frozen=True)
+class KeyedOrder:
+    """An API order with its Idempotency-Key and the hash of the request it came in."""
+
+    order: OrderInput
+    idempotency_key: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, body: OrderIn, settings: Settings, idempotency_key: str) -> KeyedOrder:
+        return cls(order_input(body, settings), idempotency_key, request_hash_of(body))
+
+
 async def replayed(
-    session: AsyncSession,
-    client: Client,
-    settings: Settings,
-    order: OrderInput,
-    *,
-    idempotency_key: str,
-    request_hash: str,
+    session: AsyncSession, client: Client, settings: Settings, keyed: KeyedOrder
 ) -> IntakeResult | None:
     """The first answer to this Idempotency-Key again; None for a key not seen before.
 
@@ -225,23 +232,17 @@ async def replayed(
         Problem: 422 ``idempotency_key_reused`` when the key came with another request.
     """
     seen = await session.scalar(
-        select(OrderIntake.order_id).where(OrderIntake.idempotency_key == idempotency_key)
+        select(OrderIntake.order_id).where(OrderIntake.idempotency_key == keyed.idempotency_key)
     )
     if seen is None:
         return None
     row = await session.get(OrderIntake, seen)
     assert row is not None
-    return await _replay(session, client, settings, order, row, request_hash)
+    return await _replay(session, client, settings, keyed, row)
 
 
 async def take_in_keyed(
-    session: AsyncSession,
-    client: Client,
-    settings: Settings,
-    order: OrderInput,
-    *,
-    idempotency_key: str,
-    request_hash: str,
+    session: AsyncSession, client: Client, settings: Settings, keyed: KeyedOrder
 ) -> IntakeResult:
     """:func:`take_in` for an API order under a new Idempotency-Key.
 
@@ -250,22 +251,23 @@ async def take_in_keyed(
             other content; 422 when a concurrent request with the same key but another
             request won the insert.
     """
+    order = keyed.order
     result = await take_in(
         session,
         client,
         settings,
         order,
         metric_channel=order.channel,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
+        idempotency_key=keyed.idempotency_key,
+        request_hash=keyed.request_hash,
     )
     if result.created:
         return result
     row = await session.get(OrderIntake, result.order_id)
-    if row is not None and row.idempotency_key == idempotency_key:
+    if row is not None and row.idempotency_key == keyed.idempotency_key:
         # a concurrent request with the same key won the insert
-        return await _replay(session, client, settings, order, row, request_hash)
-    if row is not None and row.request_hash != request_hash:
+        return await _replay(session, client, settings, keyed, row)
+    if row is not None and row.request_hash != keyed.request_hash:
         raise Problem(
             409,
             f"order {order.channel}/{order.external_id} was already received "
@@ -277,20 +279,15 @@ async def take_in_keyed(
 
 
 async def _replay(
-    session: AsyncSession,
-    client: Client,
-    settings: Settings,
-    order: OrderInput,
-    row: OrderIntake,
-    request_hash: str,
+    session: AsyncSession, client: Client, settings: Settings, keyed: KeyedOrder, row: OrderIntake
 ) -> IntakeResult:
-    if row.request_hash != request_hash:
+    if row.request_hash != keyed.request_hash:
         raise Problem(
             422,
             "this Idempotency-Key was used with a different request",
             reason=ProblemCode.IDEMPOTENCY_KEY_REUSED,
             extra={"order_id": row.order_id},
         )
-    if row.order_id == order.order_id:  # heals a crash before the start
-        await start_order(client, settings, await with_tagging(session, settings, order))
+    if row.order_id == keyed.order.order_id:  # heals a crash before the start
+        await start_order(client, settings, await with_tagging(session, settings, keyed.order))
     return IntakeResult(order_id=row.order_id, created=False)

@@ -22,6 +22,7 @@ from temporalio.client import Client
 from api.actions import ActionResult, Actions, live_state
 from api.filters import Filters
 from api.history import timeline
+from api.order_views import order_in_scope
 from api.pages.common import OpsUser, PageUser, form_of, render, with_query
 from api.problems import Problem
 from api.schemas.orders import HistoryEntry
@@ -66,13 +67,7 @@ async def _context(request: Request, who: Principal, order_id: str, qs: str) -> 
     sessions = request.app.state.sessions
     client: Client = request.app.state.temporal
     async with sessions() as session:
-        row = await read.get_order(session, order_id)
-        if row is None:
-            raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
-        if who.role == "staff" and who.warehouse not in (row.warehouses or []):
-            raise Problem(
-                403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
-            )
+        row = await order_in_scope(session, who, order_id)
         shipments = await read.shipments_of(session, order_id)
         events = await read.events_of(session, order_id)
         warehouses = [w.code for w in await catalog.list_warehouses(session) if w.active]

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from api import actions, intake
-from api.auth import Floor, Intake, Ops, Reader, scope_of
+from api import order_views as views
+from api.auth import Floor, Intake, Ops, Reader, ensure_ships_from, scope_of
 from api.bounds import PathText
 from api.deps import AppSettings, Session, Temporal
 from api.filters import FilterParams
@@ -31,7 +32,6 @@ from api.schemas.orders import (
     OrderHistory,
     OrderIn,
     OrderPage,
-    OrderSummary,
     ReleaseOut,
     ShipmentHistory,
     TagsIn,
@@ -41,20 +41,16 @@ from api.temporal import TRANSIENT, is_not_found, unavailable
 from api.updates import answer_update
 from domain import names
 from domain.codes import ProblemCode, UpdateRefusal
-from domain.floor import FLOOR_STATUSES, floor_status_of, with_floor_steps
 from domain.models import (
     CancelInput,
     HoldInput,
     ReleaseInput,
-    ShipmentView,
     TagChange,
 )
 from domain.status import SHIPPED_OR_LATER, OrderStatus
-from domain.summary import OrderSummary as StoredSummary
 from store import catalog
 from store import orders as read
 from store.keys import Principal
-from store.tables import OrderRow, ShipmentRow
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], responses=problem_responses(401, 403))
@@ -83,16 +79,15 @@ async def create_order(
     _: Intake,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> AcceptedOrder:
-    """Take an order in exactly once (api/intake.py); a repeated request answers 200."""
+    # Taken in exactly once (api/intake.py); a repeated request answers 200.
     if not idempotency_key:
         raise Problem(
             400,
             "the Idempotency-Key header is required",
             reason=ProblemCode.IDEMPOTENCY_KEY_MISSING,
         )
-    order = intake.order_input(body, settings)
-    keyed = {"idempotency_key": idempotency_key, "request_hash": intake.request_hash_of(body)}
-    result = await intake.replayed(session, client, settings, order, **keyed)
+    keyed = intake.KeyedOrder.of(body, settings, idempotency_key)
+    result = await intake.replayed(session, client, settings, keyed)
     if result is None:
         missing = await catalog.missing_skus(session, [ln.sku for ln in body.lines])
         if missing:
@@ -102,7 +97,7 @@ async def create_order(
                 reason=ProblemCode.UNKNOWN_SKU,
                 extra={"skus": missing},
             )
-        result = await intake.take_in_keyed(session, client, settings, order, **keyed)
+        result = await intake.take_in_keyed(session, client, settings, keyed)
     if not result.created:
         response.status_code = 200
     return AcceptedOrder(order_id=result.order_id)
@@ -131,23 +126,7 @@ async def list_orders(
         )
     except read.BadCursor as exc:
         raise Problem(422, str(exc), reason=ProblemCode.BAD_CURSOR) from exc
-    return OrderPage(items=[summary_of(r) for r in rows], next_cursor=next_cursor)
-
-
-def summary_of(r: OrderRow) -> OrderSummary:
-    return OrderSummary(
-        order_id=r.order_id,
-        name=r.name,
-        status=r.status,
-        tags=list(r.tags),
-        priority=r.priority,
-        warehouses=list(r.warehouses),
-        total=r.total,
-        currency=r.currency,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        stuck=r.stuck,
-    )
+    return OrderPage(items=[views.list_item(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/counts", response_model=dict[str, int])
@@ -162,28 +141,16 @@ async def get_order(
 ) -> OrderDetail:
     if who.role == "staff":  # as the lists and the order page: their warehouse's orders only
         scoped = await read.get_order(session, order_id)
-        if scoped is not None and who.warehouse not in (scoped.warehouses or []):
-            raise Problem(
-                403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
-            )
+        if scoped is not None:
+            ensure_ships_from(who, scoped.warehouses)
     events = [
         EventOut(at=e.at, type=e.type, detail=dict(e.detail))
         for e in await read.events_of(session, order_id)
     ]
     state = await actions.live_state(client, order_id, rpc_timeout=QUERY_TIMEOUT)
-    # Shipments come from their own rows, advanced at every floor move by the move's own
-    # answer; the order hears only of the moves that change its course, so its floor status
-    # and floor steps are read from those rows (domain/floor.py).
-    shipments = _shipments_out(await read.shipments_of(session, order_id))
+    shipments = views.shipment_views(await read.shipments_of(session, order_id))
     if state is not None:
-        return OrderDetail(
-            **state.model_dump(exclude={"shipments", "status", "steps"}),
-            status=_floor_refined(state.status, shipments),
-            steps=with_floor_steps(state.steps, shipments),
-            shipments=_with_template_flags(shipments, state.shipments) or state.shipments,
-            events=events,
-            live=True,
-        )
+        return views.live_detail(state, shipments, events)
     row = await read.get_order(session, order_id)
     if row is None:
         if await read.get_intake(session, order_id) is None:
@@ -194,49 +161,7 @@ async def get_order(
             reason=ProblemCode.NOT_READY,
             headers={"Retry-After": "1"},
         )
-    summary = StoredSummary.read(row.summary)
-    return OrderDetail(
-        order_id=row.order_id,
-        name=row.name,
-        status=row.status,
-        tags=list(row.tags),
-        priority=row.priority,
-        holds=summary.holds,
-        lines=summary.lines,
-        shipments=shipments,
-        routing=summary.routing,
-        payment=summary.payment or None,
-        cancel_reason=summary.cancel_reason,
-        steps=with_floor_steps(summary.steps, shipments),
-        stuck=summary.stuck_info() if row.stuck else None,
-        tags_version=summary.tags_version,
-        events=events,
-        live=False,
-    )
-
-
-def _with_template_flags(
-    projected: list[ShipmentView], live: list[ShipmentView]
-) -> list[ShipmentView]:
-    """Projected shipments (fresh per move) with the template flags the order knows."""
-    by_id = {v.shipment_id: v for v in live}
-    out = []
-    for view in projected:
-        known = by_id.get(view.shipment_id)
-        if known is not None:
-            view = view.model_copy(
-                update={
-                    "packaging_check": known.packaging_check,
-                    "packaging_checked": known.packaging_checked or view.packaging_checked,
-                    "verify_at_pack": known.verify_at_pack,
-                }
-            )
-        out.append(view)
-    return out
-
-
-def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentView]:
-    return [read.shipment_view(r) for r in rows]
+    return views.stored_detail(row, shipments, events)
 
 
 @router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(404))
@@ -304,20 +229,6 @@ async def _audit(
     await session.rollback()  # whatever the handler read before the Update
     actions.record(session, who, order_id, action, **extra)
     await session.commit()
-
-
-def _floor_refined(status: OrderStatus, shipments: list[ShipmentView]) -> OrderStatus:
-    """The workflow's status, refined by its shipments' rows while they are on the floor
-    (the order does not hear floor moves: domain/floor.py)."""
-    if status not in FLOOR_STATUSES or not shipments:
-        return status
-    return floor_status_of(shipments)
-
-
-async def _with_floor(session: Session, order_id: str, status: OrderStatus) -> OrderStatus:
-    if status not in FLOOR_STATUSES:
-        return status
-    return _floor_refined(status, _shipments_out(await read.shipments_of(session, order_id)))
 
 
 async def _closed_order_status(session: Session, order_id: str) -> str:
@@ -392,7 +303,7 @@ async def release_hold(
     )
     if state is not None:
         await _audit(session, who, order_id, "release_hold", hold_id=hold_id)
-        status = await _with_floor(session, order_id, state.status)
+        status = await views.with_floor(session, order_id, state.status)
         return ReleaseOut(order_id=order_id, hold_id=hold_id, status=status, holds=state.holds)
     await _closed_order_status(session, order_id)
     raise Problem(404, f"no active hold {hold_id}", reason=UpdateRefusal.HOLD_NOT_FOUND)
@@ -402,13 +313,7 @@ async def _change_tags(
     session: Session, client: Temporal, who: Principal, order_id: str, change: TagChange
 ) -> TagsOut:
     """Staff (of a warehouse shipping the order), ops and admin edit tags on a live order."""
-    row = await read.get_order(session, order_id)
-    if row is None:
-        raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
-    if who.role == "staff" and who.warehouse not in (row.warehouses or []):
-        raise Problem(
-            403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
-        )
+    await views.order_in_scope(session, who, order_id)
     await session.rollback()
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     state = await answer_update(handle.execute_update(OrderWorkflow.change_tags, change))

@@ -159,37 +159,29 @@ async def _existing(
         response.status_code = 200
         return WebhookAck(order_id=order_id, status="duplicate")
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    # Wait only for acceptance (compensation can take longer than Shopify waits); the
+    # delivery's id makes a redelivery the same Update.
+    once: dict[str, Any] = {
+        "id": f"shopify-{webhook_id}" if webhook_id else None,
+        "wait_for_stage": WorkflowUpdateStage.ACCEPTED,
+    }
     outcome = "accepted"
     try:
         if topic == shopify.TOPIC_PAID:
             await handle.signal(OrderWorkflow.payment_received)
         elif edit is not None:
-            await handle.start_update(
-                OrderWorkflow.note_edit,
-                edit,
-                id=f"shopify-{webhook_id}" if webhook_id else None,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+            await handle.start_update(OrderWorkflow.note_edit, edit, **once)
         elif topic == shopify.TOPIC_UPDATED:
             if address is None:
                 outcome = "ignored: no shipping address"
             else:
                 # The order compares, re-verifies and re-routes (or flags) on its own time.
-                await handle.start_update(
-                    OrderWorkflow.change_address,
-                    AddressChange(address=address),
-                    id=f"shopify-{webhook_id}" if webhook_id else None,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                )
+                change = AddressChange(address=address)
+                await handle.start_update(OrderWorkflow.change_address, change, **once)
         else:
             reason = str(payload.get("cancel_reason") or "cancelled in Shopify")
-            # Wait only for acceptance: compensation can take longer than Shopify waits.
-            await handle.start_update(
-                OrderWorkflow.cancel,
-                CancelInput(reason=reason, source="shopify"),
-                id=f"shopify-{webhook_id}" if webhook_id else None,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+            cancel = CancelInput(reason=reason, source="shopify")
+            await handle.start_update(OrderWorkflow.cancel, cancel, **once)
     except WorkflowUpdateFailedError as exc:
         refused = refusal(exc)
         outcome = f"refused: {refused[0] if refused else 'error'}"

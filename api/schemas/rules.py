@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, JsonValue
 
 from api.bounds import Units, Version
+from api.problems import Reason
 from api.schemas.orders import AddressIn, LineIn, OrderIn
 from domain.routing import PlanView, RoutingRule, SiteVerdict
 from domain.status import ShippingMethod
@@ -99,7 +100,7 @@ class RulesInvalidBody(BaseModel):
     title: str
     status: int
     detail: str
-    reason: str
+    reason: Reason
     errors: list[RuleProblem]
 
 
