@@ -84,5 +84,6 @@ async def ops_page(request: Request, who: OpsUser, fragment: str | None = None) 
                 "holds": summary.holds,
             }
         )
+    holds_of = {o.order_id: OrderSummary.read(o.summary).holds for o in held}
     template = "_ops_main.html" if fragment == "main" else "ops.html"
-    return render(request, template, who, stuck=rows, held=held, watched=watched)
+    return render(request, template, who, stuck=rows, held=held, holds_of=holds_of, watched=watched)

@@ -2,7 +2,8 @@
 
 Lists come from the projection (cheap, filterable); the detail view asks the workflow
 itself (a Query) so a person sees the live state, and falls back to the projection when
-the workflow cannot answer (closed and no worker, or Temporal down).
+the workflow cannot answer (closed and no worker, or Temporal down). What the routes answer
+is built in api/order_views.py; taking an order in exactly once is api/intake.py.
 """
 
 from __future__ import annotations
