@@ -12,15 +12,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowQueryFailedError
 
 from api.problems import Problem
-from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal
+from api.temporal import TRANSIENT
+from api.updates import Refused, run_update
 from domain import names
+from domain.codes import ProblemCode, UpdateRefusal
 from domain.models import CancelInput, MoveInput, OrderState, ReleaseInput, TagChange
 from domain.status import SHIPPED_OR_LATER
 from store import catalog
@@ -45,29 +47,24 @@ class ActionResult:
     detail: str | None = None
 
 
-class Refused(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason, self.detail = reason, detail
+def _unreachable(_: BaseException) -> Refused:
+    return Refused(ProblemCode.UNAVAILABLE, "Temporal cannot be reached; try again")
 
 
 async def _update(call: Awaitable[T]) -> T | None:
-    """An Update's result; None when the workflow has finished. Refusals → :class:`Refused`."""
-    try:
-        return await call
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            raise Refused(refused[0], refused[1]) from exc
-        if is_not_found(exc):
-            return None
-        raise Refused("unavailable", "Temporal cannot be reached; try again") from exc
+    """An Update's result; None when the workflow has finished. Refusals, and Temporal out
+    of reach, → :class:`Refused` (a bulk run goes on)."""
+    return await run_update(call, unreachable=_unreachable)
 
 
-async def live_state(client: Client, order_id: str) -> OrderState | None:
+async def live_state(
+    client: Client, order_id: str, *, rpc_timeout: timedelta | None = None
+) -> OrderState | None:
+    """The order as its workflow sees it; None when it cannot answer (closed and no
+    worker, Temporal down): the caller reads the projection instead."""
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
     try:
-        return await handle.query(OrderWorkflow.details)
+        return await handle.query(OrderWorkflow.details, rpc_timeout=rpc_timeout)
     except (WorkflowQueryFailedError, *TRANSIENT):
         return None
 
@@ -126,10 +123,10 @@ class Actions:
         async with self.sessions() as session:
             row = await read.get_order(session, order_id)
         if row is None:
-            return Refused("not_found", f"no order {order_id}")
+            return Refused(ProblemCode.NOT_FOUND, f"no order {order_id}")
         if verb == "cancel" and row.status in SHIPPED_OR_LATER:
-            return Refused("already_shipped", f"the order is {row.status}")
-        return Refused("order_closed", f"an order that is {row.status} is closed")
+            return Refused(UpdateRefusal.ALREADY_SHIPPED, f"the order is {row.status}")
+        return Refused(ProblemCode.ORDER_CLOSED, f"an order that is {row.status} is closed")
 
     async def _run(
         self, order_id: str, action: str, body: Awaitable[str | None], **audit: Any
@@ -139,13 +136,13 @@ class Actions:
             result = ActionResult(order_id, True, status=status)
         except Refused as exc:
             result = ActionResult(order_id, False, reason=exc.reason, detail=exc.detail)
-        if result.reason != "not_found":
+        if result.reason != ProblemCode.NOT_FOUND:
             await self._audit(order_id, action, result, **audit)
         return result
 
     def _require_ops(self) -> None:
         if self.who.role not in OPS_ROLES:
-            raise Refused("forbidden", f"role {self.who.role} may not do this")
+            raise Refused(ProblemCode.FORBIDDEN, f"role {self.who.role} may not do this")
 
     async def _in_scope(self, order_id: str) -> None:
         if self.who.role != "staff":
@@ -153,9 +150,9 @@ class Actions:
         async with self.sessions() as session:
             row = await read.get_order(session, order_id)
         if row is None:
-            raise Refused("not_found", f"no order {order_id}")
+            raise Refused(ProblemCode.NOT_FOUND, f"no order {order_id}")
         if self.who.warehouse not in (row.warehouses or []):
-            raise Refused("forbidden", "this order does not ship from your warehouse")
+            raise Refused(ProblemCode.FORBIDDEN, "this order does not ship from your warehouse")
 
     # --- the actions ------------------------------------------------------------------
 
@@ -170,7 +167,7 @@ class Actions:
             holds = [h.hold_id for h in state.holds if hold_id in (None, h.hold_id)]
             if not holds:
                 raise Refused(
-                    "no_hold",
+                    ProblemCode.NO_HOLD,
                     "the order has no active hold"
                     if hold_id is None
                     else f"no active hold {hold_id}",
@@ -230,9 +227,11 @@ class Actions:
                 shipment = await read.get_shipment(session, shipment_id)
                 target = await catalog.get_warehouse(session, warehouse)
             if shipment is None or shipment.order_id != order_id:
-                raise Refused("not_found", f"no shipment {shipment_id} on order {order_id}")
+                raise Refused(
+                    ProblemCode.NOT_FOUND, f"no shipment {shipment_id} on order {order_id}"
+                )
             if target is None or not target.active:
-                raise Refused("unknown_warehouse", f"no active warehouse {warehouse}")
+                raise Refused(ProblemCode.UNKNOWN_WAREHOUSE, f"no active warehouse {warehouse}")
             handle = self.client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
             answer = await _update(
                 handle.execute_update(
@@ -240,7 +239,7 @@ class Actions:
                 )
             )
             if answer is None:
-                raise Refused("not_open", f"shipment {shipment_id} is no longer open")
+                raise Refused(ProblemCode.NOT_OPEN, f"shipment {shipment_id} is no longer open")
             if answer.record is not None:  # the row first: the page reads it next
                 async with self.sessions.begin() as session:
                     await write_shipment(session, answer.record)
@@ -251,9 +250,17 @@ class Actions:
         )
 
 
+#: A single-order refusal's HTTP status by its code; any other refusal is a 409.
+_STATUS_OF: dict[str, int] = {
+    ProblemCode.NOT_FOUND: 404,
+    ProblemCode.FORBIDDEN: 403,
+    ProblemCode.UNAVAILABLE: 503,
+}
+
+
 def raise_for(result: ActionResult) -> None:
     """A single-order refusal as the API's problem+json (404 / 403 / 409 / 503)."""
     if result.ok:
         return
-    status = {"not_found": 404, "forbidden": 403, "unavailable": 503}.get(result.reason or "", 409)
+    status = _STATUS_OF.get(result.reason or "", 409)
     raise Problem(status, result.detail, reason=result.reason)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from api.deps import Autocommit
 from api.problems import Problem
 from api.session import COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_ok, session_id_of
+from domain.codes import ProblemCode
 from store.keys import Principal, hash_key, verify_key
 from store.sessions import resolve_session
 
@@ -98,14 +99,16 @@ async def current_principal(request: Request, db: Autocommit) -> Principal:
     if not header and COOKIE in request.cookies:
         principal = await session_principal(request, db)
         if principal is None:
-            raise Problem(401, "the session has ended", reason="unauthenticated")
+            raise Problem(401, "the session has ended", reason=ProblemCode.UNAUTHENTICATED)
         if request.method not in SAFE_METHODS and not csrf_ok(
             request.state.csrf_token, request.headers.get(CSRF_HEADER)
         ):
-            raise Problem(403, "missing or wrong CSRF token", reason="csrf")
+            raise Problem(403, "missing or wrong CSRF token", reason=ProblemCode.CSRF)
         return principal
     if scheme.lower() != "bearer" or not token:
-        raise Problem(401, "missing bearer key", reason="unauthenticated", headers=_CHALLENGE)
+        raise Problem(
+            401, "missing bearer key", reason=ProblemCode.UNAUTHENTICATED, headers=_CHALLENGE
+        )
     cache = key_cache(request)
     principal = cache.get(token)
     if principal is None:
@@ -113,7 +116,10 @@ async def current_principal(request: Request, db: Autocommit) -> Principal:
             principal = await verify_key(session, token)
         if principal is None:
             raise Problem(
-                401, "unknown or revoked key", reason="unauthenticated", headers=_CHALLENGE
+                401,
+                "unknown or revoked key",
+                reason=ProblemCode.UNAUTHENTICATED,
+                headers=_CHALLENGE,
             )
         cache.put(token, principal)
     request.state.principal = principal
@@ -131,7 +137,7 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
             raise Problem(
                 403,
                 f"role {principal.role} may not do this (needs {' or '.join(sorted(allowed))})",
-                reason="forbidden",
+                reason=ProblemCode.FORBIDDEN,
             )
         return principal
 
@@ -148,7 +154,18 @@ def ensure_warehouse(principal: Principal, warehouse: str) -> None:
     """Staff act only on their own warehouse's shipments."""
     if principal.role == "staff" and principal.warehouse != warehouse:
         raise Problem(
-            403, f"this key is bound to warehouse {principal.warehouse}", reason="other_warehouse"
+            403,
+            f"this key is bound to warehouse {principal.warehouse}",
+            reason=ProblemCode.OTHER_WAREHOUSE,
+        )
+
+
+def ensure_ships_from(principal: Principal, warehouses: list[str] | None) -> None:
+    """Staff see and act on only the orders shipping from their warehouse (as the lists
+    show them)."""
+    if principal.role == "staff" and principal.warehouse not in (warehouses or []):
+        raise Problem(
+            403, "this order does not ship from your warehouse", reason=ProblemCode.FORBIDDEN
         )
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
 from api.problems import Problem, problem_response
+from domain.codes import ProblemCode
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
         Problem(
             503,
             "the database is unreachable; retry shortly",
-            reason="database_unavailable",
+            reason=ProblemCode.DATABASE_UNAVAILABLE,
             title="Service Unavailable",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )

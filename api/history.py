@@ -9,7 +9,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
-from api.schemas import HistoryEntry
+from api.schemas.orders import HistoryEntry
 
 
 def _type(event: HistoryEvent) -> str:

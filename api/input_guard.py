@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Router, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import Problem, problem_response
+from domain.codes import ProblemCode
 from oms.settings import Settings
 
 JSON = "application/json"
@@ -41,15 +42,6 @@ FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: The CSV import's largest file (api/routers/inventory.py).
 IMPORT_MAX_BYTES = 10 * 1024 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class Refusal(StrEnum):
-    """The ``reason`` of each refusal this guard makes."""
-
-    TOO_LARGE = "body_too_large"
-    MEDIA_TYPE = "unsupported_media_type"
-    NUL = "nul_character"
-    NOT_UNICODE = "invalid_unicode"
 
 
 class BodyLimit(StrEnum):
@@ -115,18 +107,18 @@ def _json_like(media_type: str) -> bool:
     )
 
 
-def unsafe_text_in(value: Any) -> Refusal | None:
+def unsafe_text_in(value: Any) -> ProblemCode | None:
     """The first string (key or value, at any depth) Postgres cannot store, as a refusal."""
     stack: list[Any] = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return Refusal.NUL
+                return ProblemCode.NUL_CHARACTER
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                return Refusal.NOT_UNICODE
+                return ProblemCode.INVALID_UNICODE
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
@@ -149,9 +141,9 @@ def _refuse_text(body: bytes, media_type: str) -> Problem | None:
             refusal = unsafe_text_in(json.loads(text))
         except ValueError:
             return None
-        if refusal is Refusal.NUL:
+        if refusal is ProblemCode.NUL_CHARACTER:
             return _nul_problem("a string in the body contains NUL (\\u0000)")
-        if refusal is Refusal.NOT_UNICODE:
+        if refusal is ProblemCode.INVALID_UNICODE:
             return _unicode_problem("a string in the body has a lone UTF-16 surrogate")
         return None
     if media_type == FORM[0] and (b"\x00" in body or b"%00" in body.lower()):
@@ -162,11 +154,13 @@ def _refuse_text(body: bytes, media_type: str) -> Problem | None:
 
 
 def _nul_problem(detail: str) -> Problem:
-    return Problem(422, detail, reason=Refusal.NUL.value, title="Request validation failed")
+    return Problem(422, detail, reason=ProblemCode.NUL_CHARACTER, title="Request validation failed")
 
 
 def _unicode_problem(detail: str) -> Problem:
-    return Problem(422, detail, reason=Refusal.NOT_UNICODE.value, title="Request validation failed")
+    return Problem(
+        422, detail, reason=ProblemCode.INVALID_UNICODE, title="Request validation failed"
+    )
 
 
 class InputGuard:
@@ -231,7 +225,7 @@ class InputGuard:
             problem = Problem(
                 415,
                 f"this route takes {', '.join(accepted)}, not {media_type}",
-                reason=Refusal.MEDIA_TYPE.value,
+                reason=ProblemCode.UNSUPPORTED_MEDIA_TYPE,
             )
             await problem_response(problem)(scope, receive, send)
             return
@@ -270,7 +264,7 @@ class InputGuard:
         problem = Problem(
             413,
             f"the body is larger than {limit} bytes",
-            reason=Refusal.TOO_LARGE.value,
+            reason=ProblemCode.BODY_TOO_LARGE,
             extra={"limit": limit},
             headers={"Connection": "close"},
         )

@@ -13,10 +13,17 @@ transaction, and the workflow is started *before* the commit with the id conflic
 
 The workflow id is the business key (``order-<order_id>``) and ``REJECT_DUPLICATE`` keeps a
 finished order from ever being started a second time.
+
+An API order also carries an ``Idempotency-Key``: the same key with the same request is
+answered as the first time (and heals a crash before the start), with another request is
+a 422; the channel's order again under a new key is a 200, or a 409 if its content differs
+(:func:`replayed`, :func:`take_in_keyed`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -33,11 +40,15 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.metrics import ORDERS_RECEIVED
+from api.problems import Problem
+from api.schemas.orders import OrderIn
 from api.temporal import TRANSIENT, unavailable
 from domain import names
-from domain.models import OrderInput
+from domain.codes import ProblemCode
+from domain.models import Address, OrderInput, OrderLine
 from domain.status import OrderStatus
 from domain.tagging import tags_for
+from integrations.shopify import safe_id
 from oms.settings import Settings
 from store.tables import OrderIntake, WebhookReceipt
 from store.tagging import tagging_context
@@ -163,3 +174,120 @@ async def take_in(
     if created:
         ORDERS_RECEIVED.labels(metric_channel).inc()
     return IntakeResult(order_id=order_id, created=created)
+
+
+# --- API orders: the Idempotency-Key -------------------------------------------------------
+
+
+def order_input(body: OrderIn, settings: Settings) -> OrderInput:
+    """The workflow input of an API order (also what the tag rules preview evaluates)."""
+    return OrderInput(
+        order_id=safe_id(f"{body.channel}-{body.external_id}"),
+        external_id=body.external_id,
+        channel=body.channel,
+        name=body.external_id,
+        email=body.email,
+        customer_name=body.customer_name,
+        shipping_address=Address(**body.shipping_address.model_dump()),
+        shipping_method=body.shipping_method,
+        lines=[
+            OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
+            for ln in body.lines
+        ],
+        financial_status=body.financial_status,
+        currency=body.currency.upper(),
+        total=sum((ln.unit_price * ln.quantity for ln in body.lines), start=0),  # type: ignore[arg-type]
+        tags=list(dict.fromkeys(body.tags)),
+        note=body.note,
+        options=settings.order_options(),
+    )
+
+
+def request_hash_of(body: OrderIn) -> str:
+    """What an Idempotency-Key is checked against: the request's content."""
+    return hashlib.sha256(
+        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
+
+
+@dataclass(frozen=True)
+class KeyedOrder:
+    """An API order with its Idempotency-Key and the hash of the request it came in."""
+
+    order: OrderInput
+    idempotency_key: str
+    request_hash: str
+
+    @classmethod
+    def of(cls, body: OrderIn, settings: Settings, idempotency_key: str) -> KeyedOrder:
+        return cls(order_input(body, settings), idempotency_key, request_hash_of(body))
+
+
+async def replayed(
+    session: AsyncSession, client: Client, settings: Settings, keyed: KeyedOrder
+) -> IntakeResult | None:
+    """The first answer to this Idempotency-Key again; None for a key not seen before.
+
+    Raises:
+        Problem: 422 ``idempotency_key_reused`` when the key came with another request.
+    """
+    seen = await session.scalar(
+        select(OrderIntake.order_id).where(OrderIntake.idempotency_key == keyed.idempotency_key)
+    )
+    if seen is None:
+        return None
+    row = await session.get(OrderIntake, seen)
+    assert row is not None
+    return await _replay(session, client, settings, keyed, row)
+
+
+async def take_in_keyed(
+    session: AsyncSession, client: Client, settings: Settings, keyed: KeyedOrder
+) -> IntakeResult:
+    """:func:`take_in` for an API order under a new Idempotency-Key.
+
+    Raises:
+        Problem: 409 ``duplicate_order`` when the channel's order was taken in before with
+            other content; 422 when a concurrent request with the same key but another
+            request won the insert.
+    """
+    order = keyed.order
+    result = await take_in(
+        session,
+        client,
+        settings,
+        order,
+        metric_channel=order.channel,
+        idempotency_key=keyed.idempotency_key,
+        request_hash=keyed.request_hash,
+    )
+    if result.created:
+        return result
+    row = await session.get(OrderIntake, result.order_id)
+    if row is not None and row.idempotency_key == keyed.idempotency_key:
+        # a concurrent request with the same key won the insert
+        return await _replay(session, client, settings, keyed, row)
+    if row is not None and row.request_hash != keyed.request_hash:
+        raise Problem(
+            409,
+            f"order {order.channel}/{order.external_id} was already received "
+            "with different content",
+            reason=ProblemCode.DUPLICATE_ORDER,
+            extra={"order_id": result.order_id},
+        )
+    return result
+
+
+async def _replay(
+    session: AsyncSession, client: Client, settings: Settings, keyed: KeyedOrder, row: OrderIntake
+) -> IntakeResult:
+    if row.request_hash != keyed.request_hash:
+        raise Problem(
+            422,
+            "this Idempotency-Key was used with a different request",
+            reason=ProblemCode.IDEMPOTENCY_KEY_REUSED,
+            extra={"order_id": row.order_id},
+        )
+    if row.order_id == keyed.order.order_id:  # heals a crash before the start
+        await start_order(client, settings, await with_tagging(session, settings, keyed.order))
+    return IntakeResult(order_id=row.order_id, created=False)

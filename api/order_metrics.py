@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.status import OrderStatus, StuckReason
+from domain.summary import OrderSummary
 from domain.watchdog import WatchReason
 from store import watchdog
 from store.tables import OrderEventRow, OrderRow, OrderStatusCount, ShipmentRow
@@ -35,11 +36,14 @@ class OrderMetrics(Collector):
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         try:
             async with sessions() as session:
-                step = func.split_part(OrderRow.summary["stuck_reason"].astext, ":", 1)
+                reason = OrderRow.summary["stuck_reason"].astext
                 rows = await session.execute(
-                    select(step, func.count()).where(OrderRow.stuck).group_by(step)
+                    select(reason, func.count()).where(OrderRow.stuck).group_by(reason)
                 )
-                self.stuck = {str(s or "unknown"): int(n) for s, n in rows.all()}
+                self.stuck = {}
+                for text, n in rows.all():  # by step: the text's machine part (OrderSummary)
+                    step = OrderSummary(stuck_reason=text).stuck_step() or "unknown"
+                    self.stuck[step] = self.stuck.get(step, 0) + int(n)
                 self.watched = await watchdog.counts_by_reason(session)
                 # Orders per status: the trigger-kept shards the dashboard's tabs sum.
                 per_status = await session.execute(

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.codes import ProblemCode, every_code
 
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://shipshape.example/problems/"
+
+
+#: A ``reason``: one of the codes of domain/codes.py, listed as an ``enum`` in OpenAPI so
+#: clients see every value they may have to match.
+Reason = Annotated[str, WithJsonSchema({"type": "string", "enum": every_code()})]
 
 
 class ProblemBody(BaseModel):
@@ -34,7 +41,7 @@ class ProblemBody(BaseModel):
     title: str
     status: int
     detail: str | None = None
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 class Problem(Exception):
@@ -43,7 +50,8 @@ class Problem(Exception):
     Args:
         status: HTTP status code.
         detail: What happened, for a person.
-        reason: Machine-readable refusal reason (``already_shipped``, ``over_scan`` ...).
+        reason: Machine-readable refusal reason: a code of domain/codes.py
+            (``ProblemCode.NOT_FOUND``, ``UpdateRefusal.ALREADY_SHIPPED`` ...).
         title: Short summary; defaults to the status phrase.
         extra: Additional members merged into the document (e.g. ``accepted: false``).
         headers: Response headers (e.g. ``WWW-Authenticate``).
@@ -121,7 +129,7 @@ async def _validation_handler(_: Request, exc: Exception) -> JSONResponse:
         Problem(
             422,
             f"{where}: {first['msg']}" if where else str(first["msg"]),
-            reason="validation_error",
+            reason=ProblemCode.VALIDATION_ERROR,
             title="Request validation failed",
             extra={"errors": errors},
         )
@@ -136,7 +144,9 @@ async def _data_handler(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DataError)
     log.warning("value refused by Postgres: %s", type(exc.orig).__name__)
     return problem_response(
-        Problem(422, "a value is out of range for what it is stored in", reason="out_of_range")
+        Problem(
+            422, "a value is out of range for what it is stored in", reason=ProblemCode.OUT_OF_RANGE
+        )
     )
 
 

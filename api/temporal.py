@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.metrics import TEMPORAL_UNAVAILABLE
 from api.problems import Problem
+from domain.codes import ProblemCode
 
 
 def refusal(exc: BaseException) -> tuple[str, str] | None:
@@ -23,7 +24,7 @@ def refusal(exc: BaseException) -> tuple[str, str] | None:
         while cause is not None and not isinstance(cause, ApplicationError):
             cause = cause.__cause__
         if isinstance(cause, ApplicationError):
-            return cause.type or "refused", cause.message
+            return cause.type or ProblemCode.REFUSED, cause.message
     return None
 
 
@@ -37,7 +38,9 @@ def unavailable(exc: BaseException | None = None) -> Problem:
     detail = "the workflow service is unreachable; retry shortly"
     if exc is not None:
         detail += f" ({type(exc).__name__}: {exc})"
-    return Problem(503, detail, reason="temporal_unavailable", headers={"Retry-After": "2"})
+    return Problem(
+        503, detail, reason=ProblemCode.TEMPORAL_UNAVAILABLE, headers={"Retry-After": "2"}
+    )
 
 
 TRANSIENT = (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, RuntimeError)

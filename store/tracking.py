@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.summary import OrderSummary
 from store.tables import CarrierEvent, OrderEventRow, OrderRow, Product, ShipmentRow, TrackingToken
 
 #: ``secrets.token_urlsafe(24)``: 32 characters, 192 random bits.
@@ -126,20 +127,14 @@ async def tracking_view(session: AsyncSession, order_id: str) -> TrackingView | 
         return None
     view = TrackingView(order_name=order.name, status=order.status)
 
-    lines = [ln for ln in (order.summary or {}).get("lines") or [] if isinstance(ln, dict)]
-    skus = [str(ln.get("sku")) for ln in lines if ln.get("sku")]
+    lines = OrderSummary.read(order.summary).lines
+    skus = [ln.sku for ln in lines]
     names = dict(
         (
             await session.execute(select(Product.sku, Product.name).where(Product.sku.in_(skus)))
         ).all()
     )
-    view.lines = [
-        (
-            str(names.get(str(ln.get("sku"))) or ln.get("sku") or "item"),
-            int(ln.get("quantity") or 0),
-        )
-        for ln in lines
-    ]
+    view.lines = [(str(names.get(ln.sku) or ln.sku or "item"), ln.quantity) for ln in lines]
 
     rows = (
         await session.scalars(

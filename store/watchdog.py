@@ -11,6 +11,7 @@ from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.summary import OrderSummary
 from domain.watchdog import StuckVerdict
 from store.tables import OrderRow, WatchdogMark
 
@@ -29,11 +30,11 @@ async def progress_of(
     )
     out = {}
     for order_id, updated_at, summary, stuck in rows.all():
-        steps = [s for s in (summary or {}).get("steps") or [] if s]
-        slas = [int(s["sla_seconds"]) for s in steps]
+        steps = OrderSummary.read(summary).steps
+        slas = [s.sla_seconds for s in steps]
         # Every step done (shipped, waiting for the carrier): no step is late, and the
         # carrier's silence has its own mark (tracking_stale).
-        open_steps = any(s.get("state") != "done" for s in steps)
+        open_steps = any(s.state != "done" for s in steps)
         out[order_id] = (updated_at, max(slas) if slas and open_steps else None, bool(stuck))
     return out
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from api.pages.common import OpsUser, render
 from api.problems import Problem
+from domain.codes import ProblemCode
 
 router = APIRouter(include_in_schema=False)
 
@@ -33,7 +34,7 @@ ASSETS = {
 async def asset(name: str) -> FileResponse:
     found = ASSETS.get(name)
     if found is None:
-        raise Problem(404, f"no asset {name}", reason="not_found")
+        raise Problem(404, f"no asset {name}", reason=ProblemCode.NOT_FOUND)
     path, media = found
     return FileResponse(path, media_type=media, headers={"Cache-Control": "no-cache"})
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from api.auth import session_principal
 from api.problems import Problem, problem_response
 from api.session import CSRF_FIELD, csrf_ok
+from domain.codes import ProblemCode
 from domain.status import OrderStatus
 from store.keys import Principal
 
@@ -60,7 +61,10 @@ templates.env.globals["STATUSES"] = [s.value for s in OrderStatus]
 def login_redirect(request: Request) -> Problem:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return Problem(
-        303, "sign in first", reason="login", headers={"Location": f"/login?next={quote(target)}"}
+        303,
+        "sign in first",
+        reason=ProblemCode.LOGIN,
+        headers={"Location": f"/login?next={quote(target)}"},
     )
 
 
@@ -70,7 +74,7 @@ async def page_user(request: Request) -> Principal:
     if who is None:
         raise login_redirect(request)
     if who.role not in PAGE_ROLES:
-        raise Problem(403, f"role {who.role} has no dashboard", reason="forbidden")
+        raise Problem(403, f"role {who.role} has no dashboard", reason=ProblemCode.FORBIDDEN)
     return who
 
 
@@ -79,7 +83,7 @@ PageUser = Annotated[Principal, Depends(page_user)]
 
 async def ops_user(who: PageUser) -> Principal:
     if who.role not in OPS_ROLES:
-        raise Problem(403, "this page is for ops", reason="forbidden")
+        raise Problem(403, "this page is for ops", reason=ProblemCode.FORBIDDEN)
     return who
 
 
@@ -92,7 +96,7 @@ async def form_of(request: Request) -> dict[str, Any]:
     Multi-valued fields (bulk ``order_ids``) come back as lists."""
     form = await request.form()
     if not csrf_ok(getattr(request.state, "csrf_token", ""), str(form.get(CSRF_FIELD) or "")):
-        raise Problem(403, "missing or wrong CSRF token", reason="csrf")
+        raise Problem(403, "missing or wrong CSRF token", reason=ProblemCode.CSRF)
     out: dict[str, Any] = {}
     for key in form:
         values = [str(v) for v in form.getlist(key)]

@@ -22,6 +22,7 @@ from api.pages.common import PageUser, form_of, render, with_query
 from api.problems import Problem
 from api.routers.bulk import BulkIn, run_bulk
 from api.routers.views import ViewIn, remove_view, save_view
+from domain.codes import ProblemCode
 from store import orders as read
 from store import views as saved
 from store.keys import Principal
@@ -35,7 +36,7 @@ async def _view_filters(request: Request, who: Principal, view_id: str) -> Filte
     async with request.app.state.sessions() as session:
         view = await saved.get_view(session, view_id)
     if view is None or not (view.shared or view.key_id == who.key_id):
-        raise Problem(404, f"no view {view_id}", reason="not_found")
+        raise Problem(404, f"no view {view_id}", reason=ProblemCode.NOT_FOUND)
     return Filters.model_validate(view.filters)
 
 
@@ -57,7 +58,7 @@ async def orders_page(
                 session, filters.to_filter(who), limit=PAGE_SIZE, cursor=cursor, sort=sort
             )
         except read.BadCursor as exc:
-            raise Problem(422, str(exc), reason="bad_cursor") from exc
+            raise Problem(422, str(exc), reason=ProblemCode.BAD_CURSOR) from exc
         counts = await read.status_counts(session, scope_of(who))
         views = await saved.visible_views(session, who.key_id)
     params = filters.query_params()
@@ -103,7 +104,7 @@ async def bulk_page(request: Request, who: PageUser) -> Response:
             tag=form.get("tag") or None,
         )
     except ValidationError as exc:
-        raise Problem(422, exc.errors()[0]["msg"], reason="validation_error") from exc
+        raise Problem(422, exc.errors()[0]["msg"], reason=ProblemCode.VALIDATION_ERROR) from exc
     actions = Actions(request.app.state.sessions, request.app.state.temporal, who)
     results = await run_bulk(actions, who, body)
     return render(
@@ -126,7 +127,7 @@ async def save_view_page(request: Request, who: PageUser) -> Response:
         )
         body = ViewIn(name=form.get("name") or "", filters=filters, shared=bool(form.get("shared")))
     except ValidationError as exc:
-        raise Problem(422, exc.errors()[0]["msg"], reason="validation_error") from exc
+        raise Problem(422, exc.errors()[0]["msg"], reason=ProblemCode.VALIDATION_ERROR) from exc
     async with request.app.state.sessions() as session:
         view = await save_view(session, who, body)
     return RedirectResponse(f"/?view={view.view_id}", status_code=303)
@@ -149,5 +150,5 @@ async def asset(name: str) -> FileResponse:
     """The dashboard's two assets, by name (nothing else under ``static/`` is served)."""
     media = _ASSETS.get(name)
     if media is None:
-        raise Problem(404, f"no asset {name}", reason="not_found")
+        raise Problem(404, f"no asset {name}", reason=ProblemCode.NOT_FOUND)
     return FileResponse(STATIC / name, media_type=media, headers={"Cache-Control": "no-cache"})

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api.pages.common import OpsUser, PageUser, render
+from domain.summary import OrderSummary
 from store import catalog, watchdog
 from store import orders as read
 from store.orders import OrderFilter
@@ -62,8 +63,7 @@ async def floor_page(
 
 
 def _since(row: OrderRow) -> datetime:
-    raw = row.summary.get("stuck_since")
-    return datetime.fromisoformat(raw) if raw else row.updated_at.astimezone(UTC)
+    return OrderSummary.read(row.summary).stuck_since or row.updated_at.astimezone(UTC)
 
 
 @router.get("/ops")
@@ -72,15 +72,18 @@ async def ops_page(request: Request, who: OpsUser, fragment: str | None = None) 
         stuck = sorted(await read.stuck_orders(session), key=_since)
         held, _ = await read.list_orders(session, OrderFilter(status="on_hold"), limit=100)
         watched = await watchdog.marks(session)
-    rows = [
-        {
-            "order": r,
-            "since": _since(r),
-            "step": str(r.summary.get("stuck_reason") or "").split(":")[0] or None,
-            "reason": r.summary.get("stuck_reason"),
-            "holds": r.summary.get("holds") or [],
-        }
-        for r in stuck
-    ]
+    rows = []
+    for r in stuck:
+        summary = OrderSummary.read(r.summary)
+        rows.append(
+            {
+                "order": r,
+                "since": _since(r),
+                "step": summary.stuck_step(),
+                "reason": summary.stuck_reason,
+                "holds": summary.holds,
+            }
+        )
+    holds_of = {o.order_id: OrderSummary.read(o.summary).holds for o in held}
     template = "_ops_main.html" if fragment == "main" else "ops.html"
-    return render(request, template, who, stuck=rows, held=held, watched=watched)
+    return render(request, template, who, stuck=rows, held=held, holds_of=holds_of, watched=watched)

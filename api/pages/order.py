@@ -22,12 +22,14 @@ from temporalio.client import Client
 from api.actions import ActionResult, Actions, live_state
 from api.filters import Filters
 from api.history import timeline
+from api.order_views import order_in_scope
 from api.pages.common import OpsUser, PageUser, form_of, render, with_query
 from api.problems import Problem
-from api.schemas import HistoryEntry
+from api.schemas.orders import HistoryEntry
 from api.temporal import TRANSIENT
 from domain import names
-from domain.models import Hold, OrderLine, RoutingDecision, StepView
+from domain.codes import ProblemCode
+from domain.summary import OrderSummary
 from store import catalog
 from store import orders as read
 from store import views as saved
@@ -65,27 +67,18 @@ async def _context(request: Request, who: Principal, order_id: str, qs: str) -> 
     sessions = request.app.state.sessions
     client: Client = request.app.state.temporal
     async with sessions() as session:
-        row = await read.get_order(session, order_id)
-        if row is None:
-            raise Problem(404, f"no order {order_id}", reason="not_found")
-        if who.role == "staff" and who.warehouse not in (row.warehouses or []):
-            raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
+        row = await order_in_scope(session, who, order_id)
         shipments = await read.shipments_of(session, order_id)
         events = await read.events_of(session, order_id)
         warehouses = [w.code for w in await catalog.list_warehouses(session) if w.active]
     state = await live_state(client, order_id)
-    summary: dict[str, Any] = dict(row.summary)
+    summary = OrderSummary.read(row.summary)
     if state is not None:
         holds, lines, steps = state.holds, state.lines, state.steps
         routing, status, tags = state.routing, state.status.value, state.tags
     else:
-        holds = [Hold.model_validate(h) for h in summary.get("holds") or []]
-        lines = [OrderLine.model_validate(ln) for ln in summary.get("lines") or []]
-        steps = [StepView.model_validate(v) for v in summary.get("steps") or []]
-        routing = (
-            RoutingDecision.model_validate(summary["routing"]) if summary.get("routing") else None
-        )
-        status, tags = row.status, list(row.tags)
+        holds, lines, steps = summary.holds, summary.lines, summary.steps
+        routing, status, tags = summary.routing, row.status, list(row.tags)
     filters = await _list_filters(request, who, qs)
     async with sessions() as session:
         prev_id, next_id = await read.neighbours(
@@ -100,9 +93,9 @@ async def _context(request: Request, who: Principal, order_id: str, qs: str) -> 
         "steps": steps,
         "routing": routing,
         "live": state is not None,
-        "cancel_reason": summary.get("cancel_reason"),
-        "stuck_reason": summary.get("stuck_reason"),
-        "stuck_since": summary.get("stuck_since"),
+        "cancel_reason": summary.cancel_reason,
+        "stuck_reason": summary.stuck_reason,
+        "stuck_since": summary.stuck_since,
         "shipments": shipments,
         "events": list(reversed(events)),
         "warehouses": warehouses,
@@ -177,7 +170,7 @@ async def tags_page(request: Request, order_id: str, who: PageUser) -> Response:
     form = await form_of(request)
     tag = str(form.get("tag") or "").strip()
     if not tag or len(tag) > 100:
-        raise Problem(422, "a tag of 1 to 100 characters", reason="validation_error")
+        raise Problem(422, "a tag of 1 to 100 characters", reason=ProblemCode.VALIDATION_ERROR)
     add = form.get("op", "add") != "remove"
     actions = Actions(request.app.state.sessions, request.app.state.temporal, who)
     result = await actions.change_tag(order_id, tag, add=add)

@@ -8,16 +8,23 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
 
 from api.auth import Ops
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import AccuracyRow
+from api.schemas.ops import (
+    AccuracyRow,
+    DelayRow,
+    DelaysOut,
+    ErrorsOut,
+    ThroughputOut,
+    ThroughputRow,
+    Window,
+)
+from domain.codes import ProblemCode
 from store import analytics as store
 from store.analytics import AccuracyGroup, Bucket, DelayGroup, DelayStep, ErrorKey
 
@@ -34,55 +41,12 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class AnalyticsError(StrEnum):
-    """``reason`` of a 422 from the analytics endpoints."""
-
-    INVALID_WINDOW = "invalid_window"
-    INVALID_GROUP_BY = "invalid_group_by"
-    WINDOW_TOO_LARGE = "window_too_large"
-
-
-class Window(BaseModel):
-    since: datetime
-    until: datetime
-
-
-class ErrorsOut(Window):
-    rows: list[dict[str, Any]]
-
-
-class DelayRow(BaseModel):
-    group: str | None
-    step: str
-    count: int
-    p50_s: float
-    p90_s: float
-    p99_s: float
-    sla_breaches: int
-
-
-class DelaysOut(Window):
-    rows: list[DelayRow]
-
-
-class ThroughputRow(BaseModel):
-    bucket: datetime
-    received: int
-    shipped: int
-    delivered: int
-    cancelled: int
-
-
-class ThroughputOut(Window):
-    rows: list[ThroughputRow]
-
-
 def window_of(since: datetime | None, until: datetime | None) -> Window:
     """``[since, until)`` in UTC; naive times are UTC. ``since`` must be before ``until``."""
     end = _utc(until) if until else datetime.now(UTC)
     start = _utc(since) if since else end - DEFAULT_WINDOW
     if start >= end:
-        raise Problem(422, "since must be before until", reason=AnalyticsError.INVALID_WINDOW.value)
+        raise Problem(422, "since must be before until", reason=ProblemCode.INVALID_WINDOW)
     return Window(since=start, until=end)
 
 
@@ -157,7 +121,7 @@ def error_keys(group_by: str) -> list[ErrorKey]:
         raise Problem(
             422,
             f"group_by takes a subset of {', '.join(allowed)} (got {group_by!r})",
-            reason=AnalyticsError.INVALID_GROUP_BY.value,
+            reason=ProblemCode.INVALID_GROUP_BY,
         )
     return [ErrorKey(n) for n in names]
 
@@ -233,7 +197,7 @@ async def throughput(
         raise Problem(
             422,
             f"at most {MAX_BUCKETS} buckets; use bucket=day or a shorter window",
-            reason=AnalyticsError.WINDOW_TOO_LARGE.value,
+            reason=ProblemCode.WINDOW_TOO_LARGE,
         )
     rows = await store.throughput(session, bucket, w.since, w.until)
     if format == "csv":

@@ -7,60 +7,27 @@ and a refusal is that order's result, never the request's: the others go on.
 from __future__ import annotations
 
 import asyncio
-from enum import StrEnum
-from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from api.actions import OPS_ROLES, ActionResult, Actions
 from api.auth import Floor
 from api.deps import Temporal
 from api.problems import Problem, problem_responses
+from api.schemas.orders import BulkAction, BulkIn, BulkOut, BulkResult
+from domain.codes import ProblemCode
 from store.keys import Principal
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], responses=problem_responses(401, 403))
 
 CONCURRENCY = 8
 
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=80)]
-
-
-class BulkAction(StrEnum):
-    RELEASE_HOLDS = "release_holds"
-    CANCEL = "cancel"
-    ADD_TAG = "add_tag"
-    REMOVE_TAG = "remove_tag"
-
-
-class BulkIn(BaseModel):
-    action: BulkAction
-    order_ids: list[OrderId] = Field(min_length=1, max_length=500)
-    reason: str | None = Field(default=None, min_length=1, max_length=500)
-    tag: str | None = Field(default=None, min_length=1, max_length=100)
-
-    @model_validator(mode="after")
-    def _needs(self) -> BulkIn:
-        if self.action in (BulkAction.ADD_TAG, BulkAction.REMOVE_TAG) and not self.tag:
-            raise ValueError(f"{self.action.value} needs a tag")
-        return self
-
-
-class BulkResult(BaseModel):
-    order_id: str
-    ok: bool
-    status: str | None = None
-    reason: str | None = None
-    detail: str | None = None
-
-
-class BulkOut(BaseModel):
-    results: list[BulkResult]
-
 
 async def run_bulk(actions: Actions, who: Principal, body: BulkIn) -> list[ActionResult]:
     if body.action in (BulkAction.RELEASE_HOLDS, BulkAction.CANCEL) and who.role not in OPS_ROLES:
-        raise Problem(403, f"role {who.role} may not {body.action.value}", reason="forbidden")
+        raise Problem(
+            403, f"role {who.role} may not {body.action.value}", reason=ProblemCode.FORBIDDEN
+        )
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(order_id: str) -> ActionResult:

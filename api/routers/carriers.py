@@ -23,9 +23,10 @@ from api.deps import AppSettings, Session, Temporal
 from api.input_guard import BodyLimit, body_limit
 from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
-from api.schemas import CarrierAck, CarrierEventIn
+from api.schemas.shipments import CarrierAck, CarrierEventIn
 from api.temporal import TRANSIENT, is_not_found, unavailable
 from domain import names
+from domain.codes import ProblemCode
 from domain.models import TrackingEvent
 from store import carrier_events
 from store.tables import LabelLedger
@@ -59,12 +60,14 @@ async def carrier_event(
     expected = carrier_signature(body, settings.carrier_webhook_secret)
     if not given or not hmac.compare_digest(expected.encode(), given.encode()):
         WEBHOOK_REJECTIONS.labels("carrier", "bad_signature").inc()
-        raise Problem(401, "missing or invalid X-OMS-Signature", reason="bad_signature")
+        raise Problem(401, "missing or invalid X-OMS-Signature", reason=ProblemCode.BAD_SIGNATURE)
     try:
         event = CarrierEventIn.model_validate(json.loads(body))
     except (ValueError, ValidationError) as exc:
-        WEBHOOK_REJECTIONS.labels("carrier", "invalid_payload").inc()
-        raise Problem(422, f"invalid tracking event: {exc}", reason="invalid_payload") from exc
+        WEBHOOK_REJECTIONS.labels("carrier", ProblemCode.INVALID_PAYLOAD).inc()
+        raise Problem(
+            422, f"invalid tracking event: {exc}", reason=ProblemCode.INVALID_PAYLOAD
+        ) from exc
     shipment_id = await session.scalar(
         select(LabelLedger.shipment_id).where(LabelLedger.tracking_number == event.tracking_number)
     )
@@ -72,7 +75,7 @@ async def carrier_event(
         raise Problem(
             404,
             f"unknown tracking number {event.tracking_number}",
-            reason="unknown_tracking_number",
+            reason=ProblemCode.UNKNOWN_TRACKING_NUMBER,
         )
     report = TrackingEvent(
         tracking_number=event.tracking_number,

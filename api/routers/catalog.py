@@ -9,7 +9,7 @@ from api.auth import Ops, Reader
 from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import (
+from api.schemas.catalog import (
     PackagingBarcode,
     ProductIn,
     ProductOut,
@@ -17,6 +17,7 @@ from api.schemas import (
     WarehouseOut,
     WarehousePatch,
 )
+from domain.codes import ProblemCode
 from store import catalog
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=problem_responses(401, 403))
@@ -30,7 +31,9 @@ async def create_warehouse(body: WarehouseIn, session: Session, _: Ops) -> Wareh
         row = await catalog.create_warehouse(session, **body.model_dump())
         await session.commit()
     except (catalog.AlreadyExists, IntegrityError) as exc:
-        raise Problem(409, f"warehouse {body.code} already exists", reason="duplicate") from exc
+        raise Problem(
+            409, f"warehouse {body.code} already exists", reason=ProblemCode.DUPLICATE
+        ) from exc
     return WarehouseOut.model_validate(row)
 
 
@@ -44,7 +47,7 @@ async def patch_warehouse(
     and cut-off)."""
     row = await catalog.get_warehouse(session, code)
     if row is None:
-        raise Problem(404, f"no warehouse {code}", reason="unknown_warehouse")
+        raise Problem(404, f"no warehouse {code}", reason=ProblemCode.UNKNOWN_WAREHOUSE)
     for field, value in body.model_dump(exclude_unset=True).items():
         if value is None and field not in ("daily_capacity", "carrier_cutoff"):
             continue
@@ -74,12 +77,14 @@ async def create_product(body: ProductIn, session: Session, _: Ops) -> ProductOu
         )
         await session.commit()
     except ValueError as exc:
-        raise Problem(422, str(exc), reason="invalid_barcode") from exc
+        raise Problem(422, str(exc), reason=ProblemCode.INVALID_BARCODE) from exc
     except catalog.BarcodeTaken as exc:
-        raise Problem(409, str(exc), reason="barcode_taken") from exc
+        raise Problem(409, str(exc), reason=ProblemCode.BARCODE_TAKEN) from exc
     except (catalog.AlreadyExists, IntegrityError) as exc:
         raise Problem(
-            409, f"product {body.sku} already exists or a barcode is taken", reason="duplicate"
+            409,
+            f"product {body.sku} already exists or a barcode is taken",
+            reason=ProblemCode.DUPLICATE,
         ) from exc
     return _product_out(info)
 
@@ -88,7 +93,7 @@ async def create_product(body: ProductIn, session: Session, _: Ops) -> ProductOu
 async def get_product(sku: PathText, session: Session, _: Reader) -> ProductOut:
     info = await catalog.get_product(session, sku)
     if info is None:
-        raise Problem(404, f"no product {sku}", reason="not_found")
+        raise Problem(404, f"no product {sku}", reason=ProblemCode.NOT_FOUND)
     return _product_out(info)
 
 

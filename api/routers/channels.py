@@ -12,7 +12,7 @@ from api.auth import Admin, Ops
 from api.bounds import PathText
 from api.deps import AppSettings, Session, Temporal
 from api.problems import Problem, problem_responses
-from api.stock_schemas import (
+from api.schemas.stock import (
     ChannelChange,
     ChannelChanged,
     ChannelCreated,
@@ -23,6 +23,7 @@ from api.stock_schemas import (
 )
 from api.temporal import TRANSIENT, unavailable
 from domain import names
+from domain.codes import ProblemCode
 from integrations.channels import check_config, keep_secrets, redact
 from oms.background import poke_stock_watchers, start_channel_sync
 from store import channels as repo
@@ -60,12 +61,14 @@ async def create_channel(
     try:
         check_config(body.kind, body.config)
     except ValueError as exc:
-        raise Problem(422, str(exc), reason="invalid_channel_config") from exc
+        raise Problem(422, str(exc), reason=ProblemCode.INVALID_CHANNEL_CONFIG) from exc
     try:
         row = await repo.create_channel(session, **body.model_dump())
         await session.commit()
     except (repo.ChannelExists, IntegrityError) as exc:
-        raise Problem(409, f"channel {body.code} already exists", reason="duplicate") from exc
+        raise Problem(
+            409, f"channel {body.code} already exists", reason=ProblemCode.DUPLICATE
+        ) from exc
     await session.refresh(row)
     # After the commit: the workflow's first read must find the channel.
     started = False
@@ -94,14 +97,14 @@ async def change_channel(
     """
     row = await repo.get_channel(session, code)
     if row is None:
-        raise Problem(404, f"no channel {code}", reason="not_found")
+        raise Problem(404, f"no channel {code}", reason=ProblemCode.NOT_FOUND)
     changes = body.changes()
     if "config" in changes:
         changes["config"] = keep_secrets(changes["config"], row.config)
         try:
             check_config(row.kind, changes["config"])
         except ValueError as exc:
-            raise Problem(422, str(exc), reason="invalid_channel_config") from exc
+            raise Problem(422, str(exc), reason=ProblemCode.INVALID_CHANNEL_CONFIG) from exc
     resumed = not row.active and changes.get("active") is True
     resync = await repo.change_channel(session, row, changes)
     await session.commit()
@@ -133,7 +136,7 @@ async def channel_pushes(
 ) -> list[ChannelPushOut]:
     """The last quantity the channel accepted per SKU, most recent first."""
     if await repo.get_channel(session, code) is None:
-        raise Problem(404, f"no channel {code}", reason="not_found")
+        raise Problem(404, f"no channel {code}", reason=ProblemCode.NOT_FOUND)
     return [
         ChannelPushOut(
             sku=p.sku,
@@ -157,9 +160,9 @@ async def sync_now(
     """(Re)start the channel's sync workflow if it is not running, and drain now."""
     channel = await repo.get_channel(session, code)
     if channel is None:
-        raise Problem(404, f"no channel {code}", reason="not_found")
+        raise Problem(404, f"no channel {code}", reason=ProblemCode.NOT_FOUND)
     if not channel.active:
-        raise Problem(409, f"channel {code} is not active", reason="inactive")
+        raise Problem(409, f"channel {code} is not active", reason=ProblemCode.INACTIVE)
     try:
         await start_channel_sync(client, settings, code)
     except TRANSIENT as exc:

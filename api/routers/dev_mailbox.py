@@ -9,13 +9,11 @@ One entry per Message-ID: a resend after a lost acknowledgement shows once, with
 
 from __future__ import annotations
 
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
 from starlette.responses import Response
 
 from api.auth import Admin, current_principal
@@ -23,6 +21,8 @@ from api.bounds import RowId
 from api.deps import AppSettings, Autocommit, Session
 from api.pages.common import page_user, render
 from api.problems import Problem, problem_responses
+from api.schemas.ops import MailboxEntry
+from domain.codes import ProblemCode
 from oms.mailsink import parse
 from store import dev_mailbox
 from store.keys import Principal
@@ -32,26 +32,13 @@ from store.tables import DevMailboxMessage
 async def sink_configured(settings: AppSettings) -> None:
     if not settings.mailbox_enabled:
         raise Problem(
-            404, "no dev mailbox: the SMTP sink is not the mail server", reason="not_found"
+            404,
+            "no dev mailbox: the SMTP sink is not the mail server",
+            reason=ProblemCode.NOT_FOUND,
         )
 
 
 router = APIRouter(tags=["dev"], dependencies=[Depends(sink_configured)])
-
-
-class MailboxEntry(BaseModel):
-    """One caught email (one per Message-ID)."""
-
-    id: int
-    to: str
-    subject: str
-    milestone: str | None
-    order_id: str | None
-    shipment_id: str | None = None
-    message_id: str
-    at: datetime
-    #: How many times the sink received this Message-ID (a resend counts here, not twice).
-    copies: int
 
 
 def _entry(row: DevMailboxMessage) -> MailboxEntry:
@@ -76,7 +63,7 @@ async def mailbox_viewer(request: Request, db: Autocommit) -> Principal:
     else:
         who = await page_user(request)
     if who.role != "admin":
-        raise Problem(403, "the dev mailbox is for admins", reason="forbidden")
+        raise Problem(403, "the dev mailbox is for admins", reason=ProblemCode.FORBIDDEN)
     return who
 
 
@@ -114,7 +101,7 @@ async def mailbox_message(
 ) -> Response:
     row = await dev_mailbox.one(session, mail_id)
     if row is None:
-        raise Problem(404, f"no caught mail {mail_id}", reason="not_found")
+        raise Problem(404, f"no caught mail {mail_id}", reason=ProblemCode.NOT_FOUND)
     message = parse(row.raw.encode())
     text, html = _parts(message)
     headers = [(k, str(v)) for k, v in message.items()]

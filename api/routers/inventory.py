@@ -18,9 +18,10 @@ from api.auth import Ops, Reader
 from api.deps import Session, Temporal
 from api.input_guard import IMPORT_MAX_BYTES, BodyLimit
 from api.problems import Problem, problem_responses
-from api.schemas import AdjustmentIn, LevelOut
-from api.stock_schemas import ImportSummary
+from api.schemas.catalog import AdjustmentIn, LevelOut
+from api.schemas.stock import ImportSummary
 from domain import names
+from domain.codes import ProblemCode
 from oms.background import poke_stock_watchers
 from store import catalog, inventory, outbox, stock_import
 from store.channels import active_channel_codes
@@ -45,9 +46,9 @@ def _out(level: Level) -> LevelOut:
 @router.post("/adjustments", response_model=LevelOut, responses=problem_responses(404, 409))
 async def adjust(body: AdjustmentIn, session: Session, client: Temporal, who: Ops) -> LevelOut:
     if await catalog.get_product(session, body.sku) is None:
-        raise Problem(404, f"no product {body.sku}", reason="unknown_sku")
+        raise Problem(404, f"no product {body.sku}", reason=ProblemCode.UNKNOWN_SKU)
     if await catalog.get_warehouse(session, body.warehouse) is None:
-        raise Problem(404, f"no warehouse {body.warehouse}", reason="unknown_warehouse")
+        raise Problem(404, f"no warehouse {body.warehouse}", reason=ProblemCode.UNKNOWN_WAREHOUSE)
     try:
         level = await inventory.adjust(
             session,
@@ -61,7 +62,7 @@ async def adjust(body: AdjustmentIn, session: Session, client: Temporal, who: Op
     except inventory.InsufficientStock as exc:
         await session.rollback()
         raise Problem(
-            409, str(exc), reason="insufficient_stock", extra={"available": exc.available}
+            409, str(exc), reason=ProblemCode.INSUFFICIENT_STOCK, extra={"available": exc.available}
         ) from exc
     await commit_and_wake(session, client, [body.sku] if level.available > 0 else [])
     return _out(level)
@@ -139,13 +140,13 @@ async def import_csv(
         raise Problem(
             422,
             f"{len(exc.errors)} row(s) refused; nothing was applied",
-            reason="invalid_rows",
+            reason=ProblemCode.INVALID_ROWS,
             title="CSV import refused",
             extra={"errors": [e.__dict__ for e in exc.errors[:1000]]},
         ) from exc
     except inventory.InsufficientStock as exc:  # defensive: the levels were locked
         await session.rollback()
-        raise Problem(409, str(exc), reason="insufficient_stock") from exc
+        raise Problem(409, str(exc), reason=ProblemCode.INSUFFICIENT_STOCK) from exc
     stocked = await outbox.total_available(session, result.skus)
     await commit_and_wake(session, client, [sku for sku in result.skus if stocked.get(sku, 0) > 0])
     return ImportSummary(
@@ -160,19 +161,27 @@ async def _csv_text(request: Request) -> str:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     length = int(request.headers.get("content-length") or 0)
     if length > MAX_IMPORT_BYTES:
-        raise Problem(413, f"the file is larger than {MAX_IMPORT_BYTES} bytes", reason="too_large")
+        raise Problem(
+            413, f"the file is larger than {MAX_IMPORT_BYTES} bytes", reason=ProblemCode.TOO_LARGE
+        )
     if content_type == "multipart/form-data":
         form = await request.form(max_files=1)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
-            raise Problem(422, "multipart body needs a 'file' part", reason="missing_file")
+            raise Problem(
+                422, "multipart body needs a 'file' part", reason=ProblemCode.MISSING_FILE
+            )
         data = await upload.read()
     elif content_type in ("text/csv", "text/plain", "application/csv"):
         data = await request.body()
     else:
-        raise Problem(415, "send text/csv or multipart/form-data", reason="unsupported_media_type")
+        raise Problem(
+            415, "send text/csv or multipart/form-data", reason=ProblemCode.UNSUPPORTED_MEDIA_TYPE
+        )
     if len(data) > MAX_IMPORT_BYTES:
-        raise Problem(413, f"the file is larger than {MAX_IMPORT_BYTES} bytes", reason="too_large")
+        raise Problem(
+            413, f"the file is larger than {MAX_IMPORT_BYTES} bytes", reason=ProblemCode.TOO_LARGE
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

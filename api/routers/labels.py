@@ -19,6 +19,7 @@ from api.auth import Floor, ensure_warehouse
 from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
+from domain.codes import ProblemCode
 from store import orders as read
 from store.tables import LabelLedger
 
@@ -57,7 +58,7 @@ async def shipment_label(
     is bought, 410 ``label_voided`` once it was voided (a cancelled shipment)."""
     shipment = await read.get_shipment(session, shipment_id)
     if shipment is None:
-        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
+        raise Problem(404, f"no shipment {shipment_id}", reason=ProblemCode.NOT_FOUND)
     ensure_warehouse(who, shipment.warehouse)
     content = LabelLedger.pdf if format is LabelFormat.PDF else LabelLedger.zpl
     row = (
@@ -71,12 +72,12 @@ async def shipment_label(
         raise Problem(
             404,
             f"shipment {shipment_id} has no printable label yet (it is bought at pack)",
-            reason="label_not_ready",
+            reason=ProblemCode.LABEL_NOT_READY,
         )
     status, number, body = row
     data: bytes = body if isinstance(body, bytes) else str(body).encode()
     if status == "voided":
-        raise Problem(410, f"label {number} was voided", reason="label_voided")
+        raise Problem(410, f"label {number} was voided", reason=ProblemCode.LABEL_VOIDED)
     disposition = "inline" if format is LabelFormat.PDF else "attachment"
     filename = f"label-{re.sub(r'[^A-Za-z0-9_-]', '', number)}.{format.value}"
     return Response(

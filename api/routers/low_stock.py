@@ -8,7 +8,8 @@ from api.auth import Ops, Reader
 from api.bounds import PathText
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.stock_schemas import LowStockOut, ThresholdIn, ThresholdOut
+from api.schemas.stock import LowStockOut, ThresholdIn, ThresholdOut
+from domain.codes import ProblemCode
 from store import low_stock, outbox
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], responses=problem_responses(401, 403))
@@ -23,7 +24,7 @@ async def set_threshold(sku: PathText, body: ThresholdIn, session: Session, _: O
     """Set (or clear with ``null``) the SKU's threshold; it is evaluated at once, so a
     threshold above today's stock raises ``low_stock`` now rather than at the next change."""
     if not await low_stock.set_threshold(session, sku, body.threshold):
-        raise Problem(404, f"no product {sku}", reason="not_found")
+        raise Problem(404, f"no product {sku}", reason=ProblemCode.NOT_FOUND)
     available = (await outbox.total_available(session, [sku])).get(sku, 0)
     await session.commit()
     return ThresholdOut(

@@ -13,14 +13,15 @@ from fastapi import APIRouter, Query
 from api.auth import Admin
 from api.bounds import PathText, RowId
 from api.deps import Session
-from api.merchant_webhook_schemas import (
+from api.problems import Problem, problem_responses
+from api.schemas.merchant_webhooks import (
     DeliveryOut,
     WebhookCreated,
     WebhookDeleted,
     WebhookIn,
     WebhookOut,
 )
-from api.problems import Problem, problem_responses
+from domain.codes import ProblemCode
 from domain.merchant_webhooks import PENDING
 from store import merchant_webhooks as repo
 from store.tables import WebhookDelivery, WebhookSubscription
@@ -62,7 +63,7 @@ def _delivery(row: WebhookDelivery) -> DeliveryOut:
 async def _subscription(session: Session, webhook_id: str) -> WebhookSubscription:
     row = await repo.get_active(session, webhook_id)
     if row is None:
-        raise Problem(404, f"no webhook {webhook_id}", reason="not_found")
+        raise Problem(404, f"no webhook {webhook_id}", reason=ProblemCode.NOT_FOUND)
     return row
 
 
@@ -86,7 +87,7 @@ async def list_webhooks(session: Session, _: Admin) -> list[WebhookOut]:
 async def delete_webhook(webhook_id: PathText, session: Session, _: Admin) -> WebhookDeleted:
     """Stop the subscription: nothing more is queued and what was pending is not sent."""
     if not await repo.deactivate(session, webhook_id):
-        raise Problem(404, f"no webhook {webhook_id}", reason="not_found")
+        raise Problem(404, f"no webhook {webhook_id}", reason=ProblemCode.NOT_FOUND)
     await session.commit()
     return WebhookDeleted(webhook_id=webhook_id)
 
@@ -121,6 +122,8 @@ async def redeliver(
     await _subscription(session, webhook_id)
     row = await repo.redeliver(session, webhook_id, delivery_id)
     if row is None:
-        raise Problem(404, f"no delivery {delivery_id} of webhook {webhook_id}", reason="not_found")
+        raise Problem(
+            404, f"no delivery {delivery_id} of webhook {webhook_id}", reason=ProblemCode.NOT_FOUND
+        )
     await session.commit()
     return _delivery(row)

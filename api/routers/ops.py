@@ -15,9 +15,10 @@ from api.deps import Session
 from api.notification_metrics import NOTIFICATION_METRICS
 from api.order_metrics import ORDER_METRICS
 from api.problems import problem_responses
-from api.schemas import Health, StuckOrder
+from api.schemas.ops import Health, StuckOrder
 from api.stock_metrics import STOCK_METRICS
 from api.webhook_metrics import WEBHOOK_METRICS
+from domain.summary import OrderSummary
 from store import orders as read
 from store import watchdog
 
@@ -31,15 +32,15 @@ async def stuck(session: Session, _: Ops) -> list[StuckOrder]:
     """Orders past a step's SLA (their own timer), and orders the watchdog marked; one
     entry per order: the order's own reason when both (it is the more specific, e.g.
     ``carrier_unavailable``), with what the watchdog saw as ``detail``."""
-    found: dict[str, StuckOrder] = {
-        r.order_id: StuckOrder(
+    found: dict[str, StuckOrder] = {}
+    for r in await read.stuck_orders(session):
+        summary = OrderSummary.read(r.summary)
+        found[r.order_id] = StuckOrder(
             order_id=r.order_id,
             status=r.status,
-            stuck_since=r.summary.get("stuck_since") or r.updated_at,
-            reason=str(r.summary.get("stuck_reason") or "") or None,
+            stuck_since=summary.stuck_since or r.updated_at,
+            reason=summary.stuck_reason or None,
         )
-        for r in await read.stuck_orders(session)
-    }
     for mark, status in await watchdog.marks(session):
         own = found.get(mark.order_id)
         if own is not None:

@@ -2,30 +2,26 @@
 
 Lists come from the projection (cheap, filterable); the detail view asks the workflow
 itself (a Query) so a person sees the live state, and falls back to the projection when
-the workflow cannot answer (closed and no worker, or Temporal down).
+the workflow cannot answer (closed and no worker, or Temporal down). What the routes answer
+is built in api/order_views.py; taking an order in exactly once is api/intake.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import BaseModel, Field
-from sqlalchemy import select
-from temporalio.client import WorkflowQueryFailedError
 
 from api import actions, intake
-from api.auth import Floor, Intake, Ops, Reader, scope_of
-from api.bounds import PathText, Tag
+from api import order_views as views
+from api.auth import Floor, Intake, Ops, Reader, ensure_ships_from, scope_of
+from api.bounds import PathText
 from api.deps import AppSettings, Session, Temporal
 from api.filters import FilterParams
 from api.history import timeline
 from api.problems import Problem, problem_responses
-from api.schemas import (
+from api.schemas.orders import (
     AcceptedOrder,
     CancelIn,
     CancelOut,
@@ -37,34 +33,25 @@ from api.schemas import (
     OrderHistory,
     OrderIn,
     OrderPage,
-    OrderSummary,
     ReleaseOut,
     ShipmentHistory,
+    TagsIn,
+    TagsOut,
 )
-from api.temporal import TRANSIENT, UPDATE_ERRORS, is_not_found, refusal, unavailable
+from api.temporal import TRANSIENT, is_not_found, unavailable
+from api.updates import answer_update
 from domain import names
-from domain.floor import FLOOR_STATUSES, floor_status_of, with_floor_steps
+from domain.codes import ProblemCode, UpdateRefusal
 from domain.models import (
-    Address,
     CancelInput,
-    Hold,
     HoldInput,
-    OrderInput,
-    OrderLine,
-    OrderState,
     ReleaseInput,
-    RoutingDecision,
-    ShipmentView,
-    StepView,
-    StuckInfo,
     TagChange,
 )
 from domain.status import SHIPPED_OR_LATER, OrderStatus
-from integrations.shopify import safe_id
 from store import catalog
 from store import orders as read
 from store.keys import Principal
-from store.tables import OrderIntake, OrderRow, ShipmentRow
 from workflows.order import OrderWorkflow
 
 router = APIRouter(prefix="/api/v1/orders", tags=["orders"], responses=problem_responses(401, 403))
@@ -73,30 +60,6 @@ QUERY_TIMEOUT = timedelta(seconds=3)
 
 
 # --- intake -------------------------------------------------------------------------------
-
-
-def order_input(body: OrderIn, settings: AppSettings) -> OrderInput:
-    """The workflow input of an API order (also what the tag rules preview evaluates)."""
-    return OrderInput(
-        order_id=safe_id(f"{body.channel}-{body.external_id}"),
-        external_id=body.external_id,
-        channel=body.channel,
-        name=body.external_id,
-        email=body.email,
-        customer_name=body.customer_name,
-        shipping_address=Address(**body.shipping_address.model_dump()),
-        shipping_method=body.shipping_method,
-        lines=[
-            OrderLine(sku=ln.sku, quantity=ln.quantity, unit_price=ln.unit_price)
-            for ln in body.lines
-        ],
-        financial_status=body.financial_status,
-        currency=body.currency.upper(),
-        total=sum((ln.unit_price * ln.quantity for ln in body.lines), start=0),  # type: ignore[arg-type]
-        tags=list(dict.fromkeys(body.tags)),
-        note=body.note,
-        options=settings.order_options(),
-    )
 
 
 @router.post(
@@ -117,64 +80,26 @@ async def create_order(
     _: Intake,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> AcceptedOrder:
+    # Taken in exactly once (api/intake.py); a repeated request answers 200.
     if not idempotency_key:
         raise Problem(
-            400, "the Idempotency-Key header is required", reason="idempotency_key_missing"
+            400,
+            "the Idempotency-Key header is required",
+            reason=ProblemCode.IDEMPOTENCY_KEY_MISSING,
         )
-    request_hash = hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-    order = order_input(body, settings)
-
-    async def replay(row: OrderIntake) -> AcceptedOrder:
-        if row.request_hash != request_hash:
+    keyed = intake.KeyedOrder.of(body, settings, idempotency_key)
+    result = await intake.replayed(session, client, settings, keyed)
+    if result is None:
+        missing = await catalog.missing_skus(session, [ln.sku for ln in body.lines])
+        if missing:
             raise Problem(
                 422,
-                "this Idempotency-Key was used with a different request",
-                reason="idempotency_key_reused",
-                extra={"order_id": row.order_id},
+                f"unknown sku: {', '.join(missing)}",
+                reason=ProblemCode.UNKNOWN_SKU,
+                extra={"skus": missing},
             )
-        if row.order_id == order.order_id:
-            # heals a crash before the start
-            await intake.start_order(
-                client, settings, await intake.with_tagging(session, settings, order)
-            )
-        response.status_code = 200
-        return AcceptedOrder(order_id=row.order_id)
-
-    seen = await session.scalar(
-        select(OrderIntake.order_id).where(OrderIntake.idempotency_key == idempotency_key)
-    )
-    if seen is not None:
-        row = await session.get(OrderIntake, seen)
-        assert row is not None
-        return await replay(row)
-    missing = await catalog.missing_skus(session, [ln.sku for ln in body.lines])
-    if missing:
-        raise Problem(
-            422, f"unknown sku: {', '.join(missing)}", reason="unknown_sku", extra={"skus": missing}
-        )
-    result = await intake.take_in(
-        session,
-        client,
-        settings,
-        order,
-        metric_channel=body.channel,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-    )
+        result = await intake.take_in_keyed(session, client, settings, keyed)
     if not result.created:
-        row = await session.get(OrderIntake, result.order_id)
-        if row is not None and row.idempotency_key == idempotency_key:
-            return await replay(row)  # a concurrent request with the same key won the insert
-        if row is not None and row.request_hash != request_hash:
-            raise Problem(
-                409,
-                f"order {body.channel}/{body.external_id} was already received "
-                "with different content",
-                reason="duplicate_order",
-                extra={"order_id": result.order_id},
-            )
         response.status_code = 200
     return AcceptedOrder(order_id=result.order_id)
 
@@ -201,24 +126,8 @@ async def list_orders(
             sort=filters.sort or "newest",
         )
     except read.BadCursor as exc:
-        raise Problem(422, str(exc), reason="bad_cursor") from exc
-    return OrderPage(items=[summary_of(r) for r in rows], next_cursor=next_cursor)
-
-
-def summary_of(r: OrderRow) -> OrderSummary:
-    return OrderSummary(
-        order_id=r.order_id,
-        name=r.name,
-        status=r.status,
-        tags=list(r.tags),
-        priority=r.priority,
-        warehouses=list(r.warehouses),
-        total=r.total,
-        currency=r.currency,
-        created_at=r.created_at,
-        updated_at=r.updated_at,
-        stuck=r.stuck,
-    )
+        raise Problem(422, str(exc), reason=ProblemCode.BAD_CURSOR) from exc
+    return OrderPage(items=[views.list_item(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/counts", response_model=dict[str, int])
@@ -227,109 +136,33 @@ async def counts(session: Session, who: Reader) -> dict[str, int]:
     return {s.value: found.get(s.value, 0) for s in OrderStatus} | found
 
 
-async def _live_state(client: Temporal, order_id: str) -> OrderState | None:
-    handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    try:
-        return await handle.query(OrderWorkflow.details, rpc_timeout=QUERY_TIMEOUT)
-    except (WorkflowQueryFailedError, *TRANSIENT):
-        return None
-
-
 @router.get("/{order_id}", response_model=OrderDetail, responses=problem_responses(404))
 async def get_order(
     order_id: PathText, session: Session, client: Temporal, who: Reader
 ) -> OrderDetail:
     if who.role == "staff":  # as the lists and the order page: their warehouse's orders only
         scoped = await read.get_order(session, order_id)
-        if scoped is not None and who.warehouse not in (scoped.warehouses or []):
-            raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
+        if scoped is not None:
+            ensure_ships_from(who, scoped.warehouses)
     events = [
         EventOut(at=e.at, type=e.type, detail=dict(e.detail))
         for e in await read.events_of(session, order_id)
     ]
-    state = await _live_state(client, order_id)
-    # Shipments come from their own rows, advanced at every floor move by the move's own
-    # answer; the order hears only of the moves that change its course, so its floor status
-    # and floor steps are read from those rows (domain/floor.py).
-    shipments = _shipments_out(await read.shipments_of(session, order_id))
+    state = await actions.live_state(client, order_id, rpc_timeout=QUERY_TIMEOUT)
+    shipments = views.shipment_views(await read.shipments_of(session, order_id))
     if state is not None:
-        return OrderDetail(
-            **state.model_dump(exclude={"shipments", "status", "steps"}),
-            status=_floor_refined(state.status, shipments),
-            steps=with_floor_steps(state.steps, shipments),
-            shipments=_with_template_flags(shipments, state.shipments) or state.shipments,
-            events=events,
-            live=True,
-        )
+        return views.live_detail(state, shipments, events)
     row = await read.get_order(session, order_id)
     if row is None:
         if await read.get_intake(session, order_id) is None:
-            raise Problem(404, f"no order {order_id}", reason="not_found")
+            raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
         raise Problem(
             503,
             f"order {order_id} was received but cannot be read yet",
-            reason="not_ready",
+            reason=ProblemCode.NOT_READY,
             headers={"Retry-After": "1"},
         )
-    summary = dict(row.summary)
-    lines = [OrderLine.model_validate(ln) for ln in summary.get("lines") or []]
-    routing = summary.get("routing")
-    return OrderDetail(
-        order_id=row.order_id,
-        name=row.name,
-        status=row.status,
-        tags=list(row.tags),
-        priority=row.priority,
-        holds=[Hold.model_validate(h) for h in summary.get("holds") or []],
-        lines=lines,
-        shipments=shipments,
-        routing=RoutingDecision.model_validate(routing) if routing else None,
-        payment=str(summary["payment"]) if summary.get("payment") else None,
-        cancel_reason=summary.get("cancel_reason"),
-        steps=with_floor_steps(
-            [StepView.model_validate(v) for v in summary.get("steps") or []], shipments
-        ),
-        stuck=_stuck_of(row.stuck, summary),
-        tags_version=summary.get("tags_version"),
-        events=events,
-        live=False,
-    )
-
-
-def _stuck_of(stuck: bool, summary: dict[str, Any]) -> StuckInfo | None:
-    if not stuck or not summary.get("stuck_since"):
-        return None
-    step = str(summary.get("stuck_reason") or "").split(":")[0]
-    active = next((v for v in summary.get("steps") or [] if v.get("step") == step), None)
-    return StuckInfo(
-        step=step,
-        since=summary["stuck_since"],
-        sla_seconds=int(active["sla_seconds"]) if active else 0,
-    )
-
-
-def _with_template_flags(
-    projected: list[ShipmentView], live: list[ShipmentView]
-) -> list[ShipmentView]:
-    """Projected shipments (fresh per move) with the template flags the order knows."""
-    by_id = {v.shipment_id: v for v in live}
-    out = []
-    for view in projected:
-        known = by_id.get(view.shipment_id)
-        if known is not None:
-            view = view.model_copy(
-                update={
-                    "packaging_check": known.packaging_check,
-                    "packaging_checked": known.packaging_checked or view.packaging_checked,
-                    "verify_at_pack": known.verify_at_pack,
-                }
-            )
-        out.append(view)
-    return out
-
-
-def _shipments_out(rows: list[ShipmentRow]) -> list[ShipmentView]:
-    return [read.shipment_view(r) for r in rows]
+    return views.stored_detail(row, shipments, events)
 
 
 @router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(404))
@@ -382,7 +215,7 @@ async def _timeline(
         hist = await client.get_workflow_handle(workflow_id).fetch_history()
     except TRANSIENT as exc:
         if is_not_found(exc):
-            raise Problem(404, missing, reason="not_found") from exc
+            raise Problem(404, missing, reason=ProblemCode.NOT_FOUND) from exc
         raise unavailable(exc) from exc
     return hist.run_id, timeline(list(hist.events))
 
@@ -399,47 +232,10 @@ async def _audit(
     await session.commit()
 
 
-T = TypeVar("T")
-
-
-async def _order_update(
-    call: Awaitable[T], *, not_found_reasons: frozenset[str] = frozenset()
-) -> T | None:
-    """Run an Update on an order workflow; None when the workflow has already finished.
-
-    A validator's refusal becomes 409 with its reason (404 for ``not_found_reasons``);
-    Temporal out of reach becomes 503.
-    """
-    try:
-        return await call
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            status = 404 if refused[0] in not_found_reasons else 409
-            raise Problem(status, refused[1], reason=refused[0]) from exc
-        if not is_not_found(exc):
-            raise unavailable(exc) from exc
-    return None
-
-
-def _floor_refined(status: OrderStatus, shipments: list[ShipmentView]) -> OrderStatus:
-    """The workflow's status, refined by its shipments' rows while they are on the floor
-    (the order does not hear floor moves: domain/floor.py)."""
-    if status not in FLOOR_STATUSES or not shipments:
-        return status
-    return floor_status_of(shipments)
-
-
-async def _with_floor(session: Session, order_id: str, status: OrderStatus) -> OrderStatus:
-    if status not in FLOOR_STATUSES:
-        return status
-    return _floor_refined(status, _shipments_out(await read.shipments_of(session, order_id)))
-
-
 async def _closed_order_status(session: Session, order_id: str) -> str:
     row = await read.get_order(session, order_id)
     if row is None:
-        raise Problem(404, f"no order {order_id}", reason="not_found")
+        raise Problem(404, f"no order {order_id}", reason=ProblemCode.NOT_FOUND)
     return row.status
 
 
@@ -448,7 +244,7 @@ async def cancel(
     order_id: PathText, body: CancelIn, session: Session, client: Temporal, who: Ops
 ) -> CancelOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    result = await _order_update(
+    result = await answer_update(
         handle.execute_update(
             OrderWorkflow.cancel,
             CancelInput(reason=body.reason, restock=body.restock, refund=body.refund),
@@ -461,7 +257,9 @@ async def cancel(
     status = await _closed_order_status(session, order_id)
     if status == OrderStatus.CANCELLED:
         return CancelOut(order_id=order_id, status=OrderStatus.CANCELLED)
-    reason = "already_shipped" if status in SHIPPED_OR_LATER else "not_cancellable"
+    reason = (
+        UpdateRefusal.ALREADY_SHIPPED if status in SHIPPED_OR_LATER else ProblemCode.NOT_CANCELLABLE
+    )
     raise Problem(409, f"the order is {status}", reason=reason)
 
 
@@ -475,7 +273,7 @@ async def place_hold(
     order_id: PathText, body: HoldIn, session: Session, client: Temporal, who: Ops
 ) -> HoldOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    placed = await _order_update(
+    placed = await answer_update(
         handle.execute_update(
             OrderWorkflow.place_hold, HoldInput(reason=body.reason, note=body.note)
         )
@@ -484,7 +282,9 @@ async def place_hold(
         await _audit(session, who, order_id, "place_hold", hold_id=placed.hold_id)
         return HoldOut(hold_id=placed.hold_id)
     status = await _closed_order_status(session, order_id)
-    raise Problem(409, f"an order that is {status} cannot be held", reason="not_holdable")
+    raise Problem(
+        409, f"an order that is {status} cannot be held", reason=UpdateRefusal.NOT_HOLDABLE
+    )
 
 
 @router.post(
@@ -496,44 +296,31 @@ async def release_hold(
     order_id: PathText, hold_id: PathText, session: Session, client: Temporal, who: Ops
 ) -> ReleaseOut:
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    state = await _order_update(
+    state = await answer_update(
         handle.execute_update(
             OrderWorkflow.release_hold, ReleaseInput(hold_id=hold_id), id=f"release-{hold_id}"
         ),
-        not_found_reasons=frozenset({"hold_not_found"}),
+        status_of={UpdateRefusal.HOLD_NOT_FOUND: 404},
     )
     if state is not None:
         await _audit(session, who, order_id, "release_hold", hold_id=hold_id)
-        status = await _with_floor(session, order_id, state.status)
+        status = await views.with_floor(session, order_id, state.status)
         return ReleaseOut(order_id=order_id, hold_id=hold_id, status=status, holds=state.holds)
     await _closed_order_status(session, order_id)
-    raise Problem(404, f"no active hold {hold_id}", reason="hold_not_found")
-
-
-class TagsIn(BaseModel):
-    tags: list[Tag] = Field(min_length=1, max_length=50)
-
-
-class TagsOut(BaseModel):
-    order_id: str
-    tags: list[str]
+    raise Problem(404, f"no active hold {hold_id}", reason=UpdateRefusal.HOLD_NOT_FOUND)
 
 
 async def _change_tags(
     session: Session, client: Temporal, who: Principal, order_id: str, change: TagChange
 ) -> TagsOut:
     """Staff (of a warehouse shipping the order), ops and admin edit tags on a live order."""
-    row = await read.get_order(session, order_id)
-    if row is None:
-        raise Problem(404, f"no order {order_id}", reason="not_found")
-    if who.role == "staff" and who.warehouse not in (row.warehouses or []):
-        raise Problem(403, "this order does not ship from your warehouse", reason="forbidden")
+    await views.order_in_scope(session, who, order_id)
     await session.rollback()
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
-    state = await _order_update(handle.execute_update(OrderWorkflow.change_tags, change))
+    state = await answer_update(handle.execute_update(OrderWorkflow.change_tags, change))
     if state is None:
         status = await _closed_order_status(session, order_id)
-        raise Problem(409, f"an order that is {status} is closed", reason="order_closed")
+        raise Problem(409, f"an order that is {status} is closed", reason=ProblemCode.ORDER_CLOSED)
     for tag in change.add:
         await _audit(session, who, order_id, "add_tag", tag=tag)
     for tag in change.remove:

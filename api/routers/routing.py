@@ -9,55 +9,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
 from api.auth import Admin, Ops
-from api.bounds import Version
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.schemas import AddressIn, LineIn
+from api.schemas.rules import (
+    PreviewIn,
+    PreviewOut,
+    PreviewShipment,
+    RoutingRulesIn,
+    RoutingRulesOut,
+)
+from domain.codes import ProblemCode
 from domain.models import Address, AllocationRequest, OrderLine
-from domain.routing import PlanView, RoutingRule, RoutingRules, SiteVerdict
-from domain.status import ShippingMethod
+from domain.routing import RoutingRules
 from store import rules
 from store.allocation import decide, load_rules
 
 router = APIRouter(tags=["routing"], responses=problem_responses(401, 403))
-
-
-class RoutingRulesOut(BaseModel):
-    version: int = Field(description="0 = the built-in defaults, never saved")
-    rules: list[RoutingRule]
-    actor: str | None = None
-    created_at: datetime | None = None
-
-
-class RoutingRulesIn(BaseModel):
-    rules: list[RoutingRule] = Field(min_length=1, max_length=50)
-    #: The version the editor started from; a newer saved version meanwhile → 409.
-    expected_version: Version | None = None
-
-
-class PreviewIn(BaseModel):
-    shipping_address: AddressIn
-    shipping_method: ShippingMethod = ShippingMethod.STANDARD
-    lines: list[LineIn] = Field(min_length=1, max_length=250)
-
-
-class PreviewShipment(BaseModel):
-    warehouse: str
-    lines: dict[str, int]
-
-
-class PreviewOut(BaseModel):
-    decision: str
-    routed: bool
-    shipments: list[PreviewShipment]
-    short: dict[str, int]
-    reasons: list[str]
-    rules_version: int
-    candidates: list[SiteVerdict]
-    runners_up: list[PlanView]
 
 
 @router.get("/api/v1/rules/routing", response_model=RoutingRulesOut)
@@ -84,7 +54,7 @@ async def put_rules(body: RoutingRulesIn, session: Session, who: Admin) -> Routi
         raise Problem(
             422,
             "; ".join(e["msg"] for e in exc.errors()),
-            reason="invalid_rules",
+            reason=ProblemCode.INVALID_RULES,
             extra={"errors": [{"loc": ["body", "rules"], "msg": e["msg"]} for e in exc.errors()]},
         ) from exc
     payload = [r.model_dump(mode="json") for r in rule_set.rules]
@@ -97,7 +67,7 @@ async def put_rules(body: RoutingRulesIn, session: Session, who: Admin) -> Routi
         raise Problem(
             409,
             f"the routing rules changed meanwhile (now version {exc.current}); reload and retry",
-            reason="version_conflict",
+            reason=ProblemCode.VERSION_CONFLICT,
             extra={"current_version": exc.current},
         ) from exc
     await session.commit()

@@ -27,11 +27,12 @@ from sqlalchemy.orm.attributes import flag_modified
 from api.bounds import PathText, RowId
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from api.stock_schemas import (
+from api.schemas.stock import (
     ShopifyInventoryLevel,
     ShopifyInventoryLevelAnswer,
     ShopifyInventoryLevelSet,
 )
+from domain.codes import ProblemCode
 from integrations import shopify_sandbox as gql
 from integrations.channels import record_receipt
 from store import channels as repo
@@ -50,13 +51,13 @@ async def shop_channel(
     """The store's channel, once its access token is checked: like Shopify, the token is
     checked before the body is read (401 for a bad body without a token, not 422)."""
     if not access_token:
-        raise Problem(401, "invalid API key or access token", reason="unauthenticated")
+        raise Problem(401, "invalid API key or access token", reason=ProblemCode.UNAUTHENTICATED)
     channel = await repo.get_channel(session, shop)
     if channel is None or channel.kind != "shopify":
-        raise Problem(404, f"no sandbox Shopify store {shop}", reason="not_found")
+        raise Problem(404, f"no sandbox Shopify store {shop}", reason=ProblemCode.NOT_FOUND)
     expected = str(channel.config.get("access_token") or "")
     if expected and not hmac.compare_digest(access_token.encode(), expected.encode()):
-        raise Problem(401, "invalid API key or access token", reason="unauthenticated")
+        raise Problem(401, "invalid API key or access token", reason=ProblemCode.UNAUTHENTICATED)
     return channel
 
 
@@ -75,14 +76,20 @@ async def set_inventory_level(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> ShopifyInventoryLevelAnswer:
     if not idempotency_key:
-        raise Problem(400, "Idempotency-Key header required", reason="missing_idempotency_key")
+        raise Problem(
+            400, "Idempotency-Key header required", reason=ProblemCode.MISSING_IDEMPOTENCY_KEY
+        )
     if body.location_id != int(channel.config.get("location_id", -1)):
-        raise Problem(422, f"no location {body.location_id} in {shop}", reason="unknown_location")
+        raise Problem(
+            422, f"no location {body.location_id} in {shop}", reason=ProblemCode.UNKNOWN_LOCATION
+        )
     items = {int(v): sku for sku, v in channel.config.get("inventory_item_ids", {}).items()}
     sku = items.get(body.inventory_item_id)
     if sku is None:
         raise Problem(
-            422, f"inventory item {body.inventory_item_id} does not exist", reason="unknown_item"
+            422,
+            f"inventory item {body.inventory_item_id} does not exist",
+            reason=ProblemCode.UNKNOWN_ITEM,
         )
     await session.close()  # the receipt is its own transaction
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
@@ -130,7 +137,7 @@ async def graphql_admin(
     query = body.get("query")
     variables = body.get("variables") or {}
     if not isinstance(query, str) or not isinstance(variables, dict):
-        raise Problem(400, "body must be {query, variables}", reason="invalid_request")
+        raise Problem(400, "body must be {query, variables}", reason=ProblemCode.INVALID_REQUEST)
     mutation = gql.is_mutation(query)
     state = _state(request)
     allowed, extensions = state.cost_extensions(
@@ -181,7 +188,7 @@ async def create_order(
     order = body.get("order")
     items = order.get("line_items") if isinstance(order, dict) else None
     if not isinstance(order, dict) or not isinstance(items, list) or not items:
-        raise Problem(422, "order.line_items required", reason="invalid_payload")
+        raise Problem(422, "order.line_items required", reason=ProblemCode.INVALID_PAYLOAD)
     for item in items:
         if (
             not isinstance(item, dict)
@@ -190,7 +197,9 @@ async def create_order(
             or item["quantity"] <= 0
         ):
             raise Problem(
-                422, "each line item needs a sku and a quantity > 0", reason="invalid_payload"
+                422,
+                "each line item needs a sku and a quantity > 0",
+                reason=ProblemCode.INVALID_PAYLOAD,
             )
     count = await session.scalar(
         select(func.count())
@@ -218,7 +227,7 @@ async def read_order(
     its fulfillment orders, holds, fulfillments and events, cancellation."""
     row = await session.get(SandboxShopifyOrder, (shop, order_id))
     if row is None:
-        raise Problem(404, f"no order {order_id} in {shop}", reason="not_found")
+        raise Problem(404, f"no order {order_id} in {shop}", reason=ProblemCode.NOT_FOUND)
     return {"order": row.doc["rest"], "graphql": gql.order_view(row.doc)}
 
 
@@ -245,21 +254,21 @@ async def edit_order(
         add = {str(a["sku"]): int(a["quantity"]) for a in edit.get("add") or []}
         remove = {int(r["line_item_id"]): int(r["quantity"]) for r in edit.get("remove") or []}
     except (KeyError, TypeError, ValueError) as exc:
-        raise Problem(422, f"invalid edit: {exc}", reason="invalid_payload") from exc
+        raise Problem(422, f"invalid edit: {exc}", reason=ProblemCode.INVALID_PAYLOAD) from exc
     if not add and not remove:
-        raise Problem(422, "the edit adds and removes nothing", reason="invalid_payload")
+        raise Problem(422, "the edit adds and removes nothing", reason=ProblemCode.INVALID_PAYLOAD)
     row = await session.scalar(
         select(SandboxShopifyOrder)
         .where(SandboxShopifyOrder.shop == shop, SandboxShopifyOrder.id == order_id)
         .with_for_update()
     )
     if row is None:
-        raise Problem(404, f"no order {order_id} in {shop}", reason="not_found")
+        raise Problem(404, f"no order {order_id} in {shop}", reason=ProblemCode.NOT_FOUND)
     doc = dict(row.doc)
     try:
         answer = gql.edit_order(doc, add, remove)
     except ValueError as exc:
-        raise Problem(422, str(exc), reason="invalid_edit") from exc
+        raise Problem(422, str(exc), reason=ProblemCode.INVALID_EDIT) from exc
     row.doc = doc
     flag_modified(row, "doc")
     await session.commit()

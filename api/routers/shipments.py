@@ -1,4 +1,5 @@
-"""The warehouse floor: the work list, pick scans and packing.
+"""The warehouse floor: the work list, pick scans and packing (routes; the scan station's
+answers are in api/scanning.py, the shipment views in api/shipment_views.py).
 
 A scan is an Update on the shipment's ``FulfillmentWorkflow`` whose validator refuses a
 wrong item synchronously. Every attempt is written to ``scan_events`` with the answer it
@@ -12,36 +13,36 @@ the move as soon as the scanner beeps (docs/decisions/0001-floor-state-in-the-re
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from collections.abc import Awaitable, Mapping
+from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
+from api import scanning, shipment_views
 from api.auth import Floor, Ops, ensure_warehouse
-from api.bounds import PathText, Sku
+from api.bounds import PathText
 from api.deps import AppSettings, Scans, Session, Temporal
 from api.metrics import SCANS, StageTimer
-from api.problems import PROBLEM_MEDIA_TYPE, Problem, problem_responses
-from api.schemas import (
+from api.problems import Problem, problem_responses
+from api.schemas.shipments import (
     LabelRetryIn,
+    MoveIn,
+    PackagingCheckIn,
     PackIn,
     PackOut,
+    RejectIn,
     ScanIn,
     ScanOut,
     ShipmentDetail,
-    ShipmentStuck,
     WorkItem,
 )
-from api.temporal import UPDATE_ERRORS, is_not_found, refusal, unavailable
+from api.updates import Refused, answer_update, run_update
 from domain import names
-from domain.barcodes import InvalidBarcode, ScannedCode, is_expired, parse_scan
-from domain.codes import ScanRefusal
+from domain.barcodes import InvalidBarcode, ScannedCode, parse_scan
+from domain.codes import PackRefusal, ProblemCode, ScanRefusal, UpdateRefusal
 from domain.models import (
     FloorAnswer,
     LabelRetryInput,
@@ -50,16 +51,13 @@ from domain.models import (
     PackInput,
     ProjectShipmentInput,
     RejectInput,
-    ScanInput,
     ShipmentLine,
     ShipmentView,
 )
 from domain.status import LabelStatus, ShipmentStatus, StuckReason
 from store import analytics, catalog, scans
 from store import orders as read
-from store.keys import Principal
 from store.projection import write_shipment
-from store.tables import ShipmentRow
 from workflows.fulfillment import FulfillmentWorkflow
 
 router = APIRouter(
@@ -100,59 +98,8 @@ async def work_list(
 @router.get("/{shipment_id}", response_model=ShipmentDetail)
 async def shipment_detail(shipment_id: PathText, session: Session, who: Floor) -> ShipmentDetail:
     """One shipment as it stands: the scan station polls it while a label is pending."""
-    row = await _shipment(session, shipment_id, who)
-    return await _detail(session, row)
-
-
-async def _detail(session: Session, row: ShipmentRow) -> ShipmentDetail:
-    view = read.shipment_view(row)
-    stuck = view.stuck
-    return ShipmentDetail(
-        shipment_id=row.shipment_id,
-        order_id=row.order_id,
-        warehouse=row.warehouse,
-        status=view.status,
-        priority=row.priority,
-        lines=view.lines,
-        tracking=view.tracking,
-        label_status=view.label_status,
-        label_url=await read.label_url_of(session, row.shipment_id) if view.tracking else None,
-        label_attempts=row.label_attempts,
-        label_error=row.label_error if view.label_status == LabelStatus.PENDING else None,
-        stuck=ShipmentStuck(reason=stuck.reason, detail=stuck.detail, since=stuck.since)
-        if stuck is not None and stuck.reason is not None
-        else None,
-        updated_at=row.updated_at,
-    )
-
-
-async def _shipment(session: Session, shipment_id: str, who: Principal) -> ShipmentRow:
-    row = await read.get_shipment(session, shipment_id)
-    if row is None:
-        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
-    ensure_warehouse(who, row.warehouse)
-    return row
-
-
-def _refused(reason: str, detail: str) -> tuple[int, dict[str, Any]]:
-    return 422, Problem(
-        422, detail, reason=reason, title="Scan refused", extra={"accepted": False}
-    ).body()
-
-
-def _answer(status: int, body: dict[str, Any], timer: StageTimer) -> JSONResponse:
-    media = "application/json" if status < 400 else PROBLEM_MEDIA_TYPE
-    return JSONResponse(
-        jsonable_encoder(body),
-        status_code=status,
-        media_type=media,
-        headers={"Server-Timing": timer.header()},
-    )
-
-
-def _stored(answer: dict[str, Any], timer: StageTimer) -> JSONResponse:
-    """An answer recorded in ``scan_events`` (``{status_code, body}``), given again."""
-    return _answer(int(answer["status_code"]), answer["body"], timer)
+    row = await shipment_views.shipment_in_scope(session, shipment_id, who)
+    return await shipment_views.detail_of(session, row)
 
 
 @router.post(
@@ -180,29 +127,33 @@ async def scan(
             shipment_id, body.scan_id, code.gtin if code else None, serial
         )
     except scans.ScanStoreUnavailable as exc:
-        raise _database_unavailable(exc) from exc
+        raise scanning.database_unavailable(exc) from exc
     timer.done("read")
     if context is None:
-        raise Problem(404, f"no shipment {shipment_id}", reason="not_found")
+        raise Problem(404, f"no shipment {shipment_id}", reason=ProblemCode.NOT_FOUND)
     ensure_warehouse(who, context.warehouse)
     if context.first_answer is not None:
-        return _stored(context.first_answer, timer)
+        return scanning.stored(context.first_answer, timer)
 
     units = body.quantity
     sku: str | None = None
     record: ProjectShipmentInput | None = None
     if code is None:
-        status, answer = _refused(ScanRefusal.INVALID_BARCODE, invalid or "unreadable barcode")
+        status, answer = scanning.refused(
+            ScanRefusal.INVALID_BARCODE, invalid or "unreadable barcode"
+        )
     else:
         units = (code.count or body.quantity) * context.multiplier
         sku = context.sku
-        refused = _refusal_before_workflow(code, context, today)
+        refused = scanning.refusal_before_workflow(code, context, today)
         if refused is not None:
             status, answer = refused
         else:
             assert sku is not None
             timer.skip()
-            status, answer, record = await _scan_update(client, shipment_id, body, sku, units, code)
+            status, answer, record = await scanning.scan_update(
+                client, shipment_id, body, sku, units, code
+            )
             timer.done("update")
 
     accepted = status == 200
@@ -230,82 +181,12 @@ async def scan(
     except scans.ScanStoreUnavailable as exc:
         # The workflow may have counted the scan: the retry (same scan_id) gets the same
         # answer from it (the Update's id is the scan's) and records it then.
-        raise _database_unavailable(exc) from exc
+        raise scanning.database_unavailable(exc) from exc
     timer.done("write")
     if first is not None:  # a concurrent retry of the same scan recorded its answer first
-        return _stored(first, timer)
+        return scanning.stored(first, timer)
     SCANS.labels("accepted" if accepted else "refused", answer.get("reason") or "").inc()
-    return _answer(status, answer, timer)
-
-
-def _database_unavailable(exc: Exception) -> Problem:
-    return Problem(
-        503,
-        f"the database is unreachable; retry the same scan shortly ({exc})",
-        reason="database_unavailable",
-        headers={"Retry-After": "2"},
-    )
-
-
-def _refusal_before_workflow(
-    code: ScannedCode, context: scans.ScanContext, today: date
-) -> tuple[int, dict[str, Any]] | None:
-    """Refusals that need no workflow: an expired lot, a barcode the catalog does not
-    know, a serial already picked (in any shipment)."""
-    if is_expired(code, today):
-        return _refused(ScanRefusal.EXPIRED, f"lot {code.lot or '?'} expired on {code.expiry}")
-    if context.sku is None:
-        return _refused(ScanRefusal.UNKNOWN_BARCODE, f"{code.gtin} is not in the catalog")
-    if context.serial_picked:
-        return _refused(
-            ScanRefusal.DUPLICATE_SERIAL,
-            f"{context.sku} serial {code.serial} was already picked",
-        )
-    return None
-
-
-async def _scan_update(
-    client: Temporal,
-    shipment_id: str,
-    body: ScanIn,
-    sku: str,
-    units: int,
-    code: ScannedCode,
-) -> tuple[int, dict[str, Any], ProjectShipmentInput | None]:
-    """The scan's answer, and the shipment's row after it (None when refused)."""
-    handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    scan_input = ScanInput(
-        scan_id=body.scan_id,
-        sku=sku,
-        quantity=units,
-        barcode=body.barcode.strip(),
-        station=body.station,
-        lot=code.lot,
-        serial=code.serial,
-        stage=body.stage,
-    )
-    try:
-        result = await handle.execute_update(
-            FulfillmentWorkflow.scan, scan_input, id=f"scan-{body.scan_id}"
-        )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            return (*_refused(refused[0], refused[1]), None)
-        if is_not_found(exc):
-            status, answer = _refused(
-                ScanRefusal.NOT_PICKABLE, "the shipment is no longer being picked"
-            )
-            return status, answer, None
-        raise unavailable(exc) from exc  # not recorded: the retry must get a real answer
-    out = ScanOut(
-        sku=result.sku,
-        picked=result.picked,
-        remaining=result.remaining,
-        shipment_remaining=result.shipment_remaining,
-        stage=result.stage,
-    )
-    return 200, out.model_dump(), result.record
+    return scanning.json_answer(status, answer, timer)
 
 
 @router.post(
@@ -332,42 +213,39 @@ async def pack(
     at once when the carrier has failed an attempt), else 202 ``pending``. Packing again
     answers the shipment's current state; a label is never bought twice.
     """
-    row = await _shipment(session, shipment_id, who)
+    row = await shipment_views.shipment_in_scope(session, shipment_id, who)
     where = (row.order_id, row.warehouse)
     await session.rollback()  # hold no connection open while the workflow answers
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
     pack_input = PackInput(weight_grams=body.weight_grams, package=body.package)
     try:
-        result = await handle.execute_update(
-            FulfillmentWorkflow.pack, pack_input, id=f"pack-{shipment_id}"
+        result = await run_update(
+            handle.execute_update(FulfillmentWorkflow.pack, pack_input, id=f"pack-{shipment_id}")
         )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            async with session.begin():
-                await analytics.record_pack_refusal(
-                    session,
-                    shipment_id=shipment_id,
-                    order_id=where[0],
-                    warehouse=where[1],
-                    reason=refused[0],
-                    weight_grams=body.weight_grams,
-                    station=body.station,
-                )
-            raise Problem(422, refused[1], reason=refused[0], title="Pack refused") from exc
-        if is_not_found(exc):
-            # The workflow has finished: a parcel that shipped answers as it stands.
-            await session.rollback()
-            done = await read.get_shipment(session, shipment_id)
-            if done is not None and done.tracking_number:
-                return await _pack_answer(session, done)
-            raise Problem(
-                422,
-                "the shipment is no longer open for packing",
-                reason="not_packable",
-                title="Pack refused",
-            ) from exc
-        raise unavailable(exc) from exc
+    except Refused as exc:
+        async with session.begin():
+            await analytics.record_pack_refusal(
+                session,
+                shipment_id=shipment_id,
+                order_id=where[0],
+                warehouse=where[1],
+                reason=exc.reason,
+                weight_grams=body.weight_grams,
+                station=body.station,
+            )
+        raise exc.problem(422, title="Pack refused") from exc
+    if result is None:
+        # The workflow has finished: a parcel that shipped answers as it stands.
+        await session.rollback()
+        done = await read.get_shipment(session, shipment_id)
+        if done is not None and done.tracking_number:
+            return await shipment_views.pack_answer(session, done)
+        raise Problem(
+            422,
+            "the shipment is no longer open for packing",
+            reason=PackRefusal.NOT_PACKABLE,
+            title="Pack refused",
+        )
     if result.label_status == LabelStatus.READY and result.tracking is not None:
         return PackOut(
             shipment_id=shipment_id,
@@ -378,40 +256,14 @@ async def pack(
     if result.record is not None:
         async with session.begin():
             await write_shipment(session, result.record)
-    row = await _wait_for_label(session, shipment_id, settings.pack_label_wait_seconds) or row
-    answer = await _pack_answer(session, row)
+    row = (
+        await shipment_views.wait_for_label(session, shipment_id, settings.pack_label_wait_seconds)
+        or row
+    )
+    answer = await shipment_views.pack_answer(session, row)
     if answer.label_status != LabelStatus.READY:
         response.status_code = 202
     return answer
-
-
-async def _wait_for_label(session: Session, shipment_id: str, seconds: float) -> ShipmentRow | None:
-    """Re-read the shipment's row until its label is there, the carrier has failed an
-    attempt (its retries take seconds to minutes: the packer moves on) or ``seconds``
-    pass. The label's row is written by the stock commit that follows the purchase."""
-    deadline = time.monotonic() + seconds
-    pause = 0.05
-    while True:
-        await session.rollback()  # a fresh snapshot each read
-        row = await read.get_shipment(session, shipment_id)
-        if row is None or row.tracking_number or row.label_attempts > 0:
-            return row
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return row
-        await asyncio.sleep(min(pause, left))
-        pause = min(pause * 1.5, 0.5)
-
-
-async def _pack_answer(session: Session, row: ShipmentRow) -> PackOut:
-    detail = await _detail(session, row)
-    return PackOut(
-        shipment_id=row.shipment_id,
-        label_status=detail.label_status or LabelStatus.PENDING,
-        tracking=detail.tracking,
-        label_url=detail.label_url,
-        label_error=detail.label_error,
-    )
 
 
 @router.post(
@@ -426,10 +278,10 @@ async def retry_label(
     """Ops: buy a pending label again now (the carrier back-off starts over), optionally
     with another service level. The purchase keeps its idempotency key (a new one for a
     new service, after asking the carrier about the old): nothing is bought twice."""
-    row = await _shipment(session, shipment_id, who)
+    row = await shipment_views.shipment_in_scope(session, shipment_id, who)
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    await _shipment_update(
+    await _floor_update(
         handle.execute_update(
             FulfillmentWorkflow.retry_label,
             LabelRetryInput(service_level=body.service_level, actor=who.key_id),
@@ -437,43 +289,30 @@ async def retry_label(
         shipment_id,
         session,
     )
-    return await _detail(session, await read.get_shipment(session, shipment_id) or row)
+    return await shipment_views.detail_of(
+        session, await read.get_shipment(session, shipment_id) or row
+    )
 
 
-class MoveIn(BaseModel):
-    warehouse: str = Field(min_length=1, max_length=32)
-    reason: str = Field(default="moved by ops", max_length=500)
-
-
-class RejectIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
-    sku: Sku | None = Field(default=None, description="the item found missing on the shelf")
-
-
-async def _written(session: Session, answer: FloorAnswer) -> ShipmentView:
-    """Write the row a floor Update answered with, then give the person the view."""
+async def _floor_update(
+    call: Awaitable[FloorAnswer],
+    shipment_id: str,
+    session: Session,
+    *,
+    status: int = 409,
+    status_of: Mapping[str, int] | None = None,
+    title: str | None = None,
+) -> ShipmentView:
+    """Run a floor Update on a shipment: a refusal → problem+json (``status``, or its
+    code's in ``status_of``), a finished workflow → 409 ``not_open``. The row it answered
+    with is written before the person gets the view."""
+    answer = await answer_update(call, status=status, status_of=status_of, title=title)
+    if answer is None:
+        raise Problem(409, f"shipment {shipment_id} is no longer open", reason=ProblemCode.NOT_OPEN)
     if answer.record is not None:
         async with session.begin():
             await write_shipment(session, answer.record)
     return answer.view
-
-
-async def _shipment_update(
-    call: Awaitable[FloorAnswer], shipment_id: str, session: Session
-) -> ShipmentView:
-    """Run an Update on a shipment workflow: refusals → 409 with reason, gone → 409."""
-    try:
-        answer = await call
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            raise Problem(409, refused[1], reason=refused[0]) from exc
-        if is_not_found(exc):
-            raise Problem(
-                409, f"shipment {shipment_id} is no longer open", reason="not_open"
-            ) from exc
-        raise unavailable(exc) from exc
-    return await _written(session, answer)
 
 
 @router.post(
@@ -487,13 +326,15 @@ async def move(
     409 ``not_movable`` once picking started, ``cannot_move`` when the target lacks stock or
     capacity (nothing changes), ``same_warehouse``; 404 for an unknown warehouse.
     """
-    await _shipment(session, shipment_id, _)
+    await shipment_views.shipment_in_scope(session, shipment_id, _)
     target = await catalog.get_warehouse(session, body.warehouse)
     if target is None or not target.active:
-        raise Problem(404, f"no active warehouse {body.warehouse}", reason="unknown_warehouse")
+        raise Problem(
+            404, f"no active warehouse {body.warehouse}", reason=ProblemCode.UNKNOWN_WAREHOUSE
+        )
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    return await _shipment_update(
+    return await _floor_update(
         handle.execute_update(
             FulfillmentWorkflow.move, MoveInput(warehouse=body.warehouse, reason=body.reason)
         ),
@@ -513,10 +354,10 @@ async def reject(
     Naming the missing ``sku`` also corrects that SKU's count at this warehouse, so
     routing stops sending it here.
     """
-    await _shipment(session, shipment_id, who)
+    await shipment_views.shipment_in_scope(session, shipment_id, who)
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    return await _shipment_update(
+    return await _floor_update(
         handle.execute_update(
             FulfillmentWorkflow.reject,
             RejectInput(reason=body.reason, sku=body.sku, actor=who.key_id),
@@ -525,10 +366,6 @@ async def reject(
         shipment_id,
         session,
     )
-
-
-class PackagingCheckIn(BaseModel):
-    note: str | None = Field(default=None, max_length=500)
 
 
 @router.post(
@@ -541,22 +378,17 @@ async def packaging_check(
 ) -> ShipmentView:
     """The packer confirms protective packaging (templates with a packaging check, e.g.
     ``fragile``); packing is refused with ``packaging_unchecked`` until then."""
-    await _shipment(session, shipment_id, who)
+    await shipment_views.shipment_in_scope(session, shipment_id, who)
     await session.rollback()
     handle = client.get_workflow_handle(names.fulfillment_workflow_id(shipment_id))
-    try:
-        answer = await handle.execute_update(
+    return await _floor_update(
+        handle.execute_update(
             FulfillmentWorkflow.confirm_packaging,
             PackagingCheckInput(note=body.note, actor=who.key_id),
-        )
-    except UPDATE_ERRORS as exc:
-        refused = refusal(exc)
-        if refused is not None:
-            status = 409 if refused[0] == "not_required" else 422
-            raise Problem(status, refused[1], reason=refused[0], title="Check refused") from exc
-        if is_not_found(exc):
-            raise Problem(
-                409, f"shipment {shipment_id} is no longer open", reason="not_open"
-            ) from exc
-        raise unavailable(exc) from exc
-    return await _written(session, answer)
+        ),
+        shipment_id,
+        session,
+        status=422,
+        status_of={UpdateRefusal.NOT_REQUIRED: 409},
+        title="Check refused",
+    )

@@ -8,23 +8,18 @@ posted JSON such as ``rules[2].when.any[0].value``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, JsonValue
 
 from api.auth import Admin, Ops
-from api.bounds import Units, Version
 from api.deps import AppSettings, Session
+from api.intake import order_input
 from api.problems import PROBLEM_MEDIA_TYPE, Problem, ProblemBody, problem_responses
-from api.routers.orders import order_input
-from api.schemas import OrderIn
+from api.schemas.rules import RulesInvalidBody, TagPreviewIn, TagPreviewOut, TagRulesIn, TagRulesOut
+from domain.codes import ProblemCode
 from domain.tagging import (
-    RuleExplanation,
-    RuleProblem,
     TaggingContext,
-    TagRule,
     TagRuleSet,
     TagRulesInvalid,
     tags_for,
@@ -36,54 +31,6 @@ from store.tagging import KIND, load_tag_rules, product_tags
 
 router = APIRouter(tags=["tag rules"], responses=problem_responses(401, 403))
 
-_RULES_DOC = (
-    "Tag rules: {name, when, add_tags, priority?, enabled}; `when` is "
-    '{"all": [...]}, {"any": [...]}, {"not": {...}} or {"field", "op", "value"}. '
-    "Validated by the server, which answers 422 with errors [{where, why}]."
-)
-
-
-class TagRulesOut(BaseModel):
-    version: int = Field(description="0 = the built-in defaults, never saved")
-    rules: list[TagRule]
-    actor: str | None = None
-    created_at: datetime | None = None
-
-
-class TagRulesIn(BaseModel):
-    rules: list[JsonValue] = Field(max_length=500, description=_RULES_DOC)
-    #: The version the editor started from; a newer saved version meanwhile → 409.
-    expected_version: Version | None = None
-
-
-class TagPreviewIn(OrderIn):
-    """An order as ``POST /api/v1/orders`` takes it, plus what only rules look at."""
-
-    customer_orders_count: Units = 0
-    rules: list[JsonValue] | None = Field(
-        max_length=500,
-        default=None,
-        description="an unsaved rule set to try instead of the saved one",
-    )
-
-
-class TagPreviewOut(BaseModel):
-    tags: list[str] = Field(description="rule tags plus the order's own tags")
-    priority: int
-    matched: list[str]
-    rules_version: int | None = Field(description="null when the posted rules were used")
-    explanations: list[RuleExplanation]
-
-
-class RulesInvalidBody(BaseModel):
-    """The 422 problem document of a refused rule set (problem+json)."""
-
-    title: str
-    status: int
-    detail: str
-    reason: str
-    errors: list[RuleProblem]
-
 
 def _checked(raw: list[Any]) -> TagRuleSet:
     try:
@@ -92,7 +39,7 @@ def _checked(raw: list[Any]) -> TagRuleSet:
         raise Problem(
             422,
             f"the tag rules are invalid: {exc}",
-            reason="invalid_rules",
+            reason=ProblemCode.INVALID_RULES,
             extra={"errors": [e.model_dump() for e in exc.errors]},
         ) from exc
 
@@ -137,7 +84,7 @@ async def put_rules(body: TagRulesIn, session: Session, who: Admin) -> TagRulesO
         raise Problem(
             409,
             f"the tag rules changed meanwhile (now version {exc.current}); reload and retry",
-            reason="version_conflict",
+            reason=ProblemCode.VERSION_CONFLICT,
             extra={"current_version": exc.current},
         ) from exc
     row = await session.get(RuleSet, (KIND, version))

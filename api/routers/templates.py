@@ -6,38 +6,20 @@ changes the steps of an order already under way.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from api.auth import Admin, Ops
-from api.bounds import Version
 from api.deps import Session
 from api.problems import Problem, problem_responses
-from domain.templates import TemplateSet, plan_for
+from api.schemas.rules import StepOut, TemplatesIn, TemplatesOut
+from domain.codes import ProblemCode
+from domain.templates import plan_for
 from store import rules
 from store.templates import load_templates, save_templates
 
 router = APIRouter(tags=["templates"], responses=problem_responses(401, 403))
-
-
-class TemplatesOut(BaseModel):
-    version: int
-    templates: TemplateSet
-    created_at: datetime | None = None
-
-
-class TemplatesIn(BaseModel):
-    templates: TemplateSet
-    expected_version: Version | None = None
-
-
-class StepOut(BaseModel):
-    step: str
-    sla_seconds: int
-    added_by: str | None = None
 
 
 @router.get("/api/v1/rules/templates", response_model=TemplatesOut)
@@ -59,7 +41,7 @@ async def put_templates(body: TemplatesIn, session: Session, who: Admin) -> Temp
         raise Problem(
             409,
             f"the templates changed meanwhile (now version {exc.current}); reload and retry",
-            reason="version_conflict",
+            reason=ProblemCode.VERSION_CONFLICT,
             extra={"current_version": exc.current},
         ) from exc
     await session.commit()

@@ -6,36 +6,20 @@ sees it among its tabs. Only its owner (or an admin, for a shared one) deletes i
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from api.auth import Reader
 from api.bounds import PathText
 from api.deps import Session
 from api.filters import Filters
 from api.problems import Problem, problem_responses
+from api.schemas.keys import ViewIn, ViewOut
+from domain.codes import ProblemCode
 from store import views as store
 from store.keys import Principal
 from store.tables import SavedView
 
 router = APIRouter(prefix="/api/v1/views", tags=["views"], responses=problem_responses(401, 403))
-
-
-class ViewIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    filters: Filters = Field(default_factory=Filters)
-    shared: bool = False
-
-
-class ViewOut(BaseModel):
-    view_id: str
-    name: str
-    filters: Filters
-    shared: bool
-    mine: bool
-    created_at: datetime
 
 
 def view_out(view: SavedView, who: Principal) -> ViewOut:
@@ -57,7 +41,7 @@ async def list_views(session: Session, who: Reader) -> list[ViewOut]:
 
 async def save_view(session: Session, who: Principal, body: ViewIn) -> SavedView:
     if body.shared and who.role != "admin":
-        raise Problem(403, "only an admin may share a view", reason="forbidden")
+        raise Problem(403, "only an admin may share a view", reason=ProblemCode.FORBIDDEN)
     view = await store.create_view(
         session,
         who.key_id,
@@ -77,9 +61,11 @@ async def create_view(body: ViewIn, session: Session, who: Reader) -> ViewOut:
 async def remove_view(session: Session, who: Principal, view_id: str) -> None:
     view = await store.get_view(session, view_id)
     if view is None or not (view.shared or view.key_id == who.key_id):
-        raise Problem(404, f"no view {view_id}", reason="not_found")
+        raise Problem(404, f"no view {view_id}", reason=ProblemCode.NOT_FOUND)
     if view.key_id != who.key_id and who.role != "admin":
-        raise Problem(403, "only its owner or an admin may delete this view", reason="forbidden")
+        raise Problem(
+            403, "only its owner or an admin may delete this view", reason=ProblemCode.FORBIDDEN
+        )
     await store.delete_view(session, view)
     await session.commit()
 

@@ -20,9 +20,10 @@ from api.deps import AppSettings, Session, Temporal
 from api.input_guard import BodyLimit, body_limit
 from api.metrics import WEBHOOK_REJECTIONS
 from api.problems import Problem, problem_responses
-from api.schemas import WebhookAck
+from api.schemas.orders import WebhookAck
 from api.temporal import TRANSIENT, is_not_found, refusal, unavailable
 from domain import names
+from domain.codes import ProblemCode
 from domain.models import AddressChange, CancelInput
 from integrations import shopify
 from store import channels as channel_repo
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 MAX_HEADER_CHARS = 200
 
 
-def _reject(reason: str, status: int, detail: str) -> Problem:
+def _reject(reason: ProblemCode, status: int, detail: str) -> Problem:
     WEBHOOK_REJECTIONS.labels("shopify", reason).inc()
     return Problem(status, detail, reason=reason)
 
@@ -60,15 +61,15 @@ async def shopify_webhook(
     if not shopify.verify_signature(
         body, request.headers.get("x-shopify-hmac-sha256"), settings.shopify_webhook_secret
     ):
-        raise _reject("bad_signature", 401, "missing or invalid X-Shopify-Hmac-Sha256")
+        raise _reject(ProblemCode.BAD_SIGNATURE, 401, "missing or invalid X-Shopify-Hmac-Sha256")
     topic = request.headers.get("x-shopify-topic", "")
     shop = request.headers.get("x-shopify-shop-domain", "")
     webhook_id = request.headers.get("x-shopify-webhook-id")
     if not shop:
-        raise _reject("invalid_payload", 422, "missing X-Shopify-Shop-Domain")
+        raise _reject(ProblemCode.INVALID_PAYLOAD, 422, "missing X-Shopify-Shop-Domain")
     if len(shop) > MAX_HEADER_CHARS or len(webhook_id or "") > MAX_HEADER_CHARS:
         raise _reject(
-            "invalid_payload",
+            ProblemCode.INVALID_PAYLOAD,
             422,
             f"X-Shopify-Shop-Domain and X-Shopify-Webhook-Id: at most {MAX_HEADER_CHARS} chars",
         )
@@ -77,7 +78,9 @@ async def shopify_webhook(
         if not isinstance(payload, dict):
             raise ValueError("not a JSON object")
     except ValueError as exc:
-        raise _reject("invalid_payload", 422, f"body is not a JSON object: {exc}") from exc
+        raise _reject(
+            ProblemCode.INVALID_PAYLOAD, 422, f"body is not a JSON object: {exc}"
+        ) from exc
 
     if topic == shopify.TOPIC_CREATE:
         return await _create(payload, shop, webhook_id, response, session, client, settings)
@@ -105,7 +108,7 @@ async def _create(
     try:
         order = shopify.to_order_input(payload, shop_domain=shop, options=options)
     except shopify.InvalidPayload as exc:
-        raise _reject("invalid_payload", 422, str(exc)) from exc
+        raise _reject(ProblemCode.INVALID_PAYLOAD, 422, str(exc)) from exc
     writeback = await channel_repo.writeback_channel_for(session, shop)
     if writeback is not None:
         order = order.model_copy(update={"writeback_channel": writeback})
@@ -143,12 +146,12 @@ async def _existing(
             _, external_id = shopify.order_ref(payload, shop)
         address = shopify.shipping_address_of(payload) if topic == shopify.TOPIC_UPDATED else None
     except shopify.InvalidPayload as exc:
-        raise _reject("invalid_payload", 422, str(exc)) from exc
+        raise _reject(ProblemCode.INVALID_PAYLOAD, 422, str(exc)) from exc
     order_id = await intake.find_by_channel(
         session, f"shopify:{shopify.shop_slug(shop)}", external_id
     )
     if order_id is None:
-        raise Problem(404, f"no order {external_id} from {shop}", reason="unknown_order")
+        raise Problem(404, f"no order {external_id} from {shop}", reason=ProblemCode.UNKNOWN_ORDER)
     if not await intake.record_receipt(
         session, webhook_id=webhook_id, source="shopify", topic=topic, shop=shop, order_id=order_id
     ):
@@ -156,37 +159,29 @@ async def _existing(
         response.status_code = 200
         return WebhookAck(order_id=order_id, status="duplicate")
     handle = client.get_workflow_handle(names.order_workflow_id(order_id))
+    # Wait only for acceptance (compensation can take longer than Shopify waits); the
+    # delivery's id makes a redelivery the same Update.
+    once: dict[str, Any] = {
+        "id": f"shopify-{webhook_id}" if webhook_id else None,
+        "wait_for_stage": WorkflowUpdateStage.ACCEPTED,
+    }
     outcome = "accepted"
     try:
         if topic == shopify.TOPIC_PAID:
             await handle.signal(OrderWorkflow.payment_received)
         elif edit is not None:
-            await handle.start_update(
-                OrderWorkflow.note_edit,
-                edit,
-                id=f"shopify-{webhook_id}" if webhook_id else None,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+            await handle.start_update(OrderWorkflow.note_edit, edit, **once)
         elif topic == shopify.TOPIC_UPDATED:
             if address is None:
                 outcome = "ignored: no shipping address"
             else:
                 # The order compares, re-verifies and re-routes (or flags) on its own time.
-                await handle.start_update(
-                    OrderWorkflow.change_address,
-                    AddressChange(address=address),
-                    id=f"shopify-{webhook_id}" if webhook_id else None,
-                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                )
+                change = AddressChange(address=address)
+                await handle.start_update(OrderWorkflow.change_address, change, **once)
         else:
             reason = str(payload.get("cancel_reason") or "cancelled in Shopify")
-            # Wait only for acceptance: compensation can take longer than Shopify waits.
-            await handle.start_update(
-                OrderWorkflow.cancel,
-                CancelInput(reason=reason, source="shopify"),
-                id=f"shopify-{webhook_id}" if webhook_id else None,
-                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-            )
+            cancel = CancelInput(reason=reason, source="shopify")
+            await handle.start_update(OrderWorkflow.cancel, cancel, **once)
     except WorkflowUpdateFailedError as exc:
         refused = refusal(exc)
         outcome = f"refused: {refused[0] if refused else 'error'}"

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from domain.codes import ProblemCode, ScanRefusal, UpdateRefusal, every_code
 from store.tables import InventoryAdjustment, OrderIntake, Product, Warehouse
 from tests.api.helpers import shopify_order
 from tests.conftest import Catalog
@@ -313,6 +314,17 @@ async def test_openapi_documents_the_common_answers(http: httpx.AsyncClient) -> 
     assert name["maxLength"] == 300
     weight = doc["components"]["schemas"]["ProductIn"]["properties"]["weight_grams"]
     assert weight["maximum"] == 1_000_000
+
+
+async def test_openapi_lists_every_problem_reason(http: httpx.AsyncClient) -> None:
+    """Clients match on ``reason``: the problem schema lists every code of domain/codes.py."""
+    doc = (await http.get("/openapi.json")).json()
+    reason = doc["components"]["schemas"]["ProblemBody"]["properties"]["reason"]
+    listed = next(s["enum"] for s in reason["anyOf"] if "enum" in s)
+    assert listed == every_code()
+    assert {ProblemCode.NOT_FOUND, ScanRefusal.OVER_SCAN, UpdateRefusal.ALREADY_SHIPPED} <= set(
+        listed
+    )
 
 
 async def test_every_documented_answer_names_its_content_type(http: httpx.AsyncClient) -> None:
