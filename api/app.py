@@ -112,7 +112,8 @@ def create_app(
             ):
                 if own_engine and client is None:
                     # Serving as its own process (uvicorn's factory). An app handed its
-                    # connections is embedded (tests) and must not freeze its host's heap.
+                    # connections is embedded (tests) and must not freeze its host's heap
+                    # (docs/decisions/0014-gc-freeze-and-heap-sweep.md).
                     freeze_startup_objects()
                 yield
         finally:

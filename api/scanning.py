@@ -2,7 +2,8 @@
 answers recorded in ``scan_events`` and given again to a retried scan (same ``scan_id``).
 
 A refusal is a 422 problem+json with ``accepted: false``; the scan route
-(api/routers/shipments.py) records every answer before it is sent.
+(api/routers/shipments.py) records every answer before it is sent, on the scan pool
+(docs/decisions/0013-scan-statements-on-their-own-pool.md).
 """
 
 from __future__ import annotations

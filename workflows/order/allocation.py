@@ -54,7 +54,8 @@ class Allocation:
                 await self.holds.proceed()
                 await self.journal.flush()  # the order is visible before the query runs
             # From generation 8 a local activity: a short idempotent transaction, so the
-            # order starts its shipment in the same workflow task instead of the next.
+            # order starts its shipment in the same workflow task instead of the next
+            # (docs/decisions/0015-projection-writes-local-unless-a-person-waits.md).
             execute = (
                 workflow.execute_local_activity
                 if data.gen >= patches.FLOOR_GENERATION

@@ -37,6 +37,8 @@ class Payments:
         attempt = 0
         while True:
             attempt += 1
+            # Made here, so a retried or replayed capture is the same charge
+            # (docs/decisions/0018-idempotency-keys-made-in-workflows.md).
             key = f"capture-{order.order_id}" + (f"-{attempt}" if attempt > 1 else "")
             result: PaymentResult = await workflow.execute_activity(
                 names.CAPTURE_PAYMENT,
