@@ -23,6 +23,7 @@ from domain.models import (
     ProjectOrderInput,
 )
 from domain.status import OrderStatus
+from domain.summary import OrderSummary
 from workflows import policies
 from workflows.order.state import OrderData
 from workflows.order.steps import StepClock
@@ -114,20 +115,21 @@ class Journal:
             created_at=o.created_at or workflow.info().start_time,
             updated_at=workflow.now(),
             stuck=stuck is not None,
-            # What the detail view needs when the workflow can't be queried.
-            summary={
-                "payment": data.payment,
-                "holds": [h.model_dump(mode="json") for h in data.holds.values()],
-                "lines": [ln.model_dump(mode="json") for ln in o.lines],
-                "routing": data.routing.model_dump(mode="json") if data.routing else None,
-                "cancel_reason": data.cancel_reason,
-                "steps": [v.model_dump(mode="json") for v in self.steps.views()],
+            # What the detail view needs when the workflow can't be queried: written and
+            # read through one model (domain/summary.py).
+            summary=OrderSummary(
+                payment=data.payment,
+                holds=list(data.holds.values()),
+                lines=o.lines,
+                routing=data.routing,
+                cancel_reason=data.cancel_reason,
+                steps=self.steps.views(),
                 # The templates applied (analytics groups step times by it).
-                "template": list(data.plan.tags),
-                "tags_version": data.tags_version,
-                "stuck_reason": stuck.describe() if stuck is not None else None,
-                "stuck_since": stuck.since.isoformat() if stuck else None,
-            },
+                template=list(data.plan.tags),
+                tags_version=data.tags_version,
+                stuck_reason=stuck.describe() if stuck is not None else None,
+                stuck_since=stuck.since if stuck else None,
+            ).model_dump(mode="json"),
         )
 
     def snapshot(self) -> OrderState:
