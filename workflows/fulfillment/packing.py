@@ -84,7 +84,7 @@ def pack_parcel(s: ShipmentState, request: PackInput) -> PackResult:
     s.label_status = LabelStatus.PENDING
     s.steps_done.setdefault("pack", workflow.now())
     record.event(s, "packed", weight_grams=request.weight_grams, package=request.package)
-    return record.with_record(s, pack_answer(s))
+    return record.with_row(s, pack_answer(s))
 
 
 def pack_answer(s: ShipmentState) -> PackResult:

@@ -1,7 +1,7 @@
 """The shipment's row, its timeline and its word to the order: how a move is recorded.
 
 Every change of the shipment ends here: ``event`` adds to its timeline, ``record`` builds
-its row (the projection write), ``move`` writes it and tells the parent order, and
+its row (``row``: the projection write), ``move`` writes it and tells the parent order, and
 ``answer_floor_move`` is the one way an Update that moves the floor answers (generation 8
 on the row rides in the answer for the API to write, before that the shipment writes it;
 docs/decisions/0001-floor-state-in-the-read-model.md).
@@ -48,7 +48,7 @@ def event(s: ShipmentState, type_: str, **detail: Any) -> None:
     )
 
 
-def record(s: ShipmentState, *, by_api: bool = False) -> ProjectShipmentInput:
+def row(s: ShipmentState, *, by_api: bool = False) -> ProjectShipmentInput:
     """The shipment's row as it stands, with a new version, and the events not yet
     written: the projection write for a move, whoever performs it.
 
@@ -101,9 +101,9 @@ def view(s: ShipmentState) -> ShipmentView:
     )
 
 
-def with_record(s: ShipmentState, answer: Answer) -> Answer:
+def with_row(s: ShipmentState, answer: Answer) -> Answer:
     """An Update's answer carrying the shipment's row, for the API to write first."""
-    return answer.model_copy(update={"record": record(s, by_api=True)})
+    return answer.model_copy(update={"record": row(s, by_api=True)})
 
 
 async def answer_floor_move(s: ShipmentState, *, tell_parent: bool = False) -> FloorAnswer:
@@ -115,10 +115,10 @@ async def answer_floor_move(s: ShipmentState, *, tell_parent: bool = False) -> F
     if not s.floor_in_read_model:
         await move(s, s.status, person_waiting=True)
         return FloorAnswer(view=view(s))
-    row = record(s, by_api=True)
+    written_by_api = row(s, by_api=True)
     if tell_parent:
         await tell_order(s)
-    return FloorAnswer(view=view(s), record=row)
+    return FloorAnswer(view=view(s), record=written_by_api)
 
 
 async def move(
@@ -142,7 +142,7 @@ async def move(
     (bench/runs/archive-2026-11.md, 2026-11-27 scan path).
     """
     s.status = status
-    projection = record(s)
+    projection = row(s)
     lines = list(s.lines.values())
     parent = workflow.info().parent
     # The order of these tests is the order of the patch markers in history: keep it.

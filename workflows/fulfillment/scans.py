@@ -87,4 +87,4 @@ def apply_scan(s: ShipmentState, scan: ScanInput) -> ScanResult:
         if total_left == 0:
             s.steps_done["pick"] = workflow.now()
             record.event(s, "picked", units=s.picked_units())
-    return record.with_record(s, result)
+    return record.with_row(s, result)

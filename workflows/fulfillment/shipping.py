@@ -66,7 +66,7 @@ async def ship(s: ShipmentState, packed: PackInput, bought: LabelResult) -> None
     s.status = ShipmentStatus.SHIPPED
     await workflow.execute_activity(
         names.COMMIT_STOCK,
-        CommitRequest(shipment_id=s.input.shipment_id, record=record.record(s)),
+        CommitRequest(shipment_id=s.input.shipment_id, record=record.row(s)),
         start_to_close_timeout=policies.DATABASE_TIMEOUT,
         retry_policy=policies.DATABASE,
     )

@@ -200,7 +200,8 @@ class FulfillmentWorkflow:
         absolute targets: a retry or replay releases nothing twice), the row on the work
         list shows the new lines, the order hears them. Every line gone: the shipment is
         cancelled (no label was bought yet). If picking started meanwhile, nothing is
-        applied and the order marks itself for ops (docs/decisions/0009)."""
+        applied and the order marks itself for ops
+        (docs/decisions/0009-shopify-write-back.md)."""
         async with self.edit_lock:
             await moves.shrink(self.state, removal)
 
