@@ -12,10 +12,11 @@ go on.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from domain import names
@@ -34,27 +35,22 @@ from domain.channels import (
     OutboxPruneResult,
     next_pause,
 )
+from workflows import policies
 
 #: Outbox reads and event writes: our own database, retried quickly, forever.
-DATABASE = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-)
-DATABASE_TIMEOUT = timedelta(seconds=30)
+#: (Unlike ``policies.DATABASE``, every error type is retried.)
+DATABASE = policies.doubling(timedelta(milliseconds=200), timedelta(seconds=30))
+DATABASE_TIMEOUT = policies.DATABASE_TIMEOUT
 
 #: Pushing to a channel: backs off to a minute between attempts and never gives up on a
 #: transient fault (the channel catches up when it is back); a refusal is final.
-CHANNEL = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=["ChannelRejected"],
-)
+CHANNEL = policies.doubling(timedelta(seconds=1), timedelta(minutes=1), "ChannelRejected")
 #: A batch is up to ``batch_size`` sequential calls; the heartbeat after each call is what
 #: notices a stuck attempt, the start-to-close timeout only bounds a whole batch.
 PUSH_TIMEOUT = timedelta(minutes=10)
 PUSH_HEARTBEAT = timedelta(seconds=30)
+
+T = TypeVar("T")
 
 
 @workflow.defn
@@ -76,12 +72,10 @@ class ChannelSyncWorkflow:
         for _ in range(inp.max_iterations):
             # Cleared before reading: a poke that lands during the drain means another drain.
             self.poked = False
-            batch: ChannelBatch = await workflow.execute_activity(
+            batch = await _on_database(
                 names.READ_CHANNEL_BATCH,
                 ChannelBatchRequest(channel=inp.channel, limit=inp.batch_size),
-                result_type=ChannelBatch,
-                start_to_close_timeout=DATABASE_TIMEOUT,
-                retry_policy=DATABASE,
+                ChannelBatch,
             )
             if not batch.active:
                 return self.status()  # channel deactivated or removed: nothing to keep in sync
@@ -118,8 +112,7 @@ class ChannelSyncWorkflow:
         workflow.continue_as_new(inp)
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(lambda: self.poked, timeout=timedelta(seconds=seconds))
+        await _wait_for_poke(lambda: self.poked, seconds)
 
     @workflow.signal
     def poke(self) -> None:
@@ -151,12 +144,10 @@ class LowStockWatchWorkflow:
         pause: float | None = None
         for _ in range(inp.max_iterations):
             self.poked = False
-            result: LowStockCheckResult = await workflow.execute_activity(
+            result = await _on_database(
                 names.CHECK_LOW_STOCK,
                 LowStockCheckRequest(limit=inp.batch_size),
-                result_type=LowStockCheckResult,
-                start_to_close_timeout=DATABASE_TIMEOUT,
-                retry_policy=DATABASE,
+                LowStockCheckResult,
             )
             self.events += result.events
             if result.full:
@@ -164,8 +155,7 @@ class LowStockWatchWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 break
             pause = next_pause(inp.poll_seconds, result.unsettled, pause)
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self.poked, timeout=timedelta(seconds=pause))
+            await _wait_for_poke(lambda: self.poked, pause)
             if not result.unsettled:
                 pause = None
         workflow.continue_as_new(inp)
@@ -188,17 +178,33 @@ class OutboxPruneWorkflow:
     async def run(self, inp: OutboxPruneInput) -> int:
         deleted = 0
         for _ in range(inp.max_batches):
-            result: OutboxPruneResult = await workflow.execute_activity(
+            result = await _on_database(
                 names.PRUNE_OUTBOX,
                 OutboxPruneRequest(keep_hours=inp.keep_hours, limit=inp.batch_size),
-                result_type=OutboxPruneResult,
-                start_to_close_timeout=DATABASE_TIMEOUT,
-                retry_policy=DATABASE,
+                OutboxPruneResult,
             )
             deleted += result.deleted
             if result.deleted < inp.batch_size:
                 break
         return deleted
+
+
+async def _on_database(activity: str, request: Any, result_type: type[T]) -> T:
+    """An outbox read or event write, under this module's database policy."""
+    result: T = await workflow.execute_activity(
+        activity,
+        request,
+        result_type=result_type,
+        start_to_close_timeout=DATABASE_TIMEOUT,
+        retry_policy=DATABASE,
+    )
+    return result
+
+
+async def _wait_for_poke(poked: Callable[[], bool], seconds: float) -> None:
+    """The pause between drains: until poked, or ``seconds`` at the most."""
+    with contextlib.suppress(TimeoutError):
+        await workflow.wait_condition(poked, timeout=timedelta(seconds=seconds))
 
 
 def _message(err: ActivityError) -> str:

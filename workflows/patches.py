@@ -31,6 +31,18 @@ class Patch:
     #: histories record its marker (8: no committed history takes its guarded branch).
     since: int
 
+    @property
+    def retire_when(self) -> str:
+        """When ``workflow.deprecate_patch`` may take its place: executions of the
+        generations before ``since`` took the old branch, so they must all be gone (and
+        their histories out of ``tests/``). Derived from ``since``, which the register
+        test holds to the committed histories, so the note cannot drift from them."""
+        older = "v1" if self.since == 2 else f"v1..v{self.since - 1}"
+        return (
+            f"no execution of a generation before {self.since} is running and"
+            f" tests/workflows/histories/{older} are gone"
+        )
+
 
 #: Generation 8: the order's floor state lives in the read model (the order hears only the
 #: moves that change its course) and one marker stands for every patch below.
