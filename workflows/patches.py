@@ -82,6 +82,7 @@ PARENT_HEARS_TRACKING_OUTCOMES_ONLY = Patch(
 FLOOR_MOVES_RECORDED_BY_ORDER = Patch(
     "floor-moves-recorded-by-order", "floor moves' rows ride on the signal to the order", 5
 )
+#: Both: docs/decisions/0015-projection-writes-local-unless-a-person-waits.md.
 PROJECTION_LOCAL_UNLESS_PERSON_WAITS = Patch(
     "projection-local-unless-person-waits", "projection writes as local activities", 2
 )

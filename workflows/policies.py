@@ -1,4 +1,5 @@
-"""Retry policies and timeouts, explicit per kind of dependency."""
+"""Retry policies and timeouts, explicit per kind of dependency
+(docs/decisions/0017-retry-policy-per-dependency.md)."""
 
 from datetime import timedelta
 

@@ -101,7 +101,7 @@ async def void_label(s: ShipmentState) -> None:
 
 def _label_request(s: ShipmentState) -> LabelRequest:
     """The next purchase: a new idempotency key per service, the earlier ones to ask
-    the carrier about first."""
+    the carrier about first (docs/decisions/0018-idempotency-keys-made-in-workflows.md)."""
     assert s.pack_request is not None
     n = len(s.label_keys) + 1
     key = f"label-{s.input.shipment_id}" + (f"-{n}" if n > 1 else "")

@@ -133,13 +133,14 @@ async def move(
     ``person_waiting``: this move answers a scan or pack Update, whose reply leaves with
     the workflow task. A local activity would hold that task (and the person) until the
     write is done, so those moves use a regular activity; the others stay local, which
-    costs one history event instead of three and no extra workflow task.
+    costs one history event instead of three and no extra workflow task
+    (docs/decisions/0015-projection-writes-local-unless-a-person-waits.md).
 
     Floor moves with a parent to tell (the first scan: picking; the last: all picked)
     hand the row to the order in the signal instead, and the order writes it with its
     own projection: a signal it gets anyway, no activity round trip of ours. Those two
     moves cost the Temporal server and worker as much as all of a shipment's scans did
-    (bench/runs/archive-2026-11.md, 2026-11-27 scan path).
+    (docs/decisions/0001-floor-state-in-the-read-model.md).
     """
     s.status = status
     projection = row(s)
