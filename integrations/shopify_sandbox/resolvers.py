@@ -27,6 +27,14 @@ def _err(message: str, *path: str, code: str | None = None) -> dict[str, Any]:
     return out
 
 
+async def _save(info: GraphQLResolveInfo, doc: dict[str, Any]) -> None:
+    """Save a mutation's change and say the call changed something: only such a call's
+    answer may be lost on purpose (``sandbox_lose_first``), as if after Shopify acted."""
+    store: Store = info.context["store"]
+    await store.save(doc)
+    info.context["mutated"] = True
+
+
 async def resolve_order(_: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
     store: Store = info.context["store"]
     doc = await store.load(gid_number(id, "Order"))
@@ -138,8 +146,7 @@ async def fulfillment_create(
         "events": [],
     }
     doc["fulfillments"].append(record)
-    await store.save(doc)
-    info.context["mutated"] = True
+    await _save(info, doc)
     return {"fulfillment": fulfillment_view(record), "userErrors": []}
 
 
@@ -167,8 +174,7 @@ async def fulfillment_event_create(
         "message": fulfillmentEvent.get("message"),
     }
     found[0]["events"].append(event)
-    await store.save(doc)
-    info.context["mutated"] = True
+    await _save(info, doc)
     return {
         "fulfillmentEvent": {**event, "id": gid("FulfillmentEvent", event["id"])},
         "userErrors": [],
@@ -224,8 +230,7 @@ async def fulfillment_order_hold(
     }
     fo["holds"].append(hold)
     fo["status"] = "ON_HOLD"
-    await store.save(doc)
-    info.context["mutated"] = True
+    await _save(info, doc)
     return {
         "fulfillmentHold": {**hold, "id": gid("FulfillmentHold", hold["id"])},
         "fulfillmentOrder": fo_view(fo),
@@ -259,8 +264,7 @@ async def fulfillment_order_release_hold(
     if not fo["holds"]:
         done = any(ln["remainingQuantity"] < ln["totalQuantity"] for ln in fo["lines"])
         fo["status"] = "IN_PROGRESS" if done else "OPEN"
-    await store.save(doc)
-    info.context["mutated"] = True
+    await _save(info, doc)
     return {"fulfillmentOrder": fo_view(fo), "userErrors": []}
 
 
@@ -304,8 +308,7 @@ async def order_cancel(
     for fo in doc["fulfillmentOrders"]:
         fo["status"] = "CLOSED" if fo["status"] == "CLOSED" else "CANCELLED"
         fo["holds"] = []
-    await store.save(doc)
-    info.context["mutated"] = True
+    await _save(info, doc)
     return {"job": {"id": gid("Job", next_part_id(doc)), "done": True}, "orderCancelUserErrors": []}
 
 
