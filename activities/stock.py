@@ -6,7 +6,6 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -27,9 +26,9 @@ from domain.models import (
     ShrinkRequest,
 )
 from domain.routing import RoutingOutcome
-from store import allocation, inventory
+from store import allocation, catalog, inventory
 from store.projection import write_shipment
-from store.tables import InventoryLevel, Product, Reservation
+from store.tables import Reservation
 
 #: A plan that loses its stock to a concurrent order is re-routed this many times before
 #: the order waits as a backorder (the next stock change or recheck tries again).
@@ -74,15 +73,7 @@ class StockActivities:
         for line in req.lines:
             wanted[line.sku] += line.quantity
         async with self.sessions() as session:
-            weights: dict[str, int] = dict(
-                (
-                    await session.execute(
-                        select(Product.sku, Product.weight_grams).where(
-                            Product.sku.in_(list(wanted))
-                        )
-                    )
-                ).all()
-            )
+            weights = await catalog.load_weights(session, list(wanted))
             held = await self._held(session, req, weights)
             if held is not None:
                 return held
@@ -139,16 +130,7 @@ class StockActivities:
         """Reservations an earlier attempt of this allocation already made, if any."""
         rows = [
             r
-            for r in (
-                await session.scalars(
-                    select(Reservation)
-                    .where(
-                        Reservation.order_id == req.order_id,
-                        Reservation.status == "reserved",
-                    )
-                    .order_by(Reservation.id)
-                )
-            ).all()
+            for r in await inventory.list_order_reservations(session, req.order_id)
             if r.shipment_id not in req.existing
         ]
         if not rows:
@@ -210,17 +192,7 @@ class StockActivities:
         now = self.clock()
         try:
             async with self.sessions.begin() as session:
-                rows = (
-                    await session.scalars(
-                        select(Reservation)
-                        .where(
-                            Reservation.shipment_id == req.shipment_id,
-                            Reservation.status == "reserved",
-                        )
-                        .order_by(Reservation.sku)
-                        .with_for_update()
-                    )
-                ).all()
+                rows = await inventory.lock_shipment_reservations(session, req.shipment_id)
                 to_move = [r for r in rows if r.warehouse != req.to_warehouse]
                 if not rows:
                     return MoveResult(moved=False, detail="the shipment holds no reservations")
@@ -228,7 +200,7 @@ class StockActivities:
                     return MoveResult(moved=True, detail="already there")
                 await allocation.free_slots(session, Reservation.shipment_id == req.shipment_id)
                 for r in to_move:
-                    short = await _shift(session, r, req.to_warehouse)
+                    short = await allocation.shift_reservation(session, r, req.to_warehouse)
                     if short is not None:
                         raise _LostRace(short)
                 if not await allocation.take_slot(session, req.to_warehouse, now):
@@ -287,16 +259,13 @@ class StockActivities:
             await allocation.free_slots(session, Reservation.shipment_id == req.shipment_id)
             freed = await inventory.release_shipment(session, req.shipment_id)
             if req.sku:
-                level = await session.get(InventoryLevel, (req.sku, req.warehouse))
-                if level is not None and level.on_hand > level.reserved:
-                    await inventory.adjust(
-                        session,
-                        sku=req.sku,
-                        warehouse=req.warehouse,
-                        delta=level.reserved - level.on_hand,
-                        reason=f"shelf empty, reported on shipment {req.shipment_id}",
-                        actor=req.actor,
-                    )
+                await inventory.correct_empty_shelf(
+                    session,
+                    sku=req.sku,
+                    warehouse=req.warehouse,
+                    reason=f"shelf empty, reported on shipment {req.shipment_id}",
+                    actor=req.actor,
+                )
             return freed
 
     @activity.defn(name=names.SHRINK_SHIPMENT)
@@ -333,35 +302,3 @@ def _lines(quantities: dict[str, int], weights: dict[str, int]) -> list[Shipment
         ShipmentLine(sku=sku, quantity=qty, weight_grams=weights.get(sku, 0))
         for sku, qty in sorted(quantities.items())
     ]
-
-
-async def _shift(session: AsyncSession, r: Reservation, to: str) -> str | None:
-    """Move one reservation row to warehouse ``to``; the reason when ``to`` lacks stock.
-
-    The two level rows are updated in warehouse order, the order every other writer locks
-    (sku, warehouse) rows in, so a move cannot deadlock with an allocation.
-    """
-    give_back = (
-        update(InventoryLevel)
-        .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
-        .values(reserved=InventoryLevel.reserved - r.quantity)
-    )
-    take = (
-        update(InventoryLevel)
-        .where(
-            InventoryLevel.sku == r.sku,
-            InventoryLevel.warehouse == to,
-            InventoryLevel.on_hand - InventoryLevel.reserved >= r.quantity,
-        )
-        .values(reserved=InventoryLevel.reserved + r.quantity)
-    )
-    for stmt, is_take in sorted(
-        ((give_back, False), (take, True)), key=lambda p: to if p[1] else r.warehouse
-    ):
-        result = await session.execute(stmt)
-        if is_take and result.rowcount != 1:  # type: ignore[attr-defined]
-            return f"{to} has fewer than {r.quantity} of {r.sku} available"
-    inventory.note_change(session, r.sku, r.warehouse)
-    inventory.note_change(session, r.sku, to)
-    r.warehouse = to
-    return None

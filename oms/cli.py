@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from oms.settings import Settings
 
@@ -46,23 +46,28 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    from workers.main import run_worker
-
-    settings = _settings()
+def _run_until_signalled(work: Callable[[], Awaitable[object]]) -> None:
+    """Run ``work()`` until it ends or SIGTERM / Ctrl-C cancels it. SIGTERM (Kubernetes,
+    `oms dev` shutting down) cancels rather than kills, which lets in-flight tasks finish
+    instead of dying mid-activity."""
 
     async def main() -> None:
-        # SIGTERM (Kubernetes, `oms dev` shutting down) and Ctrl-C both cancel the worker,
-        # which lets in-flight tasks finish instead of dying mid-activity.
         task = asyncio.current_task()
         assert task is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
-            await run_worker(settings)
+            await work()
 
     asyncio.run(main())
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.main import run_worker
+
+    settings = _settings()
+    _run_until_signalled(lambda: run_worker(settings))
     return 0
 
 
@@ -80,21 +85,14 @@ def cmd_road(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the road logs each post itself
 
-    async def main() -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await run_road(
-                settings.database_url or "",
-                settings.api_base_url,
-                settings.carrier_webhook_secret,
-                factor,
-            )
-
-    asyncio.run(main())
+    _run_until_signalled(
+        lambda: run_road(
+            settings.database_url or "",
+            settings.api_base_url,
+            settings.carrier_webhook_secret,
+            factor,
+        )
+    )
     return 0
 
 
@@ -106,17 +104,8 @@ def cmd_mail_sink(args: argparse.Namespace) -> int:
         print("error: OMS_DATABASE_URL is not set (oms dev sets it)", file=sys.stderr)
         return 2
 
-    async def main() -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        assert settings.database_url
-        with contextlib.suppress(asyncio.CancelledError):
-            await run_sink(settings.database_url, args.host, args.port or settings.dev_smtp_port)
-
-    asyncio.run(main())
+    url = settings.database_url
+    _run_until_signalled(lambda: run_sink(url, args.host, args.port or settings.dev_smtp_port))
     return 0
 
 

@@ -3,7 +3,8 @@
 Loading: active warehouses as ``domain.routing.Site`` (stock for the order's SKUs, today's
 shipment count in the warehouse's own time zone), and the claims earlier backorders hold.
 Reserving: every shipment of a plan in one transaction, capacity slot included, so a
-split order never ends up half reserved.
+split order never ends up half reserved. Moving: one reservation to another warehouse, with
+the same guarded UPDATE as a reservation (the target's stock is re-checked in the WHERE).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from domain.geo import locate
 from domain.models import AllocationRequest
 from domain.routing import DEFAULT_RULES, RoutingOutcome, RoutingRules, Site, route
 from store import rules
-from store.inventory import reserve_line
+from store.inventory import note_change, reserve_line
 from store.tables import (
     Backorder,
     InventoryLevel,
@@ -283,3 +284,35 @@ async def free_slots(session: AsyncSession, which: ColumnElement[bool]) -> None:
             )
             .values(shipments=WarehouseDailyLoad.shipments - 1)
         )
+
+
+async def shift_reservation(session: AsyncSession, r: Reservation, to: str) -> str | None:
+    """Move one reservation row to warehouse ``to``; the reason when ``to`` lacks stock.
+
+    The two level rows are updated in warehouse order, the order every other writer locks
+    (sku, warehouse) rows in, so a move cannot deadlock with an allocation.
+    """
+    give_back = (
+        update(InventoryLevel)
+        .where(InventoryLevel.sku == r.sku, InventoryLevel.warehouse == r.warehouse)
+        .values(reserved=InventoryLevel.reserved - r.quantity)
+    )
+    take = (
+        update(InventoryLevel)
+        .where(
+            InventoryLevel.sku == r.sku,
+            InventoryLevel.warehouse == to,
+            InventoryLevel.on_hand - InventoryLevel.reserved >= r.quantity,
+        )
+        .values(reserved=InventoryLevel.reserved + r.quantity)
+    )
+    for stmt, is_take in sorted(
+        ((give_back, False), (take, True)), key=lambda p: to if p[1] else r.warehouse
+    ):
+        result = await session.execute(stmt)
+        if is_take and result.rowcount != 1:  # type: ignore[attr-defined]
+            return f"{to} has fewer than {r.quantity} of {r.sku} available"
+    note_change(session, r.sku, r.warehouse)
+    note_change(session, r.sku, to)
+    r.warehouse = to
+    return None

@@ -181,3 +181,15 @@ async def missing_skus(session: AsyncSession, skus: list[str]) -> list[str]:
         return []
     found = set((await session.scalars(select(Product.sku).where(Product.sku.in_(skus)))).all())
     return sorted(set(skus) - found)
+
+
+async def load_weights(session: AsyncSession, skus: list[str]) -> dict[str, int]:
+    """Grams per unit of each SKU of ``skus`` that is in the catalog (the pack check's
+    expected weight); SKUs not in the catalog are left out."""
+    return dict(
+        (
+            await session.execute(
+                select(Product.sku, Product.weight_grams).where(Product.sku.in_(skus))
+            )
+        ).all()
+    )

@@ -9,6 +9,7 @@ idempotent: each acts only on rows still in the state it expects.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,14 +172,26 @@ async def release_shipment(session: AsyncSession, shipment_id: str) -> int:
     return await _settle(session, Reservation.shipment_id == shipment_id, "released")
 
 
-async def shrink_shipment(session: AsyncSession, shipment_id: str, keep: dict[str, int]) -> int:
-    """Cut a shipment's reservations down to ``keep`` units per SKU (a SKU not named keeps
-    what it has; 0 releases the line). Returns the units given back.
+async def list_order_reservations(session: AsyncSession, order_id: str) -> Sequence[Reservation]:
+    """The order's rows still ``reserved``, in the order they were made."""
+    return (
+        await session.scalars(
+            select(Reservation)
+            .where(
+                Reservation.order_id == order_id,
+                Reservation.status == "reserved",
+            )
+            .order_by(Reservation.id)
+        )
+    ).all()
 
-    Targets are absolute, so a repeat finds nothing over them and releases nothing: what
-    makes a retried or replayed edit safe. Rows are locked in SKU order, as everywhere.
-    """
-    rows = (
+
+async def lock_shipment_reservations(
+    session: AsyncSession, shipment_id: str
+) -> Sequence[Reservation]:
+    """The shipment's rows still ``reserved``, locked in SKU order (the order every writer
+    locks them in, so two writers of one shipment cannot deadlock)."""
+    return (
         await session.scalars(
             select(Reservation)
             .where(Reservation.shipment_id == shipment_id, Reservation.status == "reserved")
@@ -186,6 +199,16 @@ async def shrink_shipment(session: AsyncSession, shipment_id: str, keep: dict[st
             .with_for_update()
         )
     ).all()
+
+
+async def shrink_shipment(session: AsyncSession, shipment_id: str, keep: dict[str, int]) -> int:
+    """Cut a shipment's reservations down to ``keep`` units per SKU (a SKU not named keeps
+    what it has; 0 releases the line). Returns the units given back.
+
+    Targets are absolute, so a repeat finds nothing over them and releases nothing: what
+    makes a retried or replayed edit safe. Rows are locked in SKU order, as everywhere.
+    """
+    rows = await lock_shipment_reservations(session, shipment_id)
     units = 0
     for r in rows:
         target = keep.get(r.sku, r.quantity)
@@ -246,6 +269,23 @@ async def adjust(
     )
     await session.flush()
     return Level(sku, warehouse, level.on_hand, level.reserved)
+
+
+async def correct_empty_shelf(
+    session: AsyncSession, *, sku: str, warehouse: str, reason: str, actor: str | None
+) -> None:
+    """The shelf was found empty: count ``sku`` at ``warehouse`` down to what is reserved,
+    so routing stops sending it there (nothing to correct when nothing is available)."""
+    level = await session.get(InventoryLevel, (sku, warehouse))
+    if level is not None and level.on_hand > level.reserved:
+        await adjust(
+            session,
+            sku=sku,
+            warehouse=warehouse,
+            delta=level.reserved - level.on_hand,
+            reason=reason,
+            actor=actor,
+        )
 
 
 async def levels(

@@ -125,11 +125,9 @@ async def redeliver(
 
 # --- the dispatcher's side ---------------------------------------------------------------
 
-#: Subscriptions whose head (oldest pending delivery) is due, not leased by another
-#: dispatcher, locked so two dispatchers claiming at once take different ones.
-_CLAIM = text(
-    """
-    SELECT s.webhook_id
+#: Active subscriptions, each with its ``head``: the oldest pending delivery, the one the
+#: dispatcher sends next (its queue is delivered in order).
+_ACTIVE_HEADS = """
     FROM webhook_subscriptions s
     CROSS JOIN LATERAL (
         SELECT d.next_attempt_at FROM webhook_deliveries d
@@ -137,6 +135,14 @@ _CLAIM = text(
         ORDER BY d.delivery_id LIMIT 1
     ) head
     WHERE s.active
+"""
+
+#: Subscriptions whose head is due, not leased by another dispatcher, locked so two
+#: dispatchers claiming at once take different ones.
+_CLAIM = text(
+    f"""
+    SELECT s.webhook_id
+    {_ACTIVE_HEADS}
       AND (s.lease_until IS NULL OR s.lease_until < now())
       AND head.next_attempt_at <= now()
     ORDER BY head.next_attempt_at
@@ -320,18 +326,7 @@ async def next_due_in(session: AsyncSession) -> float | None:
     """Seconds until the earliest head of an active subscription is due (0 if one is due
     now), None when nothing is pending."""
     value = await session.scalar(
-        text(
-            """
-            SELECT extract(epoch FROM min(head.next_attempt_at) - now())
-            FROM webhook_subscriptions s
-            CROSS JOIN LATERAL (
-                SELECT d.next_attempt_at FROM webhook_deliveries d
-                WHERE d.webhook_id = s.webhook_id AND d.status = 'pending'
-                ORDER BY d.delivery_id LIMIT 1
-            ) head
-            WHERE s.active
-            """
-        )
+        text(f"SELECT extract(epoch FROM min(head.next_attempt_at) - now()) {_ACTIVE_HEADS}")
     )
     return None if value is None else max(0.0, float(value))
 

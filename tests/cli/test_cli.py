@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oms.cli import build_parser
-from oms.devstack import _prune_dead_handles, ensure_admin_key, temporal_command
+from oms.devstack import ensure_admin_key, prune_dead_handles, temporal_command
 from oms.settings import SEARCH_ATTRIBUTES, Settings
 from store.db import create_engine, sessionmaker
 from store.keys import verify_key
@@ -148,5 +148,5 @@ def test_dead_handles_are_pruned(tmp_path: Path) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()
     (tmp_path / ".handle_pids.json").write_text(f"[{os.getpid()}, {dead.pid}]")
-    _prune_dead_handles(tmp_path)
+    prune_dead_handles(tmp_path)
     assert (tmp_path / ".handle_pids.json").read_text() == f"[{os.getpid()}]"
