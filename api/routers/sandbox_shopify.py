@@ -8,7 +8,7 @@ is ``{shop}``, resolves the inventory item back to a SKU through that channel's
 Point a channel at it with ``base_url = <API>/sandbox/shopify/<channel code>``.
 
 The same store answers the GraphQL Admin API the write-back uses (``graphql.json``:
-fulfillments, events, holds, cancellation; ``integrations/shopify_sandbox.py``) and takes
+fulfillments, events, holds, cancellation; ``integrations/shopify_sandbox/``) and takes
 orders (``orders.json``), answering with the body Shopify posts as ``orders/create``.
 """
 

@@ -1,40 +1,17 @@
-"""The routing engine: which warehouse(s) ship an order, and why.
-
-Pure and deterministic: the caller loads warehouses, stock and the rule set; this module
-decides. It works like Shopify's order routing: build candidate *plans* (one warehouse
-taking everything, or the fewest warehouses that together can), drop warehouses that a
-filter rule excludes, then order the plans by the ranking rules in the configured order,
-each rule only breaking the ties of the rules before it. Every site gets a verdict from
-every rule, so "why this warehouse?" always has an answer (Saleor users' complaint).
-
-Filter rules:
-- ``daily_capacity``: a warehouse that accepted its daily limit of shipments is skipped.
-- ``shipping_method_cutoff``: for the listed methods (default overnight), only warehouses
-  whose carrier cut-off has not passed today; *relaxed* when the warehouses before their
-  cut-off cannot ship every line between them, since shipping tomorrow beats not shipping
-  at all (the relaxation is recorded).
-
-Ranking rules (lower is better, compared in configured order):
-- ``minimize_shipments``: fewer parcels.
-- ``stay_in_market``: fewer parcels from outside the destination country.
-- ``closest``: the farthest parcel's straight-line distance (then the total).
-- ``priority_rank``: the warehouses' priority numbers (lower ranks first).
-- ``most_stock``: more units left after taking this order (Saleor's prioritize-high-stock).
-"""
+"""The routing engine itself: candidate plans, filters, ranking in the configured order,
+and the explanation (see ``domain.routing`` for the rules)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
-from enum import StrEnum
+from datetime import datetime
 from itertools import combinations
 from math import comb
 from typing import Literal
-from zoneinfo import ZoneInfo
-
-from pydantic import BaseModel, Field, model_validator
 
 from domain.geo import haversine_km
+from domain.routing.outcome import PlannedShipment, PlanView, RoutingOutcome, SiteVerdict
+from domain.routing.rules import DEFAULT_RULES, FILTERS, RoutingRules, RuleType, Site
 from domain.status import ShippingMethod
 
 #: How many stocked warehouses, nearest first, split plans are built from. 12 gives 66
@@ -47,127 +24,11 @@ EXHAUSTIVE_MAX_SHIPMENTS = 3
 EXHAUSTIVE_MAX_COMBINATIONS = 500
 
 
-class RuleType(StrEnum):
-    DAILY_CAPACITY = "daily_capacity"
-    SHIPPING_METHOD_CUTOFF = "shipping_method_cutoff"
-    MINIMIZE_SHIPMENTS = "minimize_shipments"
-    STAY_IN_MARKET = "stay_in_market"
-    CLOSEST = "closest"
-    PRIORITY_RANK = "priority_rank"
-    MOST_STOCK = "most_stock"
-
-
-FILTERS = frozenset({RuleType.DAILY_CAPACITY, RuleType.SHIPPING_METHOD_CUTOFF})
-
-
-class RoutingRule(BaseModel):
-    """One rule of the ordered rule set, as stored in Postgres and edited through the API."""
-
-    type: RuleType
-    enabled: bool = True
-    #: ``shipping_method_cutoff`` only: the methods the cut-off applies to.
-    methods: list[ShippingMethod] = Field(default_factory=lambda: [ShippingMethod.OVERNIGHT])
-
-    model_config = {"extra": "forbid"}
-
-
-class RoutingRules(BaseModel):
-    """A whole rule set; validated on save (each type at most once)."""
-
-    rules: list[RoutingRule]
-
-    @model_validator(mode="after")
-    def _each_type_once(self) -> RoutingRules:
-        seen: set[RuleType] = set()
-        for rule in self.rules:
-            if rule.type in seen:
-                raise ValueError(f"rule {rule.type.value!r} appears more than once")
-            seen.add(rule.type)
-        return self
-
-
-DEFAULT_RULES = RoutingRules(
-    rules=[
-        RoutingRule(type=RuleType.DAILY_CAPACITY),
-        RoutingRule(type=RuleType.SHIPPING_METHOD_CUTOFF),
-        RoutingRule(type=RuleType.MINIMIZE_SHIPMENTS),
-        RoutingRule(type=RuleType.STAY_IN_MARKET),
-        RoutingRule(type=RuleType.CLOSEST),
-        RoutingRule(type=RuleType.PRIORITY_RANK),
-    ]
-)
-
-
-@dataclass(frozen=True)
-class Site:
-    """A warehouse as routing sees it: place, rank, capacity, cut-off and stock."""
-
-    code: str
-    country_code: str
-    latitude: float
-    longitude: float
-    priority: int = 100
-    available: dict[str, int] = field(default_factory=dict)
-    daily_capacity: int | None = None
-    shipments_today: int = 0
-    timezone: str = "UTC"
-    carrier_cutoff: str | None = None  # local "HH:MM"
-
-    def cutoff_passed(self, now: datetime) -> bool:
-        if not self.carrier_cutoff:
-            return False
-        hh, mm = (int(p) for p in self.carrier_cutoff.split(":"))
-        local = now.astimezone(ZoneInfo(self.timezone))
-        return local.time() >= time(hh, mm)
-
-
-# --- what the engine answers -------------------------------------------------------------
-
-
-class SiteVerdict(BaseModel):
-    """One warehouse seen through every rule."""
-
-    warehouse: str
-    eligible: bool
-    distance_km: float | None = None
-    verdicts: dict[str, str] = Field(default_factory=dict)
-
-
-class PlannedShipment(BaseModel):
-    warehouse: str
-    lines: dict[str, int]  # sku -> units
-
-
-class PlanView(BaseModel):
-    """A candidate plan and its score under each ranking rule (for the explanation)."""
-
-    warehouses: list[str]
-    scores: dict[str, float]
-
-
-class RoutingOutcome(BaseModel):
-    """The decision: the winning plan (empty when short), why, and what it beat."""
-
-    shipments: list[PlannedShipment] = Field(default_factory=list)
-    short: dict[str, int] = Field(default_factory=dict)  # sku -> units missing
-    reasons: list[str] = Field(default_factory=list)
-    sites: list[SiteVerdict] = Field(default_factory=list)
-    runners_up: list[PlanView] = Field(default_factory=list)
-    relaxed: list[str] = Field(default_factory=list)
-
-    @property
-    def routed(self) -> bool:
-        return bool(self.shipments)
-
-
 @dataclass
 class _Plan:
     parts: dict[str, dict[str, int]]  # warehouse -> sku -> units
     key: tuple[float, ...] = ()
     scores: dict[str, float] = field(default_factory=dict)
-
-
-# --- the engine --------------------------------------------------------------------------
 
 
 def route(
