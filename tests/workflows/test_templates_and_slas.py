@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.floor import with_floor_steps
 from domain.models import (
+    AddressChange,
     CancelInput,
     OrderInput,
     OrderState,
@@ -28,7 +29,7 @@ from domain.models import (
     TrackingEvent,
 )
 from domain.names import fulfillment_workflow_id
-from domain.status import OrderStatus, TrackingStatus
+from domain.status import OrderStatus, StuckReason, TrackingStatus
 from domain.templates import DEFAULT_TEMPLATES, Step, TemplateSet
 from store import orders as read
 from store.tables import OrderEventRow, OrderRow
@@ -177,6 +178,49 @@ async def test_a_breached_pick_sla_marks_the_order_stuck_until_picked(
         assert types.count("stuck") == 1
         assert types.index("stuck") < types.index("unstuck")
         assert await stuck_attribute(handle) is False
+    finally:
+        await cancel(handle)
+
+
+@pytest.mark.usefixtures("skipping_worker")
+async def test_an_ops_flag_keeps_the_order_stuck_after_its_step_breach_ends(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, make_catalog: Any
+) -> None:
+    """The ``Stuck`` search attribute on-call filters by stays true while anything still
+    holds the order stuck: here an address change that came after picking started."""
+    cat = await make_catalog()
+    sku = cat.skus[0]
+    order = short_pick_order(sku, 2)
+    handle = await start_order(skipping_env.client, order, QUEUE)
+    try:
+        await step_active(handle, "pick")
+        fh = skipping_env.client.get_workflow_handle(fulfillment_workflow_id(f"{order.order_id}-1"))
+        await scan_recorded(fh, ScanInput(scan_id="first", sku=sku), sessions)
+        await skipping_env.sleep(timedelta(minutes=11))
+
+        async def breached() -> OrderState | None:
+            st = await handle.query(OrderWorkflow.details)
+            return st if st.stuck is not None and st.stuck.step == "pick" else None
+
+        await eventually(breached)
+        moved = order.shipping_address.model_copy(update={"city": "Newark", "province_code": "NJ"})
+        flagged = await handle.execute_update(
+            OrderWorkflow.change_address, AddressChange(address=moved)
+        )
+        assert flagged.outcome == "flagged"
+        assert await stuck_attribute(handle) is True
+
+        await scan_recorded(fh, ScanInput(scan_id="second", sku=sku), sessions)
+
+        async def breach_over() -> OrderState | None:
+            st = await handle.query(OrderWorkflow.details)
+            return st if st.stuck is not None and st.stuck.step != "pick" else None
+
+        state = await eventually(breach_over)
+        assert state.stuck is not None
+        assert state.stuck.reason == StuckReason.ADDRESS_CHANGED_AFTER_PICK
+        assert "unstuck" in [t for t, _ in await events(sessions, order.order_id)]
+        assert await stuck_attribute(handle) is True
     finally:
         await cancel(handle)
 

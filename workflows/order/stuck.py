@@ -75,8 +75,10 @@ class StuckFlags:
             "unstuck", step=stuck.step.step, stuck_seconds=int(stuck_for.total_seconds())
         )
         stuck.step = None
-        # A shipment stuck on its carrier keeps the order stuck.
-        workflow.upsert_search_attributes([STUCK.value_set(bool(stuck.shipments))])
+        # A shipment stuck on its carrier, a refused write-back or a channel change left to
+        # ops keeps the order stuck. (Histories recorded when only the shipments counted
+        # replay unchanged: an upsert's value is not part of the replay check.)
+        workflow.upsert_search_attributes([STUCK.value_set(self.is_stuck())])
         await self.journal.flush()
 
     async def clear_at_end(self) -> None:
@@ -86,9 +88,7 @@ class StuckFlags:
         if stuck.shipments:
             stuck.shipments.clear()
             if stuck.step is None:
-                workflow.upsert_search_attributes(
-                    [STUCK.value_set(stuck.channel is not None or bool(stuck.ops_flags))]
-                )
+                workflow.upsert_search_attributes([STUCK.value_set(self.is_stuck())])
         if stuck.step is not None:
             await self.clear_step()
 
