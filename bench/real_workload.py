@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import hashlib
-import hmac
 import json
 import random
 import time
@@ -32,6 +30,7 @@ from bench.workload import (
     UNITS_PER_ORDER,
     BenchFailure,
     PhaseResult,
+    carrier_event,
     order_webhook_headers,
     run_pool,
     sample_order,
@@ -275,19 +274,10 @@ class RealWorkload:
     async def deliver(self, result: PhaseResult, tracking: dict[str, Any]) -> None:
         """The carrier's tracking webhooks, in order, up to delivered."""
         for status in TRACKING_STATUSES:
-            event = json.dumps(
-                {
-                    "tracking_number": tracking["number"],
-                    "status": status,
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                }
-            ).encode()
-            sig = hmac.new(self.carrier_secret.encode(), event, hashlib.sha256).hexdigest()
+            event, headers = carrier_event(tracking["number"], status, self.carrier_secret)
             t = time.perf_counter()
             r = await self.http.post(
-                f"/webhooks/carriers/{tracking['carrier']}",
-                content=event,
-                headers={"Content-Type": "application/json", "X-OMS-Signature": sig},
+                f"/webhooks/carriers/{tracking['carrier']}", content=event, headers=headers
             )
             result.add("carrier", time.perf_counter() - t)
             if r.status_code != 202:

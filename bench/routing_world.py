@@ -98,21 +98,7 @@ class World:
         available: dict[str, dict[str, int]] = {}
         for (wh, sku), qty in self.stock.items():
             available.setdefault(wh, {})[sku] = qty
-        return [
-            Site(
-                code=w.code,
-                country_code=w.country_code,
-                latitude=w.latitude,
-                longitude=w.longitude,
-                priority=w.priority,
-                available=available.get(w.code, {}),
-                daily_capacity=w.daily_capacity,
-                shipments_today=0,
-                timezone=w.timezone,
-                carrier_cutoff=w.carrier_cutoff,
-            )
-            for w in self.warehouses
-        ]
+        return [Site.of(w, available.get(w.code, {})) for w in self.warehouses]
 
 
 def build_world(warehouses: int, skus: int, orders: int, seed: int) -> World:

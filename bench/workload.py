@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,15 +74,27 @@ def sample_order() -> dict[str, Any]:
     return json.loads(SAMPLE.read_text()) if SAMPLE.exists() else copy.deepcopy(_FALLBACK_SAMPLE)
 
 
-def order_webhook_headers(body: bytes, webhook_id: str, secret: str) -> dict[str, str]:
+def order_webhook_headers(
+    body: bytes, webhook_id: str, secret: str, *, shop: str = "bench.myshopify.com"
+) -> dict[str, str]:
     """The headers Shopify sends with an ``orders/create`` webhook, signed with ``secret``."""
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": "orders/create",
-        "X-Shopify-Shop-Domain": "bench.myshopify.com",
+        "X-Shopify-Shop-Domain": shop,
         "X-Shopify-Webhook-Id": webhook_id,
         "X-Shopify-Hmac-Sha256": sign(body, secret),
     }
+
+
+def carrier_event(number: str, status: str, secret: str) -> tuple[bytes, dict[str, str]]:
+    """A carrier's tracking webhook for parcel ``number``, happening now: its body and the
+    headers that sign it with ``secret``."""
+    event = json.dumps(
+        {"tracking_number": number, "status": status, "occurred_at": datetime.now(UTC).isoformat()}
+    ).encode()
+    sig = hmac.new(secret.encode(), event, hashlib.sha256).hexdigest()
+    return event, {"Content-Type": "application/json", "X-OMS-Signature": sig}
 
 
 class BenchFailure(Exception):

@@ -132,18 +132,7 @@ async def load_sites(
         )
         loads = {(w, d): n for w, d, n in load_rows.all()}
     return [
-        Site(
-            code=w.code,
-            country_code=w.country_code,
-            latitude=w.latitude,
-            longitude=w.longitude,
-            priority=w.priority,
-            available=available.get(w.code, {}),
-            daily_capacity=w.daily_capacity,
-            shipments_today=loads.get((w.code, days[w.code]), 0),
-            timezone=w.timezone,
-            carrier_cutoff=w.carrier_cutoff,
-        )
+        Site.of(w, available.get(w.code, {}), loads.get((w.code, days[w.code]), 0))
         for w in warehouses
     ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, model_validator
@@ -64,6 +65,27 @@ DEFAULT_RULES = RoutingRules(
 )
 
 
+class WarehousePlace(Protocol):
+    """What routing reads of a warehouse (the ``warehouses`` row, or a bench's stand-in)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def country_code(self) -> str: ...
+    @property
+    def latitude(self) -> float: ...
+    @property
+    def longitude(self) -> float: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def daily_capacity(self) -> int | None: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def carrier_cutoff(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class Site:
     """A warehouse as routing sees it: place, rank, capacity, cut-off and stock."""
@@ -78,6 +100,22 @@ class Site:
     shipments_today: int = 0
     timezone: str = "UTC"
     carrier_cutoff: str | None = None  # local "HH:MM"
+
+    @classmethod
+    def of(cls, w: WarehousePlace, available: dict[str, int], shipments_today: int = 0) -> Site:
+        """The warehouse ``w`` with its stock for the order and today's shipments."""
+        return cls(
+            code=w.code,
+            country_code=w.country_code,
+            latitude=w.latitude,
+            longitude=w.longitude,
+            priority=w.priority,
+            available=available,
+            daily_capacity=w.daily_capacity,
+            shipments_today=shipments_today,
+            timezone=w.timezone,
+            carrier_cutoff=w.carrier_cutoff,
+        )
 
     def cutoff_passed(self, now: datetime) -> bool:
         if not self.carrier_cutoff:

@@ -9,22 +9,26 @@ with those retries is what the fault suite checks afterwards (``tests/faults/led
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from bench.bare import TRACKING_STATUSES
 from bench.real_workload import RealWorkload
-from bench.workload import BARCODES, PACKAGING_GRAMS, UNITS_PER_ORDER, BenchFailure, PhaseResult
+from bench.workload import (
+    BARCODES,
+    PACKAGING_GRAMS,
+    UNITS_PER_ORDER,
+    BenchFailure,
+    PhaseResult,
+    carrier_event,
+    order_webhook_headers,
+)
 from domain.models import ShipmentLine
 from domain.packing import expected_weight, weight_window
-from integrations.shopify import sign
 
 #: How long one step may keep retrying before the order is reported failed.
 STEP_DEADLINE = 240.0
@@ -69,13 +73,12 @@ class ResilientWorkload(RealWorkload):
     async def one(self, result: PhaseResult) -> None:
         payload, created = self._payload()
         body = json.dumps(payload).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Shopify-Topic": "orders/create",
-            "X-Shopify-Shop-Domain": "faults.myshopify.com",
-            "X-Shopify-Webhook-Id": f"faults-{self.run_id}-{self.counter}",
-            "X-Shopify-Hmac-Sha256": sign(body, self.shopify_secret),
-        }
+        headers = order_webhook_headers(
+            body,
+            f"faults-{self.run_id}-{self.counter}",
+            self.shopify_secret,
+            shop="faults.myshopify.com",
+        )
         started = time.perf_counter()
         r = await self.call(
             "intake", "POST", "/webhooks/shopify", (200, 202), content=body, headers=headers
@@ -113,21 +116,14 @@ class ResilientWorkload(RealWorkload):
             tracking = r.json().get("tracking")
 
         for status in TRACKING_STATUSES:
-            event = json.dumps(
-                {
-                    "tracking_number": tracking["number"],
-                    "status": status,
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                }
-            ).encode()
-            sig = hmac.new(self.carrier_secret.encode(), event, hashlib.sha256).hexdigest()
+            event, headers = carrier_event(tracking["number"], status, self.carrier_secret)
             await self.call(
                 "carrier event",
                 "POST",
                 f"/webhooks/carriers/{tracking['carrier']}",
                 (200, 202),
                 content=event,
-                headers={"Content-Type": "application/json", "X-OMS-Signature": sig},
+                headers=headers,
             )
 
         await self.delivered.wait(order_id, created)
