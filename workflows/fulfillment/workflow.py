@@ -10,7 +10,8 @@ replies, so the read model is true when the person reads it
 parent every floor move; they replay as they ran.
 
 This class holds the run and the Temporal handlers, thin: the state is one
-``ShipmentState`` and the work is in the modules beside this one.
+``ShipmentState`` and the work is in the modules beside this one
+(docs/decisions/0019-workflows-as-packages-over-one-state.md).
 """
 
 from __future__ import annotations

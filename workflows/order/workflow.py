@@ -8,7 +8,7 @@ workflow fails only on bugs.
 
 This class holds the Temporal entry points (run, signals, updates and their validators,
 the query) and wires the modules beside it, which do the work on the order's state
-(``state.OrderData``).
+(``state.OrderData``): docs/decisions/0019-workflows-as-packages-over-one-state.md.
 """
 
 from __future__ import annotations
