@@ -25,7 +25,7 @@ from oms.settings import Settings
 
 
 class _Stop(Exception):
-    """Raised from the SIGTERM handler (SIGINT raises KeyboardInterrupt) to unwind."""
+    """Raised from the SIGINT, SIGTERM and SIGHUP handler to unwind ``run``."""
 
 
 @dataclass
@@ -44,8 +44,12 @@ class DevStack:
     # -- lifecycle --
 
     def run(self) -> int:
+        # SIGINT too, explicitly: a process started in the background by a shell without
+        # job control inherits SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt; Ctrl-C (or a supervisor's SIGINT) must stop the stack anyway.
         previous = {
-            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGHUP)
+            sig: signal.signal(sig, self._on_signal)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         }
         try:
             started = time.monotonic()
@@ -60,11 +64,9 @@ class DevStack:
             return 1
         finally:
             # A second Ctrl-C must not abandon children half-stopped.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
             for sig in previous:
                 signal.signal(sig, signal.SIG_IGN)
             self.stop()
-            signal.signal(signal.SIGINT, signal.default_int_handler)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
