@@ -152,10 +152,10 @@ async def run_watchdog_sweep(
 ) -> WatchdogSweep:
     """One sweep now, as the Schedule would start it, under an id of its own, waited for.
 
-    For an operator who will not wait for the next tick, and for tests: the one Schedule is
-    shared by every worker of a Temporal namespace, so a test cannot rely on where it
-    points (another stack's worker may have pointed it at its own task queue, where an
-    orphaned sweep then holds the overlap-skip policy shut)."""
+    How tests sweep: the one Schedule is shared by every worker of a Temporal namespace,
+    so a test cannot rely on where it points (another stack's worker may have pointed it
+    at its own task queue, where an orphaned sweep then holds the overlap-skip policy
+    shut)."""
     return await client.execute_workflow(
         StuckWatchdogWorkflow.run,
         watchdog_input(settings),
