@@ -595,10 +595,9 @@ async def test_an_address_corrected_before_picking_reroutes_and_moves_the_stock(
     assert label is not None and label.ship_to["city"] == "Newark"
 
 
-async def test_an_address_corrected_after_picking_started_is_only_flagged(
-    stack: WritebackStack,
-) -> None:
-    st = stack
+async def sold_and_picking(st: WritebackStack) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Two espressos sold in the store, and the first of them picked: picking has started.
+    Returns the order id, Shopify's order and the shipment."""
     order_id, shopify = await sell(st, {ESPRESSO: 2})
     [shipment] = await shipments_ready(st, order_id, 1)
     staff = await on_work_list(st, shipment)
@@ -608,6 +607,14 @@ async def test_an_address_corrected_after_picking_started_is_only_flagged(
         json={"barcode": BARCODE[ESPRESSO], "scan_id": "first"},
     )
     assert r.status_code == 200, r.text
+    return order_id, shopify, shipment
+
+
+async def test_an_address_corrected_after_picking_started_is_only_flagged(
+    stack: WritebackStack,
+) -> None:
+    st = stack
+    order_id, shopify, shipment = await sold_and_picking(st)
     before = await reserved(st, ESPRESSO)
 
     await post_update(st, shopify, NEWARK)
@@ -865,15 +872,7 @@ async def test_an_edit_after_picking_started_is_not_applied_and_shown_to_ops(
     stack: WritebackStack,
 ) -> None:
     st = stack
-    order_id, shopify = await sell(st, {ESPRESSO: 2})
-    [shipment] = await shipments_ready(st, order_id, 1)
-    staff = await on_work_list(st, shipment)
-    r = await st.http.post(
-        f"/api/v1/shipments/{shipment['shipment_id']}/scans",
-        headers=staff,
-        json={"barcode": BARCODE[ESPRESSO], "scan_id": "first"},
-    )
-    assert r.status_code == 200, r.text
+    order_id, shopify, shipment = await sold_and_picking(st)
     before = await stock(st, ESPRESSO, shipment["warehouse"])
 
     await post_edit(st, await edit_in_shopify(st, shopify, remove={ESPRESSO: 1}))
